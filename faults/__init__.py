@@ -1,0 +1,1 @@
+"""The worlds faults happen in: simulation, fault proxies, Toxiproxy, crash control."""

@@ -1,0 +1,1 @@
+"""The nfsprop property suite: models, Hypothesis machines and checkers."""

@@ -1,0 +1,1 @@
+"""Unit tests of single engines (the property suite lives in properties/)."""
