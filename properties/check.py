@@ -1,0 +1,56 @@
+"""`nfsprop check`: run the property suite in-process with pytest and print a summary,
+one line per property module (its docstring's first line) with its pass/fail counts.
+
+Rules: the summary is computed from pytest's own reports (so it works under xdist);
+the exit status is pytest's; a failing property prints the command that reruns it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+
+
+@dataclass
+class _Tally:
+    outcomes: dict[str, Counter[str]] = field(default_factory=dict)
+    failed_ids: list[str] = field(default_factory=list)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and not (report.failed or report.skipped):
+            return
+        module = report.nodeid.split("::", 1)[0]
+        self.outcomes.setdefault(module, Counter())[report.outcome] += 1
+        if report.failed:
+            self.failed_ids.append(report.nodeid)
+
+
+def _title(module_path: str) -> str:
+    name = module_path.removesuffix(".py").replace("/", ".")
+    try:
+        doc = importlib.import_module(name).__doc__ or ""
+    except ImportError:
+        doc = ""
+    return doc.strip().splitlines()[0] if doc.strip() else name
+
+
+def run_check(profile: str, workers: str, select: str | None) -> int:
+    tally = _Tally()
+    args = ["--pyargs", "properties", f"--hypothesis-profile={profile}", "-q", "-p", "no:cacheprovider"]
+    if workers != "0":
+        args += ["-n", workers]
+    if select:
+        args += ["-k", select]
+    status = pytest.main(args, plugins=[tally])
+    print("\nnfsprop check — reference stack, Hypothesis profile", repr(profile))
+    for module in sorted(tally.outcomes):
+        counts = tally.outcomes[module]
+        verdict = "FAIL" if counts["failed"] else "pass"
+        detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        print(f"  {verdict}  {_title(module)}  ({detail})")
+    for nodeid in tally.failed_ids:
+        print(f"  rerun: python3 -m pytest '{nodeid}' --hypothesis-profile={profile}")
+    return int(status)
