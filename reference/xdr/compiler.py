@@ -1,0 +1,16 @@
+"""The compiler's front door: RPC language text in, Python module text out.
+
+Rules: compiling is a pure function of the text and the source name; every error in the
+input is an XdrSpecError whose message starts with `file:line:column:`.
+"""
+
+from __future__ import annotations
+
+from reference.xdr.codegen import generate
+from reference.xdr.model import resolve
+from reference.xdr.parser import parse_spec
+
+
+def compile_spec(text: str, source_name: str = "<spec>") -> str:
+    """Compile a .x specification to the source of a typed Python module."""
+    return generate(resolve(parse_spec(text, source_name)))

@@ -1,0 +1,1 @@
+"""Modules generated from ../specs. Do not edit."""

@@ -1,0 +1,1 @@
+"""Tests of the ONC RPC runtime (reference/rpc)."""
