@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 from reference.rpc.stubs import Address
 
@@ -46,9 +47,8 @@ def args_checksum(args: bytes) -> int:
     return zlib.crc32(memoryview(args)[:CHECKSUM_BYTES])
 
 
-@dataclass(frozen=True, slots=True)
-class DrcKey:
-    """What makes two calls the same call."""
+class DrcKey(NamedTuple):
+    """What makes two calls the same call (a tuple: hashed in C, on every lookup)."""
 
     xid: int
     program: int
