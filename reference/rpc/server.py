@@ -97,6 +97,8 @@ class RpcServer:
         except msg.MalformedMessage as error:
             if error.xid is None or not _is_call(message):
                 return self._drop(f"not an RPC call: {error.reason}")
+            if _rpc_version(message) not in (None, msg.RPC_VERSION):
+                return Reply(msg.encode_rpc_mismatch(error.xid))
             return Reply(msg.encode_auth_error(error.xid, msg.AUTH_BADCRED))
         xid = header.xid
         if header.rpcvers != msg.RPC_VERSION:
@@ -170,3 +172,8 @@ class RpcServer:
 def _is_call(message: bytes) -> bool:
     known = msg.peek_xid(message)
     return known is not None and known[1] == msg.CALL
+
+
+def _rpc_version(message: bytes) -> int | None:
+    """The rpcvers of a call too broken to parse, if it is long enough to hold one."""
+    return int.from_bytes(message[8:12], "big") if len(message) >= 12 else None
