@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import pytest
 
@@ -29,17 +30,25 @@ class _Tally:
 
 
 def _title(module_path: str) -> str:
-    name = module_path.removesuffix(".py").replace("/", ".")
+    name = f"properties.{PurePath(module_path).stem}"
     try:
         doc = importlib.import_module(name).__doc__ or ""
     except ImportError:
         doc = ""
-    return doc.strip().splitlines()[0] if doc.strip() else name
+    first_paragraph = doc.strip().split("\n\n", 1)[0]
+    return " ".join(first_paragraph.split()) or name
 
 
 def run_check(profile: str, workers: str, select: str | None) -> int:
     tally = _Tally()
-    args = ["--pyargs", "properties", f"--hypothesis-profile={profile}", "-q", "-p", "no:cacheprovider"]
+    args = [
+        "--pyargs",
+        "properties",
+        f"--hypothesis-profile={profile}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     if workers != "0":
         args += ["-n", workers]
     if select:
@@ -52,5 +61,6 @@ def run_check(profile: str, workers: str, select: str | None) -> int:
         detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         print(f"  {verdict}  {_title(module)}  ({detail})")
     for nodeid in tally.failed_ids:
-        print(f"  rerun: python3 -m pytest '{nodeid}' --hypothesis-profile={profile}")
+        test = nodeid.rsplit("::", 1)[-1]
+        print(f"  rerun: nfsprop check --profile {profile} -k '{test}'")
     return int(status)

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--workers", default="auto", help="pytest-xdist workers: a number, or auto (default)"
     )
-    check.add_argument("-k", metavar="EXPR", help="only properties matching this pytest -k expression")
+    check.add_argument(
+        "-k", metavar="EXPR", help="only properties matching this pytest -k expression"
+    )
     check.set_defaults(run=_check)
 
     rpcgen = commands.add_parser("rpcgen", help="compile an RPC language (.x) file to Python")
