@@ -488,7 +488,7 @@ class _Generator:
                 value = self.fresh("v")
                 lines.append(f"{target}: {python} = [_BOOLS[{value}] for {value} in {raw}]")
             else:
-                lines.append(f"{target}: {python} = list({raw})  # type: ignore[arg-type]")
+                lines.append(f"{target}: {python} = list({raw})")
             return [*lines, f"off += {n} * {4 if fmt in 'iIfI' else 8}"]
         item = self.fresh("item")
         return [

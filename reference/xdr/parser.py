@@ -91,13 +91,14 @@ proc_args: "void"                                    -> args_void
 
 value: NUMBER | IDENT
 
-UNSIGNED.2: "unsigned"
-INT_KW.2: "int"
-HYPER_KW.2: "hyper"
-FLOAT_KW.2: "float"
-DOUBLE_KW.2: "double"
-QUADRUPLE_KW.2: "quadruple"
-BOOL_KW.2: "bool"
+// \b: a name that starts with a keyword (interval, boolean, doubles) stays a name.
+UNSIGNED.2: /unsigned\b/
+INT_KW.2: /int\b/
+HYPER_KW.2: /hyper\b/
+FLOAT_KW.2: /float\b/
+DOUBLE_KW.2: /double\b/
+QUADRUPLE_KW.2: /quadruple\b/
+BOOL_KW.2: /bool\b/
 IDENT: /[A-Za-z][A-Za-z0-9_]*/
 NUMBER: /-?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/
 

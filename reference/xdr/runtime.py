@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reference.xdr import XdrError
 
@@ -95,7 +95,8 @@ def pack_array(fmt: str, values: list[T]) -> bytes:
     return struct.pack(f">{len(values)}{fmt}", *values)
 
 
-def unpack_array(fmt: str, count: int, buf: bytes, off: int) -> tuple[object, ...]:
+def unpack_array(fmt: str, count: int, buf: bytes, off: int) -> tuple[Any, ...]:
+    """`count` numbers of format `fmt` (typed Any: the caller's annotation says which)."""
     return struct.unpack_from(f">{count}{fmt}", buf, off)
 
 

@@ -177,7 +177,7 @@ def _dec_mountres3_ok(buf: bytes, off: int) -> tuple[mountres3_ok, int]:
     off += 4
     if _n6 * 4 > len(buf) - off:
         raise _truncated("mountres3_ok.auth_flavors")
-    f_auth_flavors: list[int] = list(_unpack_array("i", _n6, buf, off))  # type: ignore[arg-type]
+    f_auth_flavors: list[int] = list(_unpack_array("i", _n6, buf, off))
     off += _n6 * 4
     return mountres3_ok(f_fhandle, f_auth_flavors), off
 

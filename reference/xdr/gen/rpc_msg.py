@@ -516,7 +516,7 @@ def _dec_authsys_parms(buf: bytes, off: int) -> tuple[authsys_parms, int]:
         raise _too_long("authsys_parms.gids", _n43, 16)
     if _n43 * 4 > len(buf) - off:
         raise _truncated("authsys_parms.gids")
-    f_gids: list[int] = list(_unpack_array("I", _n43, buf, off))  # type: ignore[arg-type]
+    f_gids: list[int] = list(_unpack_array("I", _n43, buf, off))
     off += _n43 * 4
     return authsys_parms(f_stamp, f_machinename, f_uid, f_gid, f_gids), off
 

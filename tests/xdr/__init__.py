@@ -1,0 +1,1 @@
+"""Tests of the XDR stub compiler (reference/xdr)."""
