@@ -1,0 +1,17 @@
+"""The reference NFS server's file system: a durable store, file handles and semantics.
+
+Modules (each states its rules at the top):
+- errors: NfsError(status, message) with nfsstat3 codes.
+- inode: the Inode record a store keeps, and the numbering constants.
+- blocks: how file data is cut into fixed-size blocks (shared by both stores).
+- pending: the volatile overlay of UNSTABLE writes not yet committed.
+- store: the Store interface: durable primitives + the volatile overlay.
+- memory_store / sqlite_store: the two backends.
+- handles: file handles (volume id, inode, generation, MAC), v3 and v2 forms.
+- names: which file names are acceptable.
+- attributes: what operations return (Attributes, PreOpAttributes, Wcc) and take
+  (SetAttributes).
+- access: who is calling (Identity) and what the mode bits let them do.
+- readdir: READDIR/READDIRPLUS reply budgets.
+- fs: FileSystem, the NFSv3 semantics over a Store.
+"""
