@@ -166,6 +166,8 @@ class _Generator:
     def _constants(self) -> None:
         for name, value in self.module.constants.items():
             self.emit(f"{name}: _Final = {value}")
+        for name, text in self.module.string_constants.items():
+            self.emit(f"{name}: _Final = {text!r}")
         for program in self.module.programs:
             self.emit(f"{program.name}: _Final = {program.number}")
             for version in program.versions:

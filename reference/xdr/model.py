@@ -22,6 +22,7 @@ from reference.xdr.syntax import (
     Position,
     ProgramDef,
     Specification,
+    StringConstDef,
     StructBody,
     TypeDef,
     TypeSpecifier,
@@ -65,6 +66,9 @@ _BUILTIN_PRIMS = {
     "double": "double",
     "bool": "bool",
 }
+# Type names C headers give .x files (rpc/types.h, rpc/xdr.h): rpcgen takes them as
+# known, so a file may use them without defining them.
+_C_TYPE_NAMES: dict[str, XdrType] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,21 @@ class ListOf:
 
 
 XdrType = Prim | Void | EnumRef | StructRef | UnionRef | Opaque | String | Array | Optional | ListOf
+
+MAX_NETOBJ_SIZE = 1024
+_C_TYPE_NAMES.update(
+    {name: Prim("int") for name in ("int32_t", "int16_t", "int8_t")}
+    | {
+        name: Prim("uint")
+        for name in (
+            *("u_int", "u_long", "u_short", "u_char", "uint32_t", "u_int32_t"),
+            *("uint16_t", "u_int16_t", "uint8_t", "u_int8_t"),
+        )
+    }
+    | {name: Prim("hyper") for name in ("int64_t", "quad_t", "longlong_t")}
+    | {name: Prim("uhyper") for name in ("uint64_t", "u_int64_t", "u_quad_t", "u_longlong_t")}
+    | {"netobj": Opaque(MAX_NETOBJ_SIZE, fixed=False)}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +198,7 @@ class ProgramModel:
 class Module:
     source_name: str
     constants: dict[str, int] = field(default_factory=dict)
+    string_constants: dict[str, bytes] = field(default_factory=dict)
     enums: dict[str, EnumModel] = field(default_factory=dict)
     structs: dict[str, StructModel] = field(default_factory=dict)
     unions: dict[str, UnionModel] = field(default_factory=dict)
@@ -216,6 +236,9 @@ class _Resolver:
         return XdrSpecError(f"{self.spec.source_name}:{position}: {message}")
 
     def run(self) -> Module:
+        self.spec = replace(
+            self.spec, definitions=tuple(d for d in self.spec.definitions if not _self_alias(d))
+        )
         for definition in self.spec.definitions:
             if isinstance(definition, TypeDef):
                 self._claim(definition.name, definition.position)
@@ -226,6 +249,9 @@ class _Resolver:
                 self.values[definition.name] = self.module.constants[definition.name] = (
                     self.evaluate(definition.value, definition.position)
                 )
+            elif isinstance(definition, StringConstDef):
+                self._claim_value(definition.name, definition.position)
+                self.module.string_constants[definition.name] = definition.value
             elif isinstance(definition, TypeDef):
                 self._define(definition.name, definition.declaration)
         for definition in self.spec.definitions:
@@ -390,6 +416,8 @@ class _Resolver:
             return module.typedefs[name]
         definition = self.declared.get(name)
         if definition is None:
+            if name in _C_TYPE_NAMES:
+                return _C_TYPE_NAMES[name]
             raise self.error(spec.position, f"undefined type {name}")
         body = definition.declaration.type
         if definition.declaration.kind == "plain" and isinstance(body, EnumBody):
@@ -425,6 +453,19 @@ class _Resolver:
             versions.append(VersionModel(version.name, number, tuple(procedures)))
         number = self.evaluate(program.number, program.position)
         return ProgramModel(program.name, number, tuple(versions))
+
+
+def _self_alias(definition: object) -> bool:
+    """`typedef struct X X;`: C's way to name a struct; in XDR it says nothing new."""
+    if not isinstance(definition, TypeDef):
+        return False
+    declaration = definition.declaration
+    target = declaration.type
+    return (
+        declaration.kind == "plain"
+        and isinstance(target, NamedType)
+        and target.name == definition.name
+    )
 
 
 def _link_lists(module: Module) -> None:

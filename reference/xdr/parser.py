@@ -2,9 +2,9 @@
 
 Rules: the grammar is RFC 4506 section 6 plus RFC 5531's program definitions, with the
 rpcgen habits real .x files rely on: enum members without "= value", `unsigned` alone,
-`struct X` used as a type name, `%` pass-through and `#` preprocessor lines (ignored:
-they mean something only to C). Every syntax error is an XdrSpecError whose message
-starts with `file:line:column:`.
+C's char/short/long (4 bytes on the wire), string constants, `struct X` used as a type
+name, `%` pass-through lines and preprocessor conditionals (see preprocess.py). Every
+syntax error is an XdrSpecError whose message starts with `file:line:column:`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import cast
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from reference.xdr.preprocess import PreprocessError, preprocess
 from reference.xdr.syntax import (
     Builtin,
     Case,
@@ -27,6 +28,7 @@ from reference.xdr.syntax import (
     ProcedureDef,
     ProgramDef,
     Specification,
+    StringConstDef,
     StructBody,
     TypeDef,
     TypeSpecifier,
@@ -46,6 +48,7 @@ start: definition*
 ?definition: const_def | typedef_def | enum_def | struct_def | union_def | program_def
 
 const_def: "const" IDENT "=" value ";"
+         | "const" IDENT "=" STRING ";"          -> string_const_def
 typedef_def: "typedef" declaration ";"
 enum_def: "enum" IDENT enum_body ";"
 struct_def: "struct" IDENT struct_body ";"
@@ -68,7 +71,7 @@ declaration: type_specifier IDENT                    -> decl_plain
            | type_specifier "*" IDENT                -> decl_optional
            | "void"                                  -> decl_void
 
-type_specifier: UNSIGNED? INT_KW                     -> int_type
+type_specifier: UNSIGNED? (INT_KW | CHAR_KW | SHORT_KW | LONG_KW) -> int_type
               | UNSIGNED? HYPER_KW                   -> hyper_type
               | UNSIGNED                             -> unsigned_type
               | FLOAT_KW                             -> float_type
@@ -94,6 +97,9 @@ value: NUMBER | IDENT
 // \b: a name that starts with a keyword (interval, boolean, doubles) stays a name.
 UNSIGNED.2: /unsigned\b/
 INT_KW.2: /int\b/
+CHAR_KW.2: /char\b/
+SHORT_KW.2: /short\b/
+LONG_KW.2: /long\b/
 HYPER_KW.2: /hyper\b/
 FLOAT_KW.2: /float\b/
 DOUBLE_KW.2: /double\b/
@@ -101,15 +107,14 @@ QUADRUPLE_KW.2: /quadruple\b/
 BOOL_KW.2: /bool\b/
 IDENT: /[A-Za-z][A-Za-z0-9_]*/
 NUMBER: /-?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/
+STRING: /"[^"\n]*"/
 
 COMMENT: "/*" /(.|\n)*?/ "*/"
 LINE_COMMENT: "//" /[^\n]*/
-PASSTHROUGH: /^[ \t]*[%#][^\n]*/m
 %import common.WS
 %ignore WS
 %ignore COMMENT
 %ignore LINE_COMMENT
-%ignore PASSTHROUGH
 """
 
 
@@ -121,7 +126,9 @@ def _lark() -> Lark:
 def parse_spec(text: str, source_name: str = "<spec>") -> Specification:
     """Parse RPC language text; raise XdrSpecError naming file:line:column on bad syntax."""
     try:
-        tree = _lark().parse(text)
+        tree = _lark().parse(preprocess(text))
+    except PreprocessError as error:
+        raise XdrSpecError(f"{source_name}:{error}") from None
     except UnexpectedInput as error:
         raise XdrSpecError(f"{source_name}:{_describe(error)}") from None
     definitions = tuple(_definition(child) for child in tree.children if isinstance(child, Tree))
@@ -209,6 +216,9 @@ def _definition(node: Tree[Token]) -> Definition:
     children = node.children
     if kind == "const_def":
         return ConstDef(_token(children[0]).value, _value(children[1]), _position(node))
+    if kind == "string_const_def":
+        text = _token(children[1]).value[1:-1].encode("latin-1")
+        return StringConstDef(_token(children[0]).value, text, _position(node))
     if kind == "typedef_def":
         declaration = _declaration(_subtree(children[0]))
         return TypeDef(declaration.name, declaration, _position(node))
@@ -266,7 +276,7 @@ def _type_specifier(node: Tree[Token]) -> TypeSpecifier:
     kind = node.data
     if kind in ("int_type", "hyper_type"):
         unsigned = any(isinstance(c, Token) and c.type == "UNSIGNED" for c in node.children)
-        base = "int" if kind == "int_type" else "hyper"
+        base = "int" if kind == "int_type" else "hyper"  # char, short, long: 4 bytes in XDR
         return Builtin(f"unsigned {base}" if unsigned else base)
     if kind in _BUILTINS:
         return Builtin(_BUILTINS[kind])

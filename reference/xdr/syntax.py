@@ -85,6 +85,15 @@ class ConstDef:
 
 
 @dataclass(frozen=True, slots=True)
+class StringConstDef:
+    """A string constant (an rpcgen extension): it only becomes a module constant."""
+
+    name: str
+    value: bytes
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
 class TypeDef:
     """typedef, or a named enum / struct / union definition."""
 
@@ -118,7 +127,7 @@ class ProgramDef:
     position: Position
 
 
-Definition = ConstDef | TypeDef | ProgramDef
+Definition = ConstDef | StringConstDef | TypeDef | ProgramDef
 
 
 @dataclass(frozen=True, slots=True)
