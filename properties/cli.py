@@ -24,6 +24,30 @@ def _rpcgen(args: argparse.Namespace) -> int:
     return rpcgen_main([args.spec, "-o", args.output])
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+    from pathlib import Path
+
+    from reference.nfs.server_main import ServeError, ServeOptions, run
+
+    logging.basicConfig(level=logging.WARNING, format="nfsprop serve: %(name)s: %(message)s")
+    options = ServeOptions(
+        store=None if args.memory else Path(args.store),
+        export=args.export,
+        port=args.port,
+        mount_port=args.mount_port,
+        udp=not args.no_udp,
+        drc=not args.no_drc,
+        root_squash=args.root_squash,
+    )
+    try:
+        run(options, lambda url: print(url, flush=True))
+    except ServeError as error:
+        print(f"nfsprop serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfsprop",
@@ -52,6 +76,39 @@ def build_parser() -> argparse.ArgumentParser:
     rpcgen.add_argument("spec", metavar="SPEC.x")
     rpcgen.add_argument("-o", "--output", required=True, metavar="OUT.py")
     rpcgen.set_defaults(run=_rpcgen)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the reference NFS server (NFSv3, NFSv2, MOUNT v3, portmapper) on 127.0.0.1",
+        description="Serve the reference NFS server on 127.0.0.1 until SIGTERM or Ctrl-C. "
+        "Prints the libnfs URL that reaches the export.",
+    )
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument(
+        "--store",
+        default="nfsprop-store.sqlite",
+        metavar="PATH.sqlite",
+        help="the SQLite store, created if missing (default: ./nfsprop-store.sqlite)",
+    )
+    where.add_argument(
+        "--memory", action="store_true", help="keep everything in memory (lost on exit)"
+    )
+    serve.add_argument("--export", default="/export", help="the export path (default: /export)")
+    serve.add_argument(
+        "--port", type=int, default=2049, help="NFS port, TCP and UDP (default 2049; 0: a free one)"
+    )
+    serve.add_argument(
+        "--mount-port",
+        type=int,
+        metavar="N",
+        help="serve MOUNT on its own port (default: the NFS port)",
+    )
+    serve.add_argument("--no-udp", action="store_true", help="serve TCP only")
+    serve.add_argument("--no-drc", action="store_true", help="turn the duplicate request cache off")
+    serve.add_argument(
+        "--root-squash", action="store_true", help="map uid and gid 0 to nobody (65534)"
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 

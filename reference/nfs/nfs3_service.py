@@ -10,6 +10,9 @@ Rules:
   post-op attributes RFC 1813 puts there (read again after the failure; absent if the
   object is gone); pre-op attributes of a failed call are absent. An unexpected
   exception is logged and answered NFS3ERR_SERVERFAULT: the server keeps serving.
+- Over UDP a reply must fit one datagram: FSINFO caps rtmax/rtpref/wtmax/wtpref at
+  UDP_MAX_TRANSFER, and READ counts and READDIR(PLUS) counts are capped at it too (as
+  Linux knfsd caps its UDP payload), whatever the client asks for.
 """
 
 from __future__ import annotations
@@ -142,8 +145,14 @@ from reference.xdr.gen.nfs3 import (
 log = logging.getLogger("nfsprop.nfs3")
 R = TypeVar("R")
 
+UDP_MAX_TRANSFER = 32 * 1024
 NO_ATTRIBUTES = post_op_attr(False)
 NO_WCC = wcc_data(pre_op_attr(False), NO_ATTRIBUTES)
+
+
+def transfer_limit(ctx: CallContext, count: int) -> int:
+    """`count`, capped at UDP_MAX_TRANSFER for a call that came over UDP."""
+    return min(count, UDP_MAX_TRANSFER) if ctx.transport == "udp" else count
 
 
 def nfstime(ns: int) -> nfstime3:
@@ -310,7 +319,8 @@ class NfsV3Service(NFS_V3_Server):
         handle = args.file.data
 
         def ok() -> READ3res:
-            read = self.fs.read(handle, args.offset, args.count, self._who(ctx))
+            count = transfer_limit(ctx, args.count)
+            read = self.fs.read(handle, args.offset, count, self._who(ctx))
             return READ3res(
                 NFS3_OK, READ3resok(post_op(read.attributes), len(read.data), read.eof, read.data)
             )
@@ -536,7 +546,7 @@ class NfsV3Service(NFS_V3_Server):
                 self._who(ctx),
                 args.cookie,
                 args.cookieverf,
-                readdir3_budget(args.count),
+                readdir3_budget(transfer_limit(ctx, args.count)),
             )
             entries = [entry3(e.fileid, e.name, e.cookie) for e in page.entries]
             return READDIR3res(
@@ -561,7 +571,9 @@ class NfsV3Service(NFS_V3_Server):
                 self._who(ctx),
                 args.cookie,
                 args.cookieverf,
-                readdirplus3_budget(args.dircount, args.maxcount),
+                readdirplus3_budget(
+                    transfer_limit(ctx, args.dircount), transfer_limit(ctx, args.maxcount)
+                ),
                 plus=True,
             )
             entries = [
@@ -627,11 +639,11 @@ class NfsV3Service(NFS_V3_Server):
                 NFS3_OK,
                 FSINFO3resok(
                     post_op(i.attributes),
-                    i.rtmax,
-                    i.rtpref,
+                    transfer_limit(ctx, i.rtmax),
+                    transfer_limit(ctx, i.rtpref),
                     i.rtmult,
-                    i.wtmax,
-                    i.wtpref,
+                    transfer_limit(ctx, i.wtmax),
+                    transfer_limit(ctx, i.wtpref),
                     i.wtmult,
                     i.dtpref,
                     i.maxfilesize,
