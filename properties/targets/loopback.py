@@ -10,28 +10,14 @@ Rules:
   and Linux SIGKILLs the server if the thread that started it ends first
   (PR_SET_PDEATHSIG), so an aborted test run leaves no server behind: start servers
   from a thread that outlives them (the main thread, as pytest and Hypothesis do).
-- The client is the reference RpcSocketClient over TCP as root (AUTH_SYS uid 0), with a
-  hard-mount policy (like the sim target and Linux's default `hard`): a call is retried
-  until answered, every HARD_MOUNT.timeo seconds; after a crash it reconnects from the same local
-  port when it can and resends with the same XIDs. What bounds a run is `run()`'s
-  timeout (RUN_TIMEOUT seconds), never the policy.
-- `run()` runs a coroutine on the target's private event loop (asyncio.new_event_loop),
-  so the target is usable from plain synchronous test code.
-- `send_raw()` sends over one UDP socket that lives as long as the target: every copy of
-  a message comes from the same address and port, which the server's duplicate request
-  cache keys on. A copy is resent every RAW_TIMEO seconds until a reply with its XID
-  arrives, at most RAW_ATTEMPTS times. XIDs from `next_xid()` start at 0x80000000; the
-  stub client's start at 1 (and travel over TCP: no DRC key can collide).
-- The work dir holds the store and the log; without one, a temporary directory is made
-  and `close()` removes it.
-- `crash_and_restart()` is SIGKILL then start again (same store, same port); UNSTABLE
-  writes not yet committed are lost and the write verifier changes. `close()` is SIGTERM
-  and a bounded wait (then SIGKILL).
+- The target itself is a SocketTarget (properties/targets/sockets.py): the reference
+  client over TCP, raw UDP for same-XID retransmissions, crash = SIGKILL + restart on the
+  same store and port. The work dir holds the store and the log; without one, a
+  temporary directory is made and `close()` removes it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import os
 import re
@@ -42,28 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import properties
 from properties.peers.processes import kill_process, stop_process, tail
-from reference.nfs.server_main import HOST, MAX_RECORD
-from reference.rpc.aio_client import RpcSocketClient
-from reference.rpc.client import RetryPolicy
-from reference.rpc.message import peek_xid
-from reference.rpc.stubs import AuthSys
-from reference.xdr.gen.mount3 import MOUNT_V3_Client
-from reference.xdr.gen.nfs3 import NFS_V3_Client
+from properties.targets.sockets import SocketTarget
 
 T = TypeVar("T")
 
-HARD_MOUNT = RetryPolicy(timeo=2.0, retrans=2, hard=True, max_timeo=10.0, backoff="linear")
-ROOT = AuthSys(0, b"nfsprop-loopback", 0, 0)
-RUN_TIMEOUT = 120.0
-RAW_TIMEO = 0.5
-RAW_ATTEMPTS = 20
-FIRST_RAW_XID = 0x8000_0000
 _PR_SET_PDEATHSIG = 1
 _URL = re.compile(rb"nfs://\S+\?version=3&nfsport=(\d+)&mountport=(\d+)")
 _REPO_ROOT = Path(properties.__file__).resolve().parent.parent
@@ -194,103 +167,20 @@ def read_first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:
     return received.split(b"\n", 1)[0]
 
 
-class _RawReplies(asyncio.DatagramProtocol):
-    """Replies that arrive on the raw UDP socket, by XID."""
-
-    def __init__(self) -> None:
-        self.waiting: dict[int, asyncio.Future[bytes]] = {}
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        known = peek_xid(data)
-        waiter = None if known is None else self.waiting.get(known[0])
-        if waiter is not None and not waiter.done():
-            waiter.set_result(data)
-
-
-class LoopbackTarget:
-    name = "loopback"
-    export = b"/export"
-    can_crash = True
-
-    def __init__(self, work_dir: Path | None = None, drc: bool = True) -> None:
-        self.has_drc = drc
-        self._own_dir = work_dir is None
-        if work_dir is None:
-            work_dir = Path(tempfile.mkdtemp(prefix="nfsprop-loopback-"))
-        self.server = ServerProcess(work_dir, drc=drc)
-        self.server.start()
-        self._loop = asyncio.new_event_loop()
-        self._raw: asyncio.DatagramTransport | None = None
-        self._raw_replies = _RawReplies()
-        self._next_raw_xid = FIRST_RAW_XID
-        try:
-            self.client = self._loop.run_until_complete(
-                RpcSocketClient.connect(
-                    HOST,
-                    self.server.port,
-                    "tcp",
-                    HARD_MOUNT,
-                    ROOT,
-                    first_xid=1,
-                    max_record=MAX_RECORD,
-                )
-            )
-        except BaseException:
-            self._loop.close()
-            self._stop_server()
-            raise
-        self.nfs = NFS_V3_Client(self.client)
-        self.mount = MOUNT_V3_Client(self.client)
-
-    def run(self, operation: Coroutine[Any, Any, T]) -> T:
-        return self._loop.run_until_complete(asyncio.wait_for(operation, RUN_TIMEOUT))
-
-    async def send_raw(self, message: bytes) -> bytes | None:
-        known = peek_xid(message)
-        if known is None:
-            raise ValueError("send_raw needs a whole RPC call message")
-        if self._raw is None:
-            transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: self._raw_replies, remote_addr=(HOST, self.server.port)
-            )
-            self._raw = transport
-        reply: asyncio.Future[bytes] = self._loop.create_future()
-        self._raw_replies.waiting[known[0]] = reply
-        try:
-            for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
-                self._raw.sendto(message)
-                try:
-                    return await asyncio.wait_for(asyncio.shield(reply), RAW_TIMEO)
-                except TimeoutError:
-                    continue
-            return None
-        finally:
-            self._raw_replies.waiting.pop(known[0], None)
-
-    def next_xid(self) -> int:
-        self._next_raw_xid += 1
-        return self._next_raw_xid
-
-    def crash_and_restart(self) -> None:
-        self.server.restart()
-
-    def close(self) -> None:
-        try:
-            self._loop.run_until_complete(self.client.close())
-            if self._raw is not None:
-                self._raw.close()
-            self._loop.run_until_complete(asyncio.sleep(0))
-        finally:
-            self._loop.close()
-            self._stop_server()
-
-    def _stop_server(self) -> None:
-        self.server.stop()
-        if self._own_dir:
-            shutil.rmtree(self.server.work_dir, ignore_errors=True)
+LoopbackTarget = SocketTarget[ServerProcess]
 
 
 def make_loopback_target(work_dir: Path | None = None, drc: bool = True) -> LoopbackTarget:
     """A loopback target whose server keeps its store and log in `work_dir` (None: a
     temporary directory that `close()` removes)."""
-    return LoopbackTarget(work_dir, drc)
+    own_dir = work_dir is None
+    directory = Path(tempfile.mkdtemp(prefix="nfsprop-loopback-")) if work_dir is None else work_dir
+    server = ServerProcess(directory, drc=drc)
+    server.start()
+
+    def cleanup() -> None:
+        server.stop()
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    return SocketTarget("loopback", server, b"/export", drc, cleanup)

@@ -39,7 +39,9 @@ def test_the_loopback_target_is_a_target(loopback: LoopbackTarget) -> None:
     assert loopback.server.pid is not None
 
 
-def test_sigkill_keeps_file_sync_and_committed_data_and_handles(loopback: LoopbackTarget) -> None:
+def test_sigkill_keeps_file_sync_and_committed_data_and_handles(
+    loopback: LoopbackTarget,
+) -> None:
     async def before(target: Target) -> tuple[bytes, bytes, bytes, bytes]:
         root = await mount_root(target)
         synced = await create(target, root, b"synced")
