@@ -1,0 +1,790 @@
+"""The NFSv3 server state machine: random operation sequences, each reply checked by the model.
+
+Rules:
+- One machine drives one Target (made by its MachineConfig from the example's data):
+  the `mount` step MNTs the export (which must start empty); every rule then makes one
+  NFSv3 call through `target.run(...)` and applies the same operation to the model
+  (properties.model). The reply's status is judged against the model's Plan (FAIL raises
+  ModelMismatch with the steps so far; WARN is collected and reported as a Deviation
+  warning at teardown); data, listings and attributes must equal the model's.
+- Names come from a small alphabet (a, b, c, d) so that they collide, plus odd ones ('.',
+  '..', '', 'a/b', 256 bytes). Objects are drawn from the model, live ones first, then
+  removed ones, whose handles the suite keeps to probe staleness.
+- Identity: the suite keeps the handle and fileid of every model object. One object
+  always shows one fileid; two live objects never share one; a removed object's handle
+  that still answers must answer as that object, never as a live one.
+- Retransmission (config.retransmit): every non-idempotent call is sent twice with one
+  XID through `send_raw`; the replies must be byte-identical, and the model applies the
+  operation once, so a second execution shows up as a mismatch later if not at once.
+- Crashes (config.crashes, where the target can): the `crash` rule crashes and restarts
+  the server; every live object's handle must still answer, every file must hold what
+  was written FILE_SYNC or committed (see properties.model.content), and the write
+  verifier must have changed. COMMIT makes the model's data durable only when it answers
+  the verifier the writes got.
+- The teardown of a run whose steps all finished lists every live directory and reads
+  every live file and symlink back (`_check_everything`).
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, NoReturn, TypeVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from properties.model import (
+    ROOT_ID,
+    CreateHow,
+    Deviation,
+    Directory,
+    ModelFs,
+    ModelMismatch,
+    ModelObject,
+    ObjectId,
+    Plan,
+    RegularFile,
+    Symlink,
+    Verdict,
+)
+from properties.model.verdict import status_name
+from properties.nfs_wire import (
+    COMMIT,
+    CREATE,
+    GETATTR,
+    LINK,
+    LOOKUP,
+    MKDIR,
+    NON_IDEMPOTENT,
+    READ,
+    READDIR,
+    READDIRPLUS,
+    READLINK,
+    REMOVE,
+    RENAME,
+    RMDIR,
+    SETATTR,
+    SYMLINK,
+    WRITE,
+    decode_reply,
+    raw_call,
+    sattr,
+)
+from properties.targets.base import Target
+from reference.rpc.stubs import Procedure
+from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.nfs3 import (
+    EXCLUSIVE,
+    GUARDED,
+    NFS3_OK,
+    UNCHECKED,
+    UNSTABLE,
+    COMMIT3args,
+    CREATE3args,
+    GETATTR3args,
+    LINK3args,
+    LOOKUP3args,
+    MKDIR3args,
+    READ3args,
+    READDIR3args,
+    READDIRPLUS3args,
+    READLINK3args,
+    REMOVE3args,
+    RENAME3args,
+    RMDIR3args,
+    SETATTR3args,
+    SYMLINK3args,
+    WRITE3args,
+    createhow3,
+    diropargs3,
+    fattr3,
+    nfs_fh3,
+    post_op_attr,
+    post_op_fh3,
+    sattrguard3,
+    stable_how,
+    symlinkdata3,
+    wcc_data,
+)
+
+A = TypeVar("A")
+R = TypeVar("R")
+T = TypeVar("T")
+
+NAMES = (b"a", b"b", b"c", b"d")
+ODD_NAMES = (b".", b"..", b"", b"a/b", b"n" * 256)
+NAME = st.sampled_from(NAMES * 6 + ODD_NAMES)
+SYMLINK_TARGETS = (b"a", b"../b", b"/outside/the/export", b"long/" * 20)
+CREATE_VERIFIERS = (b"verifier", b"another!")
+OFFSETS = st.integers(0, 9000)
+LENGTHS = st.integers(1, 3000)
+READ_COUNTS = st.integers(0, 4096)
+SIZES = st.sampled_from((0, 1, 4096, 5000)) | st.integers(0, 10_000)
+MODES = st.integers(0, 0o77).map(lambda low: 0o700 | low)  # the owner keeps rwx
+STABILITY = st.sampled_from(list(stable_how))
+READDIR_COUNTS = st.sampled_from((512, 1024, 8192))
+CHUNK = 4096
+MAX_READDIR_CALLS = 64
+DOTS = (b".", b"..")
+ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
+
+
+@dataclass
+class MachineConfig:
+    """What a machine class is for: its target, and which checks it runs."""
+
+    make_target: Callable[[st.DataObject], Target]
+    retransmit: bool = False
+    crashes: bool = False
+    logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
+
+
+def machine_class(config: MachineConfig) -> type[NfsMachine]:
+    """A machine class bound to `config` (run it with run_state_machine_as_test)."""
+
+    class ConfiguredNfsMachine(NfsMachine):
+        pass
+
+    ConfiguredNfsMachine.config = config
+    return ConfiguredNfsMachine
+
+
+def payload(seed: int, length: int) -> bytes:
+    """`length` bytes that differ per seed, so overlapping writes are told apart."""
+    return random.Random(seed).randbytes(length)
+
+
+class NfsMachine(RuleBasedStateMachine):
+    config: ClassVar[MachineConfig]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ModelFs()
+        self.handles: dict[ObjectId, bytes] = {}
+        self.fileids: dict[ObjectId, int] = {}
+        self.verifier: bytes | None = None  # the write verifier since the last restart
+        self.verifier_before_crash: bytes | None = None
+        self.deviations: dict[str, None] = {}
+        self.log: list[str] = []
+        self.unfinished: str | None = None  # the step running now
+        self.config.logs.append(self.log)
+        self._target: Target | None = None
+
+    @property
+    def target(self) -> Target:
+        assert self._target is not None, "the mount step has not run"
+        return self._target
+
+    # -- plumbing --
+
+    def _step(self, text: str) -> None:
+        self.log.append(text)
+        self.unfinished = text
+
+    @invariant()
+    def step_finished(self) -> None:
+        """Runs after every step that did not raise (a failure, or running out of data)."""
+        self.unfinished = None
+
+    def _fail(self, reason: str) -> NoReturn:
+        steps = "\n".join(f"  {number}. {step}" for number, step in enumerate(self.log, 1))
+        raise ModelMismatch(f"{reason}\nsteps on {self.target.name}:\n{steps}")
+
+    def _warn(self, reason: str) -> None:
+        self.deviations[reason] = None
+
+    def _call(self, procedure: Procedure[A, R], args: A) -> R:
+        target = self.target
+        if self.config.retransmit and procedure in NON_IDEMPOTENT:
+            return self._call_twice(procedure, args)
+        return target.run(target.nfs.caller.call(procedure, args))
+
+    def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
+        target = self.target
+        xid = target.next_xid()
+        call = raw_call(xid, procedure, args)
+        first = target.run(target.send_raw(call))
+        second = target.run(target.send_raw(call))
+        if first is None or second is None:
+            self._fail(f"{procedure.name} xid {xid:#x}: no reply to a raw call")
+        if first != second:
+            self._fail(
+                f"at-most-once: {procedure.name} sent twice with xid {xid:#x} got two different "
+                f"replies (executed twice?):\n  first:  {decode_reply(procedure, first)}\n"
+                f"  second: {decode_reply(procedure, second)}"
+            )
+        return decode_reply(procedure, first)
+
+    def _settle(self, plan: Plan[T], status: int) -> T | None:
+        judgement = plan.judge(status)
+        if judgement.verdict is Verdict.FAIL:
+            self._fail(judgement.reason)
+        if judgement.verdict is not Verdict.PASS:
+            self._warn(
+                f"{judgement.reason} ({plan.operation.split()[0]} got {status_name(status)})"
+            )
+        return plan.settle(status)
+
+    def _fh(self, object_id: ObjectId) -> nfs_fh3:
+        return nfs_fh3(self.handles[object_id])
+
+    def _where(self, directory: ObjectId, name: bytes) -> diropargs3:
+        return diropargs3(self._fh(directory), name)
+
+    def _draw_object(
+        self, data: st.DataObject, label: str, prefer: type[ModelObject] | None = None
+    ) -> ObjectId:
+        """Mostly a live object of the preferred kind; sometimes any other, removed ones too."""
+        preferred = self.model.ids(alive=True, kind=prefer)
+        others = [i for i in self.model.ids() if i not in preferred]
+        if preferred and (not others or data.draw(ODD_PICK, label=f"{label} is odd") != 0):
+            return data.draw(st.sampled_from(preferred), label=label)
+        return data.draw(st.sampled_from(others), label=label)
+
+    # -- identity and attributes --
+
+    def _check_fileid(self, object_id: ObjectId, fileid: int, where: str) -> None:
+        known = self.fileids.setdefault(object_id, fileid)
+        if known != fileid:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}"
+            )
+        alive = self.model[object_id].alive
+        for other, other_fileid in self.fileids.items():
+            if other == object_id or other_fileid != fileid or not self.model[other].alive:
+                continue
+            if alive:
+                self._fail(f"{where}: live objects {object_id} and {other} share fileid {fileid}")
+            self._fail(
+                f"staleness: {where}: the handle of removed {self.model.describe(object_id)} "
+                f"answered as live {self.model.describe(other)} (fileid {fileid} was reused)"
+            )
+
+    def _check_attributes(
+        self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
+    ) -> None:
+        obj = self.model[object_id]
+        if attributes.type != obj.type:
+            self._fail(f"{where}: {self.model.describe(object_id)} has type {attributes.type.name}")
+        self._check_fileid(object_id, attributes.fileid, where)
+        nlink = self.model.nlink(obj)
+        if attributes.nlink != nlink:
+            message = (
+                f"{where}: {self.model.describe(object_id)} nlink {attributes.nlink}, not {nlink}"
+            )
+            if isinstance(obj, Directory):
+                self._warn(f"directory link count is not 2 + subdirectories ({message})")
+            else:
+                self._fail(message)
+        if isinstance(obj, RegularFile) and exact_size and attributes.size != obj.content.size:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} size {attributes.size}, "
+                f"not {obj.content.size}"
+            )
+        if isinstance(obj, Symlink) and attributes.size != len(obj.target):
+            self._warn(f"{where}: a symlink's size is not the length of its target")
+        if obj.mode is not None and attributes.mode & 0o7777 != obj.mode:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
+                f"not {obj.mode:o}"
+            )
+
+    def _check_post_op(self, object_id: ObjectId, attributes: post_op_attr, where: str) -> None:
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(object_id, attributes.attributes, where)
+
+    def _check_wcc(
+        self, object_id: ObjectId, wcc: wcc_data, where: str, size_before: int | None = None
+    ) -> None:
+        """Weak cache consistency: the size before (files) and the attributes after."""
+        before = wcc.before.attributes
+        if size_before is not None and before is not None and before.size != size_before:
+            self._fail(f"{where}: pre-op size {before.size}, but it was {size_before}")
+        self._check_post_op(object_id, wcc.after, where)
+
+    def _size(self, object_id: ObjectId) -> int | None:
+        obj = self.model[object_id]
+        return obj.content.size if isinstance(obj, RegularFile) else None
+
+    def _adopt(
+        self,
+        object_id: ObjectId,
+        handle: post_op_fh3,
+        attributes: post_op_attr,
+        where: diropargs3,
+        operation: str,
+    ) -> None:
+        """Record the handle of an object a CREATE-like call answered, and check it."""
+        if handle.handle_follows and handle.handle is not None:
+            data = handle.handle.data
+        else:
+            reply = self._call(LOOKUP, LOOKUP3args(where))
+            if reply.status != NFS3_OK or reply.resok is None:
+                self._fail(f"{operation} sent no handle, and LOOKUP answered {reply.status.name}")
+            data = reply.resok.object.data
+        self.handles.setdefault(object_id, data)
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(object_id, attributes.attributes, operation)
+        else:
+            self._getattr(object_id)
+
+    def _check_verifier(self, verifier: bytes, where: str) -> bool:
+        """Whether `verifier` is the one earlier writes got since the last restart."""
+        if self.verifier is None:
+            if verifier == self.verifier_before_crash:
+                self._fail(f"{where}: the write verifier did not change across the restart")
+            self.verifier = verifier
+            return True
+        if verifier != self.verifier:
+            self._warn(f"{where}: the write verifier changed without a restart")
+            self.verifier = verifier
+            return False
+        return True
+
+    # -- the start --
+
+    @initialize(data=st.data())
+    def mount(self, data: st.DataObject) -> None:
+        self.unfinished = "MNT"  # not a logged step: shrunk lengths count the rules only
+        self._target = target = self.config.make_target(data)
+        reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+        if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
+            self._fail(f"MNT {target.export!r} answered {reply.fhs_status.name}")
+        self.handles[ROOT_ID] = reply.mountinfo.fhandle
+        self._getattr(ROOT_ID)
+
+    def teardown(self) -> None:
+        if self._target is None:
+            return
+        try:
+            if self.unfinished is None:
+                self._step("check everything")
+                self._check_everything()
+        finally:
+            self._target.close()
+        for reason in self.deviations:
+            warnings.warn(Deviation(f"{self.target.name}: {reason}"), stacklevel=1)
+
+    # -- attributes and names --
+
+    def _getattr(self, object_id: ObjectId) -> None:
+        plan = self.model.getattr(object_id)
+        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
+        if self._settle(plan, reply.status) is not None:
+            assert reply.resok is not None
+            self._check_attributes(object_id, reply.resok.obj_attributes, "GETATTR")
+
+    @rule(data=st.data())
+    def getattr(self, data: st.DataObject) -> None:
+        object_id = self._draw_object(data, "object")
+        self._step(f"GETATTR {self.model.describe(object_id)}")
+        self._getattr(object_id)
+
+    @rule(data=st.data(), mode=st.none() | MODES, size=st.none() | SIZES)
+    def setattr(self, data: st.DataObject, mode: int | None, size: int | None) -> None:
+        object_id = self._draw_object(data, "object", RegularFile)
+        plan = self.model.setattr(object_id, mode, size)
+        self._step(plan.operation)
+        size_before = self._size(object_id)
+        args = SETATTR3args(self._fh(object_id), sattr(mode, size), sattrguard3(False))
+        reply = self._call(SETATTR, args)
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(object_id, reply.resok.obj_wcc, "SETATTR", size_before)
+
+    @rule(data=st.data(), name=NAME)
+    def lookup(self, data: st.DataObject, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.lookup(directory, name)
+        self._step(plan.operation)
+        reply = self._call(LOOKUP, LOOKUP3args(self._where(directory, name)))
+        found = self._settle(plan, reply.status)
+        if found is None:
+            return
+        assert reply.resok is not None
+        self.handles.setdefault(found, reply.resok.object.data)
+        attributes = reply.resok.obj_attributes
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(found, attributes.attributes, f"LOOKUP {name!r}")
+            return
+        looked_up = self._call(GETATTR, GETATTR3args(reply.resok.object))
+        if looked_up.status != NFS3_OK or looked_up.resok is None:
+            self._fail(f"the handle LOOKUP {name!r} returned answers {looked_up.status.name}")
+        self._check_attributes(found, looked_up.resok.obj_attributes, f"LOOKUP {name!r}")
+
+    @rule(data=st.data())
+    def readlink(self, data: st.DataObject) -> None:
+        object_id = self._draw_object(data, "symlink", Symlink)
+        self._step(f"READLINK {self.model.describe(object_id)}")
+        self._readlink(object_id)
+
+    def _readlink(self, object_id: ObjectId) -> None:
+        plan = self.model.readlink(object_id)
+        reply = self._call(READLINK, READLINK3args(self._fh(object_id)))
+        expected = self._settle(plan, reply.status)
+        if expected is not None:
+            assert reply.resok is not None
+            if reply.resok.data != expected:
+                self._fail(f"{plan.operation} answered {reply.resok.data!r}, not {expected!r}")
+
+    # -- creating --
+
+    @rule(data=st.data(), name=NAME, mode=st.sampled_from((UNCHECKED, GUARDED, EXCLUSIVE)))
+    def create(self, data: st.DataObject, name: bytes, mode: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        if mode == EXCLUSIVE:
+            verifier = data.draw(st.sampled_from(CREATE_VERIFIERS), label="verifier")
+            how = CreateHow(EXCLUSIVE, verifier=verifier)
+            wire = createhow3(EXCLUSIVE, verf=verifier)
+        else:
+            file_mode = data.draw(MODES, label="file mode")
+            truncate = data.draw(st.booleans(), label="size 0")
+            how = CreateHow(UNCHECKED if mode == UNCHECKED else GUARDED, file_mode, truncate)
+            wire = createhow3(how.mode, obj_attributes=sattr(file_mode, 0 if truncate else None))
+        plan = self.model.create(directory, name, how)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(CREATE, CREATE3args(where, wire))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "CREATE")
+            self._check_wcc(directory, reply.resok.dir_wcc, "CREATE")
+
+    @rule(data=st.data(), name=NAME, mode=MODES)
+    def mkdir(self, data: st.DataObject, name: bytes, mode: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.mkdir(directory, name, mode)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(MKDIR, MKDIR3args(where, sattr(mode)))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "MKDIR")
+            self._check_wcc(directory, reply.resok.dir_wcc, "MKDIR")
+
+    @rule(data=st.data(), name=NAME, link_target=st.sampled_from(SYMLINK_TARGETS))
+    def symlink(self, data: st.DataObject, name: bytes, link_target: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.symlink(directory, name, link_target)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "SYMLINK")
+            self._check_wcc(directory, reply.resok.dir_wcc, "SYMLINK")
+
+    @rule(data=st.data(), name=NAME)
+    def link(self, data: st.DataObject, name: bytes) -> None:
+        object_id = self._draw_object(data, "object", RegularFile)
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.link(object_id, directory, name)
+        self._step(plan.operation)
+        reply = self._call(LINK, LINK3args(self._fh(object_id), self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_post_op(object_id, reply.resok.file_attributes, "LINK")
+            self._check_wcc(directory, reply.resok.linkdir_wcc, "LINK")
+
+    # -- removing and renaming --
+
+    @rule(data=st.data(), name=NAME)
+    def remove(self, data: st.DataObject, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.remove(directory, name)
+        self._step(plan.operation)
+        reply = self._call(REMOVE, REMOVE3args(self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(directory, reply.resok.dir_wcc, "REMOVE")
+
+    @rule(data=st.data(), name=NAME)
+    def rmdir(self, data: st.DataObject, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.rmdir(directory, name)
+        self._step(plan.operation)
+        reply = self._call(RMDIR, RMDIR3args(self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(directory, reply.resok.dir_wcc, "RMDIR")
+
+    @rule(data=st.data(), from_name=NAME, to_name=NAME)
+    def rename(self, data: st.DataObject, from_name: bytes, to_name: bytes) -> None:
+        from_dir = self._draw_object(data, "from directory", Directory)
+        to_dir = self._draw_object(data, "to directory", Directory)
+        plan = self.model.rename(from_dir, from_name, to_dir, to_name)
+        self._step(plan.operation)
+        args = RENAME3args(self._where(from_dir, from_name), self._where(to_dir, to_name))
+        reply = self._call(RENAME, args)
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(from_dir, reply.resok.fromdir_wcc, "RENAME from")
+            self._check_wcc(to_dir, reply.resok.todir_wcc, "RENAME to")
+
+    # -- file data --
+
+    @rule(
+        data=st.data(),
+        offset=OFFSETS,
+        length=LENGTHS,
+        seed=st.integers(0, 255),
+        stable=STABILITY,
+    )
+    def write(
+        self, data: st.DataObject, offset: int, length: int, seed: int, stable: stable_how
+    ) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._write(object_id, offset, payload(seed, length), stable)
+
+    @rule(data=st.data(), chunks=st.lists(st.tuples(OFFSETS, LENGTHS), min_size=1, max_size=3))
+    def flush(self, data: st.DataObject, chunks: list[tuple[int, int]]) -> None:
+        """What a client's write-behind does: UNSTABLE writes, then COMMIT."""
+        object_id = self._draw_object(data, "file", RegularFile)
+        for seed, (offset, length) in enumerate(chunks):
+            self._write(object_id, offset, payload(seed, length), UNSTABLE)
+        self._step(f"COMMIT {self.model.describe(object_id)}")
+        self._commit(object_id)
+
+    def _write(self, object_id: ObjectId, offset: int, content: bytes, stable: stable_how) -> None:
+        plan = self.model.write(object_id, offset, content, durable=stable != UNSTABLE)
+        self._step(f"{plan.operation} {stable.name}")
+        size_before = self._size(object_id)
+        args = WRITE3args(self._fh(object_id), offset, len(content), stable, content)
+        reply = self._call(WRITE, args)
+        self._settle(plan, reply.status)
+        if reply.status != NFS3_OK:
+            return
+        resok = reply.resok
+        assert resok is not None
+        if resok.count != len(content):
+            self._fail(f"{plan.operation}: a short write of {resok.count} bytes (not modelled)")
+        if resok.committed < stable:
+            self._fail(f"{plan.operation}: asked {stable.name}, answered {resok.committed.name}")
+        self._check_verifier(resok.verf, "WRITE")
+        obj = self.model[object_id]
+        if stable == UNSTABLE and resok.committed != UNSTABLE and isinstance(obj, RegularFile):
+            obj.content.write(offset, content, durable=True)  # the server made it stable
+        self._check_wcc(object_id, resok.file_wcc, "WRITE", size_before)
+
+    @rule(data=st.data())
+    def commit(self, data: st.DataObject) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._step(f"COMMIT {self.model.describe(object_id)}")
+        self._commit(object_id)
+
+    def _commit(self, object_id: ObjectId) -> None:
+        plan = self.model.commit(object_id)
+        reply = self._call(COMMIT, COMMIT3args(self._fh(object_id), 0, 0))
+        content = self._settle(plan, reply.status)
+        if content is None:
+            return
+        assert reply.resok is not None
+        if self._check_verifier(reply.resok.verf, "COMMIT"):
+            content.commit()
+
+    @rule(data=st.data(), offset=OFFSETS, count=READ_COUNTS)
+    def read(self, data: st.DataObject, offset: int, count: int) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._step(f"READ {self.model.describe(object_id)} [{offset}, +{count})")
+        self._read(object_id, offset, count)
+
+    def _read(self, object_id: ObjectId, offset: int, count: int) -> bool:
+        """One checked READ; True if it reached the end of the file."""
+        plan = self.model.read(object_id, offset, count)
+        reply = self._call(READ, READ3args(self._fh(object_id), offset, count))
+        expected = self._settle(plan, reply.status)
+        if expected is None:
+            return True
+        resok = reply.resok
+        assert resok is not None
+        obj = self.model[object_id]
+        assert isinstance(obj, RegularFile)
+        if resok.data != expected:
+            self._fail(
+                f"{plan.operation} of {self.model.describe(object_id)} answered "
+                f"{len(resok.data)} bytes {resok.data[:32]!r}..., not {len(expected)} bytes "
+                f"{expected[:32]!r}..."
+            )
+        if resok.count != len(resok.data):
+            self._fail(f"{plan.operation}: count {resok.count} but {len(resok.data)} bytes")
+        at_end = offset + len(expected) >= obj.content.size
+        if resok.eof != at_end:
+            self._fail(f"{plan.operation}: eof {resok.eof} at size {obj.content.size}")
+        self._check_post_op(object_id, resok.file_attributes, "READ")
+        return at_end
+
+    # -- directories --
+
+    @rule(data=st.data(), plus=st.booleans(), count=READDIR_COUNTS)
+    def readdir(self, data: st.DataObject, plus: bool, count: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        self._step(f"READDIR{'PLUS' if plus else ''} {self.model.describe(directory)} by {count}")
+        self._list(directory, plus, count)
+
+    def _list(self, directory: ObjectId, plus: bool, count: int) -> None:
+        """A whole listing, over as many calls as the server needs, against the model."""
+        plan = self.model.readdir(directory)
+        operation = "READDIRPLUS" if plus else "READDIR"
+        listed: dict[bytes, int] = {}
+        cookie, cookie_verifier = 0, bytes(8)
+        expected: dict[bytes, ObjectId] | None = None
+        for call in range(MAX_READDIR_CALLS):
+            page = self._readdir_page(directory, plus, count, cookie, cookie_verifier)
+            if call == 0:
+                expected = self._settle(plan, page.status)
+                if expected is None:
+                    return
+            elif page.status != NFS3_OK:
+                self._fail(f"{operation} at cookie {cookie} answered {status_name(page.status)}")
+            for entry in page.entries:
+                if entry.name in listed:
+                    where = self.model.describe(directory)
+                    self._fail(f"{operation} of {where} listed {entry.name!r} twice")
+                listed[entry.name] = entry.fileid
+                cookie = entry.cookie
+                child = expected.get(entry.name) if expected else None
+                if child is not None and entry.attributes is not None:
+                    self._check_post_op(child, entry.attributes, operation)
+            cookie_verifier = page.cookie_verifier
+            if page.eof:
+                break
+            if not page.entries:
+                self._fail(f"{operation} answered no entries and no eof at cookie {cookie}")
+        else:
+            self._fail(f"{operation} did not reach eof in {MAX_READDIR_CALLS} calls")
+        assert expected is not None
+        self._compare_listing(directory, operation, expected, listed)
+
+    def _compare_listing(
+        self,
+        directory: ObjectId,
+        operation: str,
+        expected: dict[bytes, ObjectId],
+        listed: dict[bytes, int],
+    ) -> None:
+        names = {name for name in listed if name not in DOTS}
+        if names != set(expected):
+            self._fail(
+                f"{operation} of {self.model.describe(directory)} listed {sorted(names)}, "
+                f"the model has {sorted(expected)}"
+            )
+        for name, child in expected.items():
+            self._check_fileid(child, listed[name], f"{operation} entry {name!r}")
+        node = self.model[directory]
+        assert isinstance(node, Directory)
+        for name, meant in ((b".", directory), (b"..", node.parent)):
+            if name in listed and meant in self.fileids and listed[name] != self.fileids[meant]:
+                self._warn(f"{operation}: the fileid of {name!r} is not its directory's")
+
+    def _readdir_page(
+        self, directory: ObjectId, plus: bool, count: int, cookie: int, verifier: bytes
+    ) -> ReaddirPage:
+        handle = self._fh(directory)
+        if plus:
+            args = READDIRPLUS3args(handle, cookie, verifier, count // 2, count)
+            reply_plus = self._call(READDIRPLUS, args)
+            if reply_plus.resok is None:
+                return ReaddirPage(reply_plus.status)
+            listing = reply_plus.resok.reply
+            return ReaddirPage(
+                reply_plus.status,
+                [
+                    ListedEntry(e.name, e.fileid, e.cookie, e.name_attributes)
+                    for e in listing.entries
+                ],
+                listing.eof,
+                reply_plus.resok.cookieverf,
+            )
+        reply = self._call(READDIR, READDIR3args(handle, cookie, verifier, count))
+        if reply.resok is None:
+            return ReaddirPage(reply.status)
+        return ReaddirPage(
+            reply.status,
+            [ListedEntry(e.name, e.fileid, e.cookie, None) for e in reply.resok.reply.entries],
+            reply.resok.reply.eof,
+            reply.resok.cookieverf,
+        )
+
+    # -- crashes and the whole picture --
+
+    @precondition(
+        lambda self: self.config.crashes and self._target is not None and self._target.can_crash
+    )
+    @rule()
+    def crash(self) -> None:
+        self._step("CRASH the server and restart it")
+        self.target.crash_and_restart()
+        self.verifier_before_crash, self.verifier = self.verifier, None
+        for object_id in self.model.ids(alive=True):
+            self._check_after_crash(object_id)
+        files = self.model.ids(alive=True, kind=RegularFile)
+        if self.verifier_before_crash is not None and files:
+            self._commit(files[0])  # the verifier must have changed
+
+    def _check_after_crash(self, object_id: ObjectId) -> None:
+        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
+        if reply.status != NFS3_OK or reply.resok is None:
+            self._fail(
+                f"after the restart, the handle of {self.model.describe(object_id)} answered "
+                f"{status_name(reply.status)}: handles must survive restarts"
+            )
+        attributes = reply.resok.obj_attributes
+        self._check_attributes(object_id, attributes, "GETATTR after the restart", exact_size=False)
+        obj = self.model[object_id]
+        if not isinstance(obj, RegularFile):
+            return
+        data = self._read_back(object_id, attributes.size)
+        why = obj.content.admits(data)
+        if why is not None:
+            self._fail(f"durability: {self.model.describe(object_id)}: {why}")
+        obj.content.adopt(data)
+
+    def _read_back(self, object_id: ObjectId, size: int) -> bytes:
+        """The file's bytes after a crash, when the model only knows what is possible."""
+        chunks: list[bytes] = []
+        offset = 0
+        while True:
+            reply = self._call(READ, READ3args(self._fh(object_id), offset, CHUNK))
+            if reply.status != NFS3_OK or reply.resok is None:
+                self._fail(f"READ after the restart answered {status_name(reply.status)}")
+            chunks.append(reply.resok.data)
+            offset += len(reply.resok.data)
+            if reply.resok.eof or not reply.resok.data or offset >= size:
+                return b"".join(chunks)
+
+    def _check_everything(self) -> None:
+        for object_id in self.model.ids(alive=True):
+            obj = self.model[object_id]
+            if isinstance(obj, Directory):
+                self._list(object_id, plus=False, count=8192)
+            elif isinstance(obj, RegularFile):
+                self._getattr(object_id)
+                offset = 0
+                while not self._read(object_id, offset, CHUNK):
+                    offset += CHUNK
+            else:
+                self._readlink(object_id)
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    name: bytes
+    fileid: int
+    cookie: int
+    attributes: post_op_attr | None  # READDIRPLUS only
+
+
+@dataclass(frozen=True)
+class ReaddirPage:
+    """One READDIR or READDIRPLUS reply, as `_list` walks it."""
+
+    status: int
+    entries: list[ListedEntry] = field(default_factory=list)
+    eof: bool = False
+    cookie_verifier: bytes = bytes(8)
