@@ -48,6 +48,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy(args: argparse.Namespace) -> int:
+    from faults.proxy.standalone import ProxyError, ProxyFlags, options_from_flags, run
+
+    flags = ProxyFlags(
+        listen=args.listen,
+        to=args.to,
+        transport="udp" if args.udp else "tcp",
+        drop=args.drop,
+        dup=args.dup,
+        reorder=args.reorder,
+        delay=args.delay,
+        delay_rate=args.delay_rate,
+        seed=args.seed,
+        trace=args.trace,
+    )
+    try:
+        run(options_from_flags(flags), lambda line: print(line, flush=True))
+    except ProxyError as error:
+        print(f"nfsprop proxy: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfsprop",
@@ -109,6 +132,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--root-squash", action="store_true", help="map uid and gid 0 to nobody (65534)"
     )
     serve.set_defaults(run=_serve)
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="put any RPC client and server under per-message faults (drop, dup, delay, reorder)",
+        description="Forward RPC messages between clients and one server, deciding per message "
+        "(one UDP datagram, one TCP record) to deliver, drop, duplicate, delay or reorder it, "
+        "from a seeded PRNG. Runs until SIGTERM or Ctrl-C; prints where it listens and the seed.",
+    )
+    proxy.add_argument(
+        "--listen", required=True, metavar="[HOST:]PORT", help="where to listen (0: a free port)"
+    )
+    proxy.add_argument(
+        "--to", required=True, metavar="HOST:PORT", help="the server, e.g. 127.0.0.1:2049"
+    )
+    kind = proxy.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--udp", action="store_true", help="one datagram is one message")
+    kind.add_argument(
+        "--tcp", action="store_true", help="one record (record marking) is one message"
+    )
+    proxy.add_argument("--drop", default="0", metavar="P", help="drop probability")
+    proxy.add_argument("--dup", default="0", metavar="P", help="duplicate probability")
+    proxy.add_argument(
+        "--reorder",
+        default="0",
+        metavar="P",
+        help="probability of letting later messages pass",
+    )
+    proxy.add_argument(
+        "--delay",
+        default="0",
+        metavar="MS",
+        help="delay messages by up to MS milliseconds (also the spread of duplicates and reorders)",
+    )
+    proxy.add_argument(
+        "--delay-rate",
+        metavar="P",
+        help="probability of a delay (default with --delay: every message not otherwise faulted)",
+    )
+    proxy.add_argument("--seed", metavar="N", help="PRNG seed (default: random, printed)")
+    proxy.add_argument(
+        "--trace", metavar="FILE.json", help="write the trace (simulation format) on exit"
+    )
+    proxy.set_defaults(run=_proxy)
     return parser
 
 

@@ -16,12 +16,13 @@ Rules:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 from hypothesis import strategies as st
 
-from properties.model import ModelMismatch
+from properties.model import Deviation, ModelMismatch
 from properties.model.verdict import status_name
 from properties.nfs_wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
 from properties.targets.base import Target
@@ -201,6 +202,18 @@ class ForgeryRun:
     statuses: dict[str, nfsstat3]  # procedure -> status
 
 
+def names_the_same_object(target: Target, original: bytes, forged: bytes) -> bool:
+    """Whether two handles get the same fsid and fileid from GETATTR."""
+    identities = []
+    for handle in (original, forged):
+        reply = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(nfs_fh3(handle))))
+        if reply.resok is None:
+            return False
+        attributes = reply.resok.obj_attributes
+        identities.append((attributes.fsid, attributes.fileid))
+    return identities[0] == identities[1]
+
+
 def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
     """Damage the root's or a file's handle and call with it; None if the damage left the
     handle as it was (random bytes equal to it, or an extension of a full-size handle)."""
@@ -218,6 +231,17 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
             target.nfs.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
         ).status,
     }
+    accepted = [procedure for procedure, status in statuses.items() if status not in REFUSED]
+    if accepted and names_the_same_object(target, original, forged):
+        warnings.warn(
+            Deviation(
+                f"{target.name}: a damaged handle ({forgery.kind}) still names the same "
+                f"object ({', '.join(accepted)} answered NFS3_OK): the server ignores some "
+                "bits of its handles; it never reached another object"
+            ),
+            stacklevel=1,
+        )
+        return ForgeryRun(forged, statuses)
     for procedure, status in statuses.items():
         if status not in REFUSED:
             raise ModelMismatch(

@@ -23,6 +23,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from faults.sim import FaultRates, HypothesisFaults, NoFaults
 from properties.conftest import TargetFactory
+from properties.findings import reported_findings
 from properties.model import Deviation, ModelMismatch
 from properties.nfs_handles import Forgery, Removal, StalenessRun, forge, forgeries, reuse_inode
 from properties.nfs_machine import MachineConfig, machine_class
@@ -36,18 +37,26 @@ def run_machine(config: MachineConfig, configured: settings = STEPS) -> None:
     run_state_machine_as_test(machine_class(config), settings=configured)
 
 
-def test_replies_match_the_model(target_factory: TargetFactory) -> None:
-    run_machine(MachineConfig(lambda data: target_factory(NoFaults())))
+def test_replies_match_the_model(target_factory: TargetFactory, world: str) -> None:
+    with reported_findings(world):
+        run_machine(MachineConfig(lambda data: target_factory(NoFaults())))
 
 
 def test_replies_match_the_model_through_network_faults(target_factory: TargetFactory) -> None:
+    probe = target_factory(NoFaults())
+    probe.close()
+    if not probe.can_inject_faults:
+        pytest.skip(f"{probe.name}: this world sends messages without a fault proxy")
     run_machine(
         MachineConfig(lambda data: target_factory(HypothesisFaults(data), rates=FAULTY_NETWORK))
     )
 
 
-def test_retransmissions_with_the_cache_get_the_first_reply(target_factory: TargetFactory) -> None:
-    run_machine(MachineConfig(lambda data: target_factory(NoFaults()), retransmit=True))
+def test_retransmissions_with_the_cache_get_the_first_reply(
+    target_factory: TargetFactory, world: str
+) -> None:
+    with reported_findings(world):
+        run_machine(MachineConfig(lambda data: target_factory(NoFaults()), retransmit=True))
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
@@ -65,12 +74,13 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
     assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
 
 
-def test_a_crash_loses_nothing_committed(target_factory: TargetFactory) -> None:
+def test_a_crash_loses_nothing_committed(target_factory: TargetFactory, world: str) -> None:
     probe = target_factory(NoFaults())
     probe.close()
     if not probe.can_crash:
         pytest.skip(f"{probe.name}: the world cannot crash its server")
-    run_machine(MachineConfig(lambda data: target_factory(NoFaults()), crashes=True))
+    with reported_findings(world):
+        run_machine(MachineConfig(lambda data: target_factory(NoFaults()), crashes=True))
 
 
 def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory) -> None:

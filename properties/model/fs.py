@@ -57,6 +57,7 @@ from reference.xdr.gen.nfs3 import (
     NFS3ERR_NOTEMPTY,
     NFS3ERR_NOTSUPP,
     NFS3ERR_PERM,
+    NFS3ERR_SERVERFAULT,
     NFS3ERR_STALE,
     createmode3,
 )
@@ -220,6 +221,11 @@ class ModelFs:
             why.add(f"the size of a {obj.type.name} cannot be set", NFS3ERR_INVAL)
             if isinstance(obj, Directory):
                 why.add("a directory's size cannot be set", NFS3ERR_ISDIR)
+            why.warn(
+                f"the size of a {obj.type.name} cannot be set (RFC 1813 lists no BADTYPE "
+                "for SETATTR)",
+                NFS3ERR_BADTYPE,
+            )
             ok = Judgement(Verdict.WARN, f"a size for a {obj.type.name} was accepted and ignored")
 
         def apply() -> None:
@@ -274,6 +280,11 @@ class ModelFs:
         why = Refusals()
         file, alive = self._file(why, object_id)
         if file is None:
+            why.warn(
+                "COMMIT of a file without data (RFC 1813 lists only IO, STALE, BADHANDLE "
+                "and SERVERFAULT for COMMIT: SERVERFAULT is allowed, if unhelpful)",
+                NFS3ERR_SERVERFAULT,
+            )
             return why.plan(operation)
         return why.plan_or_ok(operation, lambda: file.content, None if alive else STILL_ANSWERS)
 
@@ -298,6 +309,7 @@ class ModelFs:
             return why.plan(operation)
         if is_dot(name):
             why.add(f"{shown(name)} always exists", *REFUSE_DOTS)
+            why.add(f"{shown(name)} is a directory", NFS3ERR_ISDIR)
             return why.plan(operation)
         existing_id = directory.entries.get(name)
         if existing_id is None:
@@ -305,6 +317,12 @@ class ModelFs:
         existing = self.objects[existing_id]
         if how.mode == GUARDED or not isinstance(existing, RegularFile):
             why.add(f"{shown(name)} exists ({existing.type.name})", NFS3ERR_EXIST)
+            if not isinstance(existing, RegularFile):
+                why.warn(
+                    f"{shown(name)} exists as a {existing.type.name} (EXIST is the answer "
+                    "RFC 1813 gives; BADTYPE is for types the server cannot create)",
+                    NFS3ERR_BADTYPE,
+                )
             if isinstance(existing, Directory) and how.mode != GUARDED:
                 why.add(f"{shown(name)} is a directory", NFS3ERR_ISDIR)
             return why.plan(operation)
@@ -392,6 +410,9 @@ class ModelFs:
                 NFS3ERR_INVAL,
                 NFS3ERR_NOTSUPP,
                 NFS3ERR_ACCES,
+            )
+            why.warn(
+                "no hard links to directories (RFC 1813 lists no BADTYPE for LINK)", NFS3ERR_BADTYPE
             )
         directory = self._directory(why, directory_id)
         if (

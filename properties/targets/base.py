@@ -25,6 +25,7 @@ class Target(Protocol):
     mount: MOUNT_V3_Client
     can_crash: bool  # crash_and_restart() is supported
     has_drc: bool  # the server promises a duplicate request cache
+    can_inject_faults: bool  # the fault source given to the factory reaches the messages
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one coroutine (calls through the stubs) to completion in this world."""

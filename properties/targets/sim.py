@@ -46,6 +46,7 @@ class SimTarget:
     name = "sim"
     export = b"/export"
     can_crash = True
+    can_inject_faults = True
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0

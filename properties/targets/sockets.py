@@ -74,6 +74,7 @@ class _RawReplies(asyncio.DatagramProtocol):
 
 class SocketTarget(Generic[S]):
     can_crash = True
+    can_inject_faults = False  # messages go straight to the server (no fault proxy)
 
     def __init__(
         self,

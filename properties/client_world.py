@@ -1,0 +1,281 @@
+"""A simulated world of caching NFS clients and one reference server whose history of
+contents is recorded.
+
+Rules:
+- Node "server" serves NFSv3 + MOUNT v3 on port 2049 over a MemoryStore that outlives
+  the node (its disk); each incarnation gets a FileSystem whose write verifier comes from
+  a PRNG seeded by the incarnation, so runs replay exactly. `crash_server()` is
+  world.crash + store.crash (volatile writes lost) + world.restart.
+- Nodes "c0", "c1", ... each run their own SimRpcClient (built with the mount options'
+  retry policy, AUTH_SYS root) and one mounted NfsClient on the virtual clock.
+- After every call that may change the file system, and after every crash, the server's
+  view of the watched names in the export's root (file contents, or None when absent) and
+  the root's listing are appended to a History with the virtual time. Checkers ask which
+  values a name had during a window of time.
+- `crash_after(n)` crashes (and restarts) the server right after it has executed n more
+  calls that may change something (0: now), once that call's reply is on its way: a
+  crash placed by protocol progress rather than by time, so a search finds the window
+  between a WRITE and its COMMIT easily. `disarm()` cancels planned crashes.
+- Faults come from the given FaultSource through a switch: `calm()` turns them off (every
+  decision the boring one) for the end of a run.
+- Runs are bounded by MAX_EVENTS per operation: a livelock is SimLimitExceeded, never a
+  hang.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from faults.sim import FaultRates, FaultSource, NodeContext, SimWorld
+from faults.sim.nodes import Address
+from faults.sim.rpc import SimRpcClient, SimRpcServer
+from reference.client import MountOptions, NfsClient
+from reference.nfs.access import Identity
+from reference.nfs.errors import NfsError
+from reference.nfs.fs import FileSystem
+from reference.nfs.inode import ROOT_INO
+from reference.nfs.memory_store import MemoryStore
+from reference.nfs.mount_service import MountService
+from reference.nfs.nfs3_service import NfsV3Service
+from reference.rpc.drc import DuplicateRequestCache
+from reference.rpc.stubs import AuthSys, CallContext
+from reference.xdr.gen.mount3 import MOUNT_V3_Client
+from reference.xdr.gen.nfs3 import NFS_V3_Client, ftype3
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+SERVER: Address = ("server", 2049)
+CLIENT_PORT = 800
+EXPORT = b"/export"
+EPOCH_NS = 1_700_000_000 * 1_000_000_000  # virtual time 0, as a wall-clock time
+MAX_EVENTS = 200_000
+ROOT = Identity(0, 0)
+# Procedures that may change what the server holds (RFC 1813 numbers).
+CHANGING = frozenset({2, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21})
+# Fast retransmission for the simulated network (latency 1 ms a hop).
+SIM_MOUNT = MountOptions(timeo=0.05, retrans=3, hard=True, max_timeo=0.4)
+
+
+class History(Generic[V]):
+    """The values one thing had over time: (time, value) from the time it took the value."""
+
+    def __init__(self, initial: V) -> None:
+        self.changes: list[tuple[float, V]] = [(0.0, initial)]
+
+    def record(self, now: float, value: V) -> None:
+        if value != self.changes[-1][1]:
+            self.changes.append((now, value))
+
+    @property
+    def current(self) -> V:
+        return self.changes[-1][1]
+
+    def during(self, start: float, end: float) -> list[V]:
+        """Every value held at some instant of [start, end]."""
+        values = [value for time, value in self.changes if start < time <= end]
+        before = [value for time, value in self.changes if time <= start]
+        return ([before[-1]] if before else []) + values
+
+
+class SwitchableFaults:
+    """A FaultSource that passes decisions to `inner` until `calm` is set."""
+
+    def __init__(self, inner: FaultSource) -> None:
+        self.inner = inner
+        self.calm = False
+
+    def choose(self, label: str, weights: Sequence[float]) -> int:
+        return 0 if self.calm else self.inner.choose(label, weights)
+
+
+class RecordingNfsService(NfsV3Service):
+    """NfsV3Service that reports every call that may have changed something."""
+
+    def __init__(self, fs: FileSystem, changed: Callable[[], None]) -> None:
+        super().__init__(fs)
+        self._changed = changed
+
+    def handler(self, number: int) -> Callable[[Any, CallContext], Any]:
+        method = super().handler(number)
+        if number not in CHANGING:
+            return method
+
+        def recorded(args: Any, ctx: CallContext) -> Any:
+            result = method(args, ctx)
+            self._changed()
+            return result
+
+        return recorded
+
+
+@dataclass
+class ClientNode:
+    name: str
+    context: NodeContext
+    caller: SimRpcClient
+    client: NfsClient | None = None
+
+    @property
+    def nfs(self) -> NfsClient:
+        assert self.client is not None, f"{self.name} is not mounted"
+        return self.client
+
+
+@dataclass
+class ServerState:
+    """What the server holds now: watched names -> contents (None: absent)."""
+
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+
+
+class ClientWorld:
+    """N clients, one server, one recorded history."""
+
+    def __init__(
+        self,
+        faults: FaultSource,
+        options: Sequence[MountOptions],
+        rates: FaultRates | None = None,
+        watch: Sequence[str] = (),
+        seed: int = 0,
+    ) -> None:
+        self.faults = SwitchableFaults(faults)
+        self.world = SimWorld(self.faults, rates or FaultRates())
+        self.store = MemoryStore(seed=seed)
+        self.watch = tuple(watch)
+        self.files: dict[str, History[bytes | None]] = {name: History(None) for name in watch}
+        self.listing: History[tuple[str, ...]] = History(())
+        self._seed = seed
+        self._countdowns: list[int] = []
+        self.crashes = 0
+        self.fs: FileSystem
+        self.world.add_node("server", self._start_server)
+        self.nodes: list[ClientNode] = []
+        for index, option in enumerate(options):
+            name = f"c{index}"
+            context = self.world.add_node(name, lambda node: None)
+            caller = SimRpcClient(
+                context,
+                SERVER,
+                CLIENT_PORT,
+                option.retry_policy(),
+                AuthSys(0, name.encode(), 0, 0),
+                first_xid=(index + 1) << 24,
+            )
+            node = ClientNode(name, context, caller)
+            self.nodes.append(node)
+            node.client = self.run(index, self._mount(node, option))
+
+    async def _mount(self, node: ClientNode, options: MountOptions) -> NfsClient:
+        context = node.context
+        return await NfsClient.mount(
+            NFS_V3_Client(node.caller),
+            MOUNT_V3_Client(node.caller),
+            EXPORT,
+            lambda: context.now,
+            options,
+            name=node.name,
+        )
+
+    def _start_server(self, node: NodeContext) -> None:
+        verifiers = random.Random(f"verifier:{self._seed}:{node.incarnation}")
+        self.fs = FileSystem(
+            self.store,
+            clock_ns=lambda: EPOCH_NS + round(self.world.now * 1e9),
+            random_bytes=verifiers.randbytes,
+        )
+        service = RecordingNfsService(self.fs, self._changed)
+        mount = MountService(self.fs, EXPORT)
+        SimRpcServer(node, SERVER[1], [service, mount], DuplicateRequestCache())
+
+    # -- driving -----------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.world.now
+
+    def client(self, index: int) -> NfsClient:
+        return self.nodes[index].nfs
+
+    def run(self, index: int, operation: Coroutine[Any, Any, T]) -> T:
+        """Run `operation` on client `index` until it finishes; its result or error."""
+        task = self.nodes[index].context.spawn(operation)
+        task.add_done_callback(lambda _: None)  # its error is ours to raise, not the world's
+        self.world.run_until(task.done, max_events=MAX_EVENTS)
+        return task.result()
+
+    def advance(self, seconds: float) -> None:
+        self.world.run_for(seconds, max_events=MAX_EVENTS)
+
+    def crash_server(self) -> None:
+        self.world.crash("server")
+        self.store.crash()
+        self.world.restart("server")
+        self.crashes += 1
+        self.snapshot()
+
+    def crash_after(self, calls: int) -> None:
+        """Crash the server right after its `calls`-th next changing call (0: now)."""
+        if calls <= 0:
+            self.crash_server()
+        else:
+            self._countdowns.append(calls)
+
+    def disarm(self) -> None:
+        self._countdowns.clear()
+
+    def _changed(self) -> None:
+        self.snapshot()
+        if not self._countdowns:
+            return
+        self._countdowns = [count - 1 for count in self._countdowns]
+        if 0 in self._countdowns:
+            self._countdowns = [count for count in self._countdowns if count > 0]
+            self.world.note("server", "planned crash")
+            self.world.call_later(0.0, None, self.crash_server)
+
+    def calm(self) -> None:
+        """No more faults from now on."""
+        self.faults.calm = True
+
+    # -- the server's side -------------------------------------------------------------
+
+    def server_state(self) -> ServerState:
+        fs = self.fs
+        root = fs.root_handle()
+        files: dict[str, bytes | None] = {}
+        for name in self.watch:
+            files[name] = _content(fs, root, name.encode())
+        entries = self.store.entries(ROOT_INO, 0, 1 << 20)
+        return ServerState(files, tuple(sorted(entry.name.decode() for entry in entries)))
+
+    def content_of_handle(self, handle: bytes) -> bytes | None:
+        """The contents of the file `handle` names now (None if it is gone)."""
+        try:
+            attributes = self.fs.getattr(handle)
+            return self.fs.read(handle, 0, attributes.size, ROOT).data
+        except NfsError:
+            return None
+
+    def snapshot(self) -> None:
+        state = self.server_state()
+        now = self.world.now
+        for name, content in state.files.items():
+            self.files[name].record(now, content)
+        self.listing.record(now, state.names)
+
+
+def _content(fs: FileSystem, root: bytes, name: bytes) -> bytes | None:
+    try:
+        handle = fs.lookup(root, name, ROOT).handle
+        attributes = fs.getattr(handle)
+    except NfsError:
+        return None
+    if attributes.type != ftype3.NF3REG:
+        return None
+    return fs.read(handle, 0, attributes.size, ROOT).data
