@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ["xdr_codec", "rpc_null", "sim_calls"]
+BENCHMARKS = ["xdr_codec", "rpc_null", "sim_calls", "proxies"]
 
 
 def main(argv: list[str]) -> None:
