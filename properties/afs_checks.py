@@ -5,12 +5,13 @@ Rules:
   path is known (`store_completed`, called when a close returns). Contents identify
   stores: the harness writes unique contents, and the journal's Stored events (plus the
   initial files) map contents to versions.
-- A read returning contents older than the last completed store is stale. It is allowed
-  only while the client's latest promise on that path (the last Granted to it before the
-  read began) could not be broken: its break was given up (a lost break), or the server
-  restarted after granting it (the promise was forgotten). Otherwise it is a
-  CallbackSafetyViolation. An allowed stale read must begin before that promise expires,
-  or it is an ExpiryViolation (the client's own promise ends no later than the server's).
+- A read returning contents older than the last completed store is stale. Its client's
+  latest promise on that path (the last Granted to it before the read began) must not
+  have expired when the read began, or it is an ExpiryViolation (the client's own
+  promise ends no later than the server's, so a copy behind a lost break is served
+  only until then). And that promise must have been impossible to break: its break
+  was given up (a lost break), or the server restarted after granting it (the promise
+  was forgotten); otherwise it is a CallbackSafetyViolation.
 - A read must not trust an earlier epoch: if the client had seen replies of epoch E
   before the read began, the last reply it got about the path by the end of the read must
   be of epoch E or later; otherwise it used a copy it never revalidated after noticing
@@ -118,31 +119,26 @@ class AfsChecker:
         if not grants:
             raise CallbackSafetyViolation(f"{stale}, and it never had a promise on it")
         index, granted = grants[-1]
-        excuse = next(
-            (
-                entry
-                for entry in journal[index + 1 :]
-                if isinstance(entry, Restarted)
-                or (
-                    isinstance(entry, BreakEnded)
-                    and not entry.delivered
-                    and (entry.epoch, entry.promise) == (granted.epoch, granted.promise)
-                )
-            ),
-            None,
-        )
-        if excuse is None:
-            raise CallbackSafetyViolation(
-                f"{stale}; its promise (granted at t={granted.time:.6f}, epoch "
-                f"{granted.epoch}) was neither broken, nor lost in a break, nor forgotten "
-                "in a restart"
-            )
-        if start.time >= granted.promise.expires_at:
-            why = "the server restarted" if isinstance(excuse, Restarted) else "its break was lost"
+        expired = granted.promise.expires_at
+        if start.time >= expired:
             raise ExpiryViolation(
-                f"{stale}; {why}, but its promise expired at "
-                f"t={granted.promise.expires_at:.6f}, before the read"
+                f"{stale}; its promise (granted at t={granted.time:.6f}) expired at "
+                f"t={expired:.6f}, before the read"
             )
+        for entry in journal[index + 1 :]:
+            if isinstance(entry, Restarted):
+                return  # the server forgot the promise, so it could not break it
+            if (
+                isinstance(entry, BreakEnded)
+                and not entry.delivered
+                and (entry.epoch, entry.promise) == (granted.epoch, granted.promise)
+            ):
+                return  # the break was lost
+        raise CallbackSafetyViolation(
+            f"{stale}; its promise (granted at t={granted.time:.6f}, epoch {granted.epoch}, "
+            f"expiring at t={expired:.6f}) was neither broken, nor lost in a break, nor "
+            "forgotten in a restart"
+        )
 
     def _check_epoch(self, start: ReadStart) -> None:
         replies = self.afs.clients[start.client].caller.replies

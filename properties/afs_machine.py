@@ -8,8 +8,10 @@ Rules:
 - Clients c1..c3; files a and b exist from the start. Every write stores contents no
   other write uses, so contents name their store.
 - Each client may hold one open file: `open` keeps it open (closing an unwritten one it
-  had), `write_close` writes new contents to an open file and closes it (a store).
-  `read` and `write` are whole open-read-close and open-write-close operations.
+  had). `write` of the path a client holds open writes new contents to that open file
+  and closes it (a store based on the version it opened); of any other path it opens,
+  writes and closes at once. `read` opens, reads and closes. No rule has a precondition,
+  so deleting a step never changes which rule a later step's choice means (shrinking).
 - Every open is a read the checker judges (properties.afs_checks); after every step the
   checker also judges the server's contents (last writer wins). A violation carries the
   steps so far and the end of the simulation's sequence chart.
@@ -19,14 +21,14 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, NoReturn
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from faults.sim import FaultRates, HypothesisFaults
+from faults.sim import FaultRates, FaultSource, HypothesisFaults
 from properties.afs_checks import AfsChecker, AfsViolation
 from properties.afs_world import AfsWorld, make_afs_world
 from reference.afs.callbacks import ClientMutants
@@ -37,9 +39,40 @@ CLIENTS = ("c1", "c2", "c3")
 INITIAL = {b"a": b"a0", b"b": b"b0"}
 CLIENT = st.sampled_from(CLIENTS)
 PATH = st.sampled_from(sorted(INITIAL))
-WAIT = st.sampled_from((1.0, 4.0, 11.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Interlude:
+    """What happens between client operations: time passes, or the server restarts."""
+
+    seconds: float = 0.0
+    restart: bool = False
+
+
+INTERLUDE = st.sampled_from(
+    (Interlude(1.0), Interlude(4.0), Interlude(11.0), Interlude(restart=True))
+)
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.05, delay=0.1, reorder=0.05, max_delay=0.05)
 CHART_LINES = 60
+
+
+class StepFaults:
+    """A FaultSource switched per step: each step first draws whether it has faults at
+    all (shrinking toward none); in a step without faults no decision draws anything,
+    so a shrunk counterexample keeps only the faults it needs, step by step."""
+
+    def __init__(self, inner: FaultSource, data: st.DataObject) -> None:
+        self.inner = inner
+        self.data = data
+        self.on = False
+
+    def begin_step(self) -> str:
+        """Decide this step's faults; a suffix for the step's log line."""
+        self.on = self.data.draw(st.booleans(), label="faults in this step")
+        return " (faults on)" if self.on else ""
+
+    def choose(self, label: str, weights: Sequence[float]) -> int:
+        return self.inner.choose(label, weights) if self.on else 0
 
 
 @dataclass
@@ -63,6 +96,8 @@ def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:
 class AfsMachine(RuleBasedStateMachine):
     config: ClassVar[AfsMachineConfig]
 
+    faults: StepFaults
+
     def __init__(self) -> None:
         super().__init__()
         self.log: list[str] = []
@@ -85,8 +120,9 @@ class AfsMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
         config = self.config
+        self.faults = StepFaults(HypothesisFaults(data), data)
         self._afs = make_afs_world(
-            HypothesisFaults(data),
+            self.faults,
             config.rates,
             CLIENTS,
             INITIAL,
@@ -96,50 +132,44 @@ class AfsMachine(RuleBasedStateMachine):
         self._checker = AfsChecker(self._afs)
 
     @rule(client=CLIENT, path=PATH)
-    def read(self, client: str, path: bytes) -> None:
-        start = self.checker.begin_read(client, path)
-        data = self.afs.run(client, lambda afs: afs.read_file(path))
-        self.log.append(f"{client} reads {path.decode()}: {data.decode()}")
-        self._judge(lambda: self.checker.check_read(start, data))
-
-    @rule(client=CLIENT, path=PATH)
     def open(self, client: str, path: bytes) -> None:
+        faults = self.faults.begin_step()
         before = self.opened.pop(client, None)
         if before is not None:
             self.afs.run(client, lambda afs: before.close())
         start = self.checker.begin_read(client, path)
         opened = self.afs.run(client, lambda afs: afs.open(path))
         self.opened[client] = opened
-        self.log.append(f"{client} opens {path.decode()}: {opened.read().decode()}")
+        self.log.append(f"{client} opens {path.decode()}: {opened.read().decode()}{faults}")
         self._judge(lambda: self.checker.check_read(start, opened.read()))
-
-    @precondition(lambda self: bool(self.opened))
-    @rule(data=st.data())
-    def write_close(self, data: st.DataObject) -> None:
-        client = data.draw(st.sampled_from(sorted(self.opened)), label="client")
-        opened = self.opened.pop(client)
-        contents = self._contents(client)
-        opened.write(contents)
-        self.afs.run(client, lambda afs: opened.close())
-        self.log.append(f"{client} writes {contents.decode()} to its open {opened.path.decode()}")
-        self.checker.store_completed(opened.path, contents)
 
     @rule(client=CLIENT, path=PATH)
     def write(self, client: str, path: bytes) -> None:
+        faults = self.faults.begin_step()
         contents = self._contents(client)
-        self.afs.run(client, lambda afs: afs.write_file(path, contents))
-        self.log.append(f"{client} writes {contents.decode()} to {path.decode()}")
+        opened = self.opened.pop(client, None)
+        if opened is not None and opened.path == path:
+            opened.write(contents)
+            self.afs.run(client, lambda afs: opened.close())
+            self.log.append(
+                f"{client} writes {contents.decode()} to its open {path.decode()}{faults}"
+            )
+        else:
+            if opened is not None:
+                self.opened[client] = opened
+            self.afs.run(client, lambda afs: afs.write_file(path, contents))
+            self.log.append(f"{client} writes {contents.decode()} to {path.decode()}{faults}")
         self.checker.store_completed(path, contents)
 
-    @rule()
-    def restart_server(self) -> None:
-        self.afs.restart_server()
-        self.log.append("the server restarts")
-
-    @rule(seconds=WAIT)
-    def wait(self, seconds: float) -> None:
-        self.afs.wait(seconds)
-        self.log.append(f"{seconds:g} s pass")
+    @rule(interlude=INTERLUDE)
+    def between(self, interlude: Interlude) -> None:
+        if interlude.restart:
+            self.afs.restart_server()
+            self.log.append("the server restarts")
+            return
+        faults = self.faults.begin_step()
+        self.afs.wait(interlude.seconds)
+        self.log.append(f"{interlude.seconds:g} s pass{faults}")
 
     @invariant()
     def last_writer_wins(self) -> None:
@@ -149,6 +179,10 @@ class AfsMachine(RuleBasedStateMachine):
     def _contents(self, client: str) -> bytes:
         self.writes += 1
         return f"{client}#{self.writes}".encode()
+
+    def teardown(self) -> None:
+        if self._afs is not None:
+            self._afs.stop()
 
     def _judge(self, check: Callable[[], None]) -> None:
         try:

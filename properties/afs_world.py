@@ -14,7 +14,8 @@ Rules:
   server restart, in the order they happened, across incarnations.
 - `run(client, operation)` runs one client operation to completion in virtual time;
   `restart_server()` crashes and restarts the server at once; `wait(s)` lets `s` virtual
-  seconds pass. Every fault decision comes from the world's FaultSource.
+  seconds pass; `stop()` crashes every node at the end. Every fault decision comes from
+  the world's FaultSource.
 """
 
 from __future__ import annotations
@@ -132,6 +133,13 @@ class AfsWorld:
 
     def wait(self, seconds: float) -> None:
         self.world.run_for(seconds, max_events=MAX_EVENTS)
+
+    def stop(self) -> None:
+        """Crash every node: closes the coroutines of tasks that never ran (a run that
+        Hypothesis abandoned midway), so none is left unawaited."""
+        for name in [SERVER, *self.clients]:
+            if self.world.is_up(name):
+                self.world.crash(name)
 
 
 def make_afs_world(

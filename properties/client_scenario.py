@@ -114,27 +114,35 @@ def content(index: int, length: int) -> bytes:
     return (unit * (length // len(unit) + 1))[:length]
 
 
-def steps(clients: int = 2, crashes: bool = False) -> st.SearchStrategy[Step]:
+def steps(clients: int = 2, files: int = 2, crashes: bool = False) -> st.SearchStrategy[Step]:
+    """One step; writes are drawn more often than the rest (weights by repetition)."""
     client = st.integers(0, clients - 1)
-    name = st.sampled_from(FILES)
-    options: list[st.SearchStrategy[Step]] = [
-        st.builds(WriteFile, client, name, st.sampled_from([5, 300, 4100])),
+    name = st.sampled_from(FILES[:files])
+    write_file = st.builds(WriteFile, client, name, st.sampled_from([5, 300, 4100]))
+    write_at = st.builds(
+        WriteAt, client, name, st.sampled_from([0, 2, 4094]), st.sampled_from([3, 9])
+    )
+    choices: list[st.SearchStrategy[Step]] = [
+        write_file,
+        write_file,
+        write_file,
+        write_at,
+        write_at,
         st.builds(ReadFile, client, name),
         st.builds(ReadHeld, client, name),
-        st.builds(WriteAt, client, name, st.sampled_from([0, 2, 4094]), st.sampled_from([3, 9])),
         st.builds(Sleep, st.sampled_from([0.5, 3.5, 31.0, 61.0])),
         st.builds(ListDir, client),
         st.builds(Remove, client, name),
     ]
     if crashes:
-        options.append(st.builds(Crash, st.integers(0, 4)))
-    return st.one_of(options)
+        choices.append(st.builds(Crash, st.integers(0, 4)))
+    return st.one_of(choices)
 
 
 def programs(
-    clients: int = 2, crashes: bool = False, max_size: int = 14
+    clients: int = 2, files: int = 2, crashes: bool = False, max_size: int = 14
 ) -> st.SearchStrategy[list[Step]]:
-    return st.lists(steps(clients, crashes), min_size=1, max_size=max_size)
+    return st.lists(steps(clients, files, crashes), min_size=1, max_size=max_size)
 
 
 # -- running ------------------------------------------------------------------------------

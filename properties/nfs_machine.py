@@ -116,7 +116,9 @@ T = TypeVar("T")
 
 NAMES = (b"a", b"b", b"c", b"d")
 ODD_NAMES = (b".", b"..", b"", b"a/b", b"n" * 256)
-NAME = st.sampled_from(NAMES * 6 + ODD_NAMES)
+# Names are drawn through the running machine, so a world can leave out an odd name
+# whose known finding would end every run early (see properties/findings.py).
+NAME = st.runner().flatmap(lambda machine: st.sampled_from(NAMES * 6 + machine.config.odd_names))
 SYMLINK_TARGETS = (b"a", b"../b", b"/outside/the/export", b"long/" * 20)
 CREATE_VERIFIERS = (b"verifier", b"another!")
 OFFSETS = st.integers(0, 9000)
@@ -139,6 +141,7 @@ class MachineConfig:
     make_target: Callable[[st.DataObject], Target]
     retransmit: bool = False
     crashes: bool = False
+    odd_names: tuple[bytes, ...] = ODD_NAMES
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
 
 
@@ -614,7 +617,13 @@ class NfsMachine(RuleBasedStateMachine):
         if resok.count != len(resok.data):
             self._fail(f"{plan.operation}: count {resok.count} but {len(resok.data)} bytes")
         at_end = offset + len(expected) >= obj.content.size
-        if resok.eof != at_end:
+        if resok.eof != at_end and count == 0:
+            self._warn(
+                f"READ: a zero-count READ at {offset} of a {obj.content.size}-byte file "
+                f"answered eof {resok.eof} (RFC 1813: eof is TRUE when offset + count equals "
+                "the size)"
+            )
+        elif resok.eof != at_end:
             self._fail(f"{plan.operation}: eof {resok.eof} at size {obj.content.size}")
         self._check_post_op(object_id, resok.file_attributes, "READ")
         return at_end

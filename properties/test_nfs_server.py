@@ -23,14 +23,29 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from faults.sim import FaultRates, HypothesisFaults, NoFaults
 from properties.conftest import TargetFactory
-from properties.findings import reported_findings
+from properties.findings import odd_names_for, reported_findings
 from properties.model import Deviation, ModelMismatch
-from properties.nfs_handles import Forgery, Removal, StalenessRun, forge, forgeries, reuse_inode
-from properties.nfs_machine import MachineConfig, machine_class
+from properties.model.verdict import status_name
+from properties.nfs_handles import (
+    Forgery,
+    Removal,
+    StalenessRun,
+    forge,
+    forgeries,
+    mount,
+    reuse_inode,
+)
+from properties.nfs_machine import ODD_NAMES, MachineConfig, machine_class
+from properties.nfs_wire import MKDIR, sattr
+from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
 
 STEPS = settings(stateful_step_count=30)
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
 SHRUNK_STEPS = 1  # a duplicated MKDIR, CREATE or SYMLINK: OK, then EXIST
+
+
+def odd_names(world: str) -> tuple[bytes, ...]:
+    return odd_names_for(world, ODD_NAMES)
 
 
 def run_machine(config: MachineConfig, configured: settings = STEPS) -> None:
@@ -39,7 +54,9 @@ def run_machine(config: MachineConfig, configured: settings = STEPS) -> None:
 
 def test_replies_match_the_model(target_factory: TargetFactory, world: str) -> None:
     with reported_findings(world):
-        run_machine(MachineConfig(lambda data: target_factory(NoFaults())))
+        run_machine(
+            MachineConfig(lambda data: target_factory(NoFaults()), odd_names=odd_names(world))
+        )
 
 
 def test_replies_match_the_model_through_network_faults(target_factory: TargetFactory) -> None:
@@ -56,7 +73,11 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
     target_factory: TargetFactory, world: str
 ) -> None:
     with reported_findings(world):
-        run_machine(MachineConfig(lambda data: target_factory(NoFaults()), retransmit=True))
+        run_machine(
+            MachineConfig(
+                lambda data: target_factory(NoFaults()), retransmit=True, odd_names=odd_names(world)
+            )
+        )
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
@@ -80,7 +101,11 @@ def test_a_crash_loses_nothing_committed(target_factory: TargetFactory, world: s
     if not probe.can_crash:
         pytest.skip(f"{probe.name}: the world cannot crash its server")
     with reported_findings(world):
-        run_machine(MachineConfig(lambda data: target_factory(NoFaults()), crashes=True))
+        run_machine(
+            MachineConfig(
+                lambda data: target_factory(NoFaults()), crashes=True, odd_names=odd_names(world)
+            )
+        )
 
 
 def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory) -> None:
@@ -111,3 +136,30 @@ def test_forged_handles_get_badhandle_or_stale(
         forge(target, forgery, of_root)
     finally:
         target.close()
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["alone", "under-an-existing-dir"])
+def test_names_holding_a_slash_are_refused(
+    target_factory: TargetFactory, world: str, existing: bool
+) -> None:
+    """A filename3 is one path component: MKDIR of b"a/b" is ACCES or INVAL, whether or not
+    a directory "a" exists (the known findings' own check: the machines leave it out)."""
+    target = target_factory(NoFaults())
+    try:
+        root = mount(target)
+        if existing:
+            made = target.run(
+                target.nfs.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
+            )
+            assert made.status == NFS3_OK, made.status
+        reply = target.run(
+            target.nfs.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr()))
+        )
+    finally:
+        target.close()
+    with reported_findings(world):
+        if reply.status not in (NFS3ERR_ACCES, NFS3ERR_INVAL):
+            raise ModelMismatch(
+                f"MKDIR b'a/b' in #0: expected one of NFS3ERR_ACCES, NFS3ERR_INVAL, "
+                f"got {status_name(reply.status)}"
+            )
