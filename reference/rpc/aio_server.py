@@ -29,14 +29,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import threading
-from collections.abc import Callable
 from types import TracebackType
 from typing import Self, cast
 
 from reference.rpc.errors import RecordTooLarge
 from reference.rpc.record import RecordReader, frame
 from reference.rpc.server import RpcServer
+from reference.rpc.service_thread import ServiceThread
 from reference.rpc.stubs import Address
 
 log = logging.getLogger("nfsprop.rpc.transport")
@@ -246,57 +245,15 @@ class RpcSocketServer:
         await self.close()
 
 
-class ThreadedServer:
-    """`sockets` served by `asyncio.run` in a daemon thread. `with` starts them (the port is
-    known once `__enter__` returns) and stops them; `call_soon(fn)` runs `fn` on the
-    server's loop (e.g. `threaded.call_soon(threaded.sockets.drop_connections)`)."""
+class ThreadedServer(ServiceThread[RpcSocketServer]):
+    """`sockets` served from a daemon thread (see reference.rpc.service_thread); the port is
+    known once `__enter__` returns; `call_soon(fn)` runs `fn` on the server's loop (e.g.
+    `threaded.call_soon(threaded.sockets.drop_connections)`)."""
 
     def __init__(self, sockets: RpcSocketServer) -> None:
+        super().__init__(sockets, "rpc-server")
         self.sockets = sockets
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(self._serve(),), name="rpc-server", daemon=True
-        )
 
     @property
     def port(self) -> int:
         return self.sockets.port
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self.sockets.start()
-        except BaseException as error:
-            self._error = error
-            return
-        finally:
-            self._started.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.sockets.close()
-
-    def call_soon(self, function: Callable[[], object]) -> None:
-        assert self._loop is not None, "the server is not running"
-        self._loop.call_soon_threadsafe(function)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        self._started.wait()
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
