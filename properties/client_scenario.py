@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import strategies as st
 
@@ -184,8 +184,8 @@ class ClientRun:
     final_names: tuple[str, ...] = ()
     durable: dict[str, bytes | None] = field(default_factory=dict)
 
-    def chart(self) -> str:
-        return self.world.world.trace.sequence_chart()
+    def chart(self, last: int = 400) -> str:
+        return self.world.world.trace.sequence_chart(last)
 
 
 def run_program(
@@ -195,15 +195,11 @@ def run_program(
     clients: int = 2,
     rates: FaultRates = FAULTY_NETWORK,
     finish: bool = True,
+    cto: bool = True,
+    noac: bool = False,
 ) -> ClientRun:
     """Run the program; with `finish`, then the end-of-run views and the final crash."""
-    options = MountOptions(
-        timeo=SIM_MOUNT.timeo,
-        retrans=SIM_MOUNT.retrans,
-        hard=True,
-        max_timeo=SIM_MOUNT.max_timeo,
-        bugs=bugs or ClientBugs(),
-    )
+    options = replace(SIM_MOUNT, cto=cto, noac=noac, bugs=bugs or ClientBugs())
     world = ClientWorld(faults, [options] * clients, rates, watch=FILES)
     run = ClientRun(world, program, options)
     for index, step in enumerate(program):
@@ -355,6 +351,7 @@ class DurabilityViolation(ClientPropertyViolation):
 
 
 def describe(run: ClientRun) -> str:
+    """The program, what each step returned, and the run's message sequence chart."""
     lines = [f"program ({len(run.program)} steps):"]
     lines += [f"  {index}: {step}" for index, step in enumerate(run.program)]
     lines.append("observations:")
@@ -362,6 +359,7 @@ def describe(run: ClientRun) -> str:
         f"  {o.index}: t={o.start:.3f}..{o.end:.3f} value={o.value!r} errno={o.error}"
         for o in run.observations
     ]
+    lines += ["sequence chart:", run.chart()]
     return "\n".join(lines)
 
 

@@ -70,10 +70,6 @@ class History(Generic[V]):
         if value != self.changes[-1][1]:
             self.changes.append((now, value))
 
-    @property
-    def current(self) -> V:
-        return self.changes[-1][1]
-
     def during(self, start: float, end: float) -> list[V]:
         """Every value held at some instant of [start, end]."""
         values = [value for time, value in self.changes if start < time <= end]
