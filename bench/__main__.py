@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ["xdr_codec", "rpc_null", "sim_calls", "proxies"]
+BENCHMARKS = ["xdr_codec", "rpc_null", "sim_calls", "proxies", "nfs_client", "fuse"]
 
 
 def main(argv: list[str]) -> None:

@@ -71,6 +71,39 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mount(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from reference.fuse.mount import (
+        TCP_OPTIONS,
+        MountError,
+        MountRequest,
+        serve,
+        serve_in_background,
+    )
+    from reference.fuse.url import BadNfsUrl, parse_nfs_url
+
+    try:
+        url = parse_nfs_url(args.url)
+    except BadNfsUrl as error:
+        print(f"nfsprop mount: {error}", file=sys.stderr)
+        return 2
+    if args.actimeo is not None and args.actimeo < 0:
+        print("nfsprop mount: --actimeo must be >= 0 seconds", file=sys.stderr)
+        return 2
+    options = replace(TCP_OPTIONS, noac=args.noac, cto=not args.nocto, actimeo=args.actimeo)
+    request = MountRequest(url, Path(args.mountpoint), options)
+    if not args.foreground:
+        return serve_in_background(request)
+    try:
+        serve(request, lambda: print(f"mounted {args.url} on {args.mountpoint}", flush=True))
+    except MountError as error:
+        print(f"nfsprop mount: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nfsprop",
@@ -175,6 +208,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--trace", metavar="FILE.json", help="write the trace (simulation format) on exit"
     )
     proxy.set_defaults(run=_proxy)
+
+    mount = commands.add_parser(
+        "mount",
+        help="mount an NFSv3 export through FUSE with the reference caching client",
+        description="Mount URL on MOUNTPOINT through FUSE: ordinary programs then use the "
+        "NFSv3 server like a local file system, through the reference client's caches "
+        "(close-to-open, attribute cache). Unmount with `fusermount3 -u MOUNTPOINT`, or "
+        "SIGTERM/Ctrl-C the --foreground process.",
+    )
+    mount.add_argument(
+        "url", metavar="URL", help="nfs://HOST/EXPORT?version=3&nfsport=N&mountport=M"
+    )
+    mount.add_argument("mountpoint", metavar="MOUNTPOINT", help="an existing directory")
+    mount.add_argument(
+        "--foreground", action="store_true", help="stay in the foreground (default: detach)"
+    )
+    mount.add_argument(
+        "--noac", action="store_true", help="no attribute caching, synchronous writes"
+    )
+    mount.add_argument(
+        "--nocto",
+        action="store_true",
+        help="no close-to-open (no GETATTR on open, no flush on close)",
+    )
+    mount.add_argument(
+        "--actimeo",
+        type=float,
+        metavar="N",
+        help="attribute cache timeout in seconds for files and directories alike",
+    )
+    mount.set_defaults(run=_mount)
     return parser
 
 

@@ -1,0 +1,115 @@
+"""`nfsprop mount`: real programs (cp, cat, cmp, ls, mkdir, mv, rm) on a FUSE mount of the
+reference server, and close-to-open across two mounts of one export.
+
+Every mount is a `nfsprop mount --foreground` subprocess (MountProcess), unmounted with
+fusermount3 -u and ended by its pid; the server is `nfsprop serve` (ServerProcess). A
+machine without FUSE fails these tests, naming `bash scripts/bootstrap`: never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from properties.fuse_mount import FuseUnavailable, MountProcess, require_fuse
+from properties.targets.loopback import ServerProcess
+
+TWO_MIB = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    try:
+        require_fuse()
+    except FuseUnavailable as error:
+        pytest.fail(f"FUSE is unavailable: {error}", pytrace=False)
+    process = ServerProcess(tmp_path_factory.mktemp("fuse-server"))
+    process.start()
+    yield process
+    process.stop()
+
+
+def run(*command: str | Path) -> str:
+    """Run a program; its stdout. A non-zero exit fails the test with its stderr."""
+    done = subprocess.run([str(c) for c in command], capture_output=True, timeout=120)
+    assert done.returncode == 0, f"{command} exited {done.returncode}: {done.stderr.decode()}"
+    return done.stdout.decode()
+
+
+def test_ordinary_programs_use_the_mount(server: ServerProcess, tmp_path: Path) -> None:
+    original = tmp_path / "random.bin"
+    original.write_bytes(os.urandom(TWO_MIB))
+    with MountProcess(server.url, tmp_path / "mnt") as mount:
+        root = mount.mountpoint
+        run("cp", original, root / "copy.bin")
+        run("cmp", original, root / "copy.bin")
+        assert subprocess.run(["cat", root / "copy.bin"], capture_output=True).stdout == (
+            original.read_bytes()
+        )
+        assert run("ls", root).split() == ["copy.bin"]
+        run("mkdir", root / "dir")
+        run("mv", root / "copy.bin", root / "dir" / "moved.bin")
+        assert run("ls", root).split() == ["dir"]
+        assert run("ls", root / "dir").split() == ["moved.bin"]
+        assert os.stat(root / "dir" / "moved.bin").st_size == TWO_MIB
+        run("rm", root / "dir" / "moved.bin")
+        run("rmdir", root / "dir")
+        assert run("ls", "-A", root) == ""
+        assert mount.unmount() == 0
+    assert not os.path.ismount(tmp_path / "mnt")
+
+
+def test_the_data_is_on_the_server_after_a_remount(server: ServerProcess, tmp_path: Path) -> None:
+    payload = os.urandom(300_000)
+    with MountProcess(server.url, tmp_path / "first") as mount:
+        (mount.mountpoint / "kept.bin").write_bytes(payload)
+        run("ln", "-s", "kept.bin", mount.mountpoint / "link")
+        assert mount.unmount() == 0
+    with MountProcess(server.url, tmp_path / "second") as mount:
+        assert (mount.mountpoint / "kept.bin").read_bytes() == payload
+        assert os.readlink(mount.mountpoint / "link") == "kept.bin"
+        assert (mount.mountpoint / "link").read_bytes() == payload
+        run("rm", mount.mountpoint / "kept.bin", mount.mountpoint / "link")
+        assert mount.unmount() == 0
+
+
+def test_close_to_open_across_two_mounts(server: ServerProcess, tmp_path: Path) -> None:
+    with (
+        MountProcess(server.url, tmp_path / "writer") as writer,
+        MountProcess(server.url, tmp_path / "reader") as reader,
+    ):
+        shared_by_writer = writer.mountpoint / "shared.txt"
+        shared_by_reader = reader.mountpoint / "shared.txt"
+        for version in range(1, 6):  # the reader holds the previous version in its caches
+            text = f"version {version}\n"
+            with shared_by_writer.open("w") as file:  # open, write, close: close returned
+                file.write(text)
+            assert run("cat", shared_by_reader) == text  # an open after that close
+        assert writer.unmount() == 0
+        assert reader.unmount() == 0
+
+
+def test_sigterm_unmounts_cleanly(server: ServerProcess, tmp_path: Path) -> None:
+    mount = MountProcess(server.url, tmp_path / "mnt")
+    with mount:
+        (mount.mountpoint / "before-term.txt").write_text("written\n")
+        pid = mount.pid
+        assert pid is not None
+        os.kill(pid, 15)
+        assert mount.wait() == 0
+        assert not os.path.ismount(mount.mountpoint)
+
+
+def test_a_bad_url_is_one_line_naming_the_expected_form(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "properties.cli", "mount", "nfs://127.0.0.1/export"]
+    done = subprocess.run([*command, str(tmp_path)], capture_output=True, timeout=60)
+    assert done.returncode == 2
+    message = done.stderr.decode()
+    assert message.count("\n") == 1
+    assert "nfsport=N is missing" in message
+    assert "nfs://HOST/EXPORT?version=3&nfsport=N&mountport=M" in message
