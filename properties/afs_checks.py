@@ -67,6 +67,7 @@ class AfsChecker:
             (path, stored.data): stored.version for path, stored in self.afs.files.files.items()
         }
         self._journal_read = 0
+        self.excused: list[str] = []  # stale reads the properties allow, and why
 
     def begin_read(self, client: str, path: bytes) -> ReadStart:
         afs = self.afs
@@ -127,13 +128,15 @@ class AfsChecker:
             )
         for entry in journal[index + 1 :]:
             if isinstance(entry, Restarted):
-                return  # the server forgot the promise, so it could not break it
+                self.excused.append(f"{stale}: the server restarted (promise forgotten)")
+                return
             if (
                 isinstance(entry, BreakEnded)
                 and not entry.delivered
                 and (entry.epoch, entry.promise) == (granted.epoch, granted.promise)
             ):
-                return  # the break was lost
+                self.excused.append(f"{stale}: its break was lost")
+                return
         raise CallbackSafetyViolation(
             f"{stale}; its promise (granted at t={granted.time:.6f}, epoch {granted.epoch}, "
             f"expiring at t={expired:.6f}) was neither broken, nor lost in a break, nor "
@@ -148,7 +151,7 @@ class AfsChecker:
         known = max(reply.epoch for reply in before)
         about = [reply for reply in replies if reply.path == start.path]
         if not about or about[-1].epoch < known:
-            last = "none" if not about else f"epoch {about[-1].epoch}"
+            last = "none" if not about else f"of epoch {about[-1].epoch} (t={about[-1].time:.6f})"
             raise EpochViolation(
                 f"{start.client} read {start.path!r} at t={start.time:.6f} after seeing epoch "
                 f"{known}, but the last reply it got about that path was {last}: it trusted "

@@ -1,22 +1,26 @@
-"""The AFS state machine: clients reading, opening, writing and closing whole files on one
-server through a faulty simulated network, with server restarts and passing time.
+"""The AFS state machine: clients opening, writing and closing whole files on one server
+through a faulty simulated network, with server restarts, lost callbacks and passing time.
 
 Rules:
 - One machine drives one AfsWorld (properties.afs_world) whose faults come from the
-  example's data. Steps run one at a time, each to completion; the server's breaks and
-  the network's delayed and duplicated messages go on in the background.
+  example's data through StepFaults: each step draws whether it has network faults at all.
+  Steps run one at a time, each to completion; the server's breaks and the network's
+  delayed and duplicated messages go on in the background.
 - Clients c1..c3; files a and b exist from the start. Every write stores contents no
   other write uses, so contents name their store.
-- Each client may hold one open file: `open` keeps it open (closing an unwritten one it
-  had). `write` of the path a client holds open writes new contents to that open file
+- Rules: `open` opens a path and keeps it open (closing, unwritten, what the client had
+  open). `write` of the path the client holds open writes new contents to that open file
   and closes it (a store based on the version it opened); of any other path it opens,
-  writes and closes at once. `read` opens, reads and closes. No rule has a precondition,
-  so deleting a step never changes which rule a later step's choice means (shrinking).
+  writes and closes at once. `between` is an interlude: 11 s or 1 s pass, the server
+  restarts, or every client stops hearing callbacks until it next calls the server. No
+  rule has a precondition, so deleting a step never changes what a later step's choices
+  mean, which keeps shrinking effective.
 - Every open is a read the checker judges (properties.afs_checks); after every step the
   checker also judges the server's contents (last writer wins). A violation carries the
   steps so far and the end of the simulation's sequence chart.
 - The config's `logs` keeps the steps of every run; Hypothesis replays the minimal failing
-  example last, so `logs[-1]` is the shrunk counterexample.
+  example last, so `logs[-1]` is the shrunk counterexample. `excused` collects the stale
+  reads the properties allowed (behind a lost break or a restart), across runs.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ CLIENTS = ("c1", "c2", "c3")
 INITIAL = {b"a": b"a0", b"b": b"b0"}
 CLIENT = st.sampled_from(CLIENTS)
 PATH = st.sampled_from(sorted(INITIAL))
+FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.05, delay=0.1, reorder=0.05, max_delay=0.05)
+CHART_LINES = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +53,13 @@ class Interlude:
 
     seconds: float = 0.0
     restart: bool = False
+    deafen: bool = False
 
 
+# The longest wait first: shrinking moves toward it, so one wait replaces many short ones.
 INTERLUDE = st.sampled_from(
-    (Interlude(1.0), Interlude(4.0), Interlude(11.0), Interlude(restart=True))
+    (Interlude(11.0), Interlude(1.0), Interlude(restart=True), Interlude(deafen=True))
 )
-FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.05, delay=0.1, reorder=0.05, max_delay=0.05)
-CHART_LINES = 60
 
 
 class StepFaults:
@@ -81,6 +87,7 @@ class AfsMachineConfig:
     server_mutants: ServerMutants = field(default_factory=ServerMutants)
     client_mutants: ClientMutants = field(default_factory=ClientMutants)
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
+    excused: list[str] = field(default_factory=list)  # the stale reads allowed, every run
 
 
 def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:
@@ -167,6 +174,10 @@ class AfsMachine(RuleBasedStateMachine):
             self.afs.restart_server()
             self.log.append("the server restarts")
             return
+        if interlude.deafen:
+            self.afs.deafen()
+            self.log.append("breaks to each client are lost until it next calls the server")
+            return
         faults = self.faults.begin_step()
         self.afs.wait(interlude.seconds)
         self.log.append(f"{interlude.seconds:g} s pass{faults}")
@@ -181,6 +192,8 @@ class AfsMachine(RuleBasedStateMachine):
         return f"{client}#{self.writes}".encode()
 
     def teardown(self) -> None:
+        if self._checker is not None:
+            self.config.excused.extend(self._checker.excused)
         if self._afs is not None:
             self._afs.stop()
 

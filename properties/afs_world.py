@@ -13,9 +13,10 @@ Rules:
 - The journal holds the server's events (reference.afs.events) and a Restarted marker per
   server restart, in the order they happened, across incarnations.
 - `run(client, operation)` runs one client operation to completion in virtual time;
-  `restart_server()` crashes and restarts the server at once; `wait(s)` lets `s` virtual
-  seconds pass; `stop()` crashes every node at the end. Every fault decision comes from
-  the world's FaultSource.
+  `restart_server()` crashes and restarts the server at once; `deafen()` closes every
+  client's callback port until that client's next operation (breaks sent meanwhile are
+  lost); `wait(s)` lets `s` virtual seconds pass; `stop()` crashes every node at the
+  end. Every fault decision comes from the world's FaultSource.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from faults.sim import FaultRates, FaultSource, NodeContext, SimWorld
+from faults.sim import FaultRates, FaultSource, NodeContext, SimFuture, SimWorld
 from faults.sim.rpc import SimRpcClient, SimRpcServer
 from reference.afs.breaks import TaskBreakSender
 from reference.afs.callbacks import CallbackState, ClientMutants
@@ -101,6 +102,12 @@ class SimAfsClient:
     context: NodeContext
     client: AfsClient
     caller: RecordingCaller
+    deaf: bool = False  # its callback port is closed: breaks to it are lost
+
+    def serve_callbacks(self) -> None:
+        cache = DuplicateRequestCache()
+        SimRpcServer(self.context, CALLBACK_PORT, [self.client.callback_service], cache)
+        self.deaf = False
 
     @property
     def callback_address(self) -> Address:
@@ -113,16 +120,14 @@ class AfsWorld:
     files: FileTable
     journal: list[JournalEntry] = field(default_factory=list)
     clients: dict[str, SimAfsClient] = field(default_factory=dict)
-    servers: list[AfsServer] = field(default_factory=list)
-
-    @property
-    def server(self) -> AfsServer:
-        return self.servers[-1]
 
     def run(self, name: str, operation: Callable[[AfsClient], Coroutine[Any, Any, T]]) -> T:
-        """Run `operation(client)` on client `name` until it returns."""
+        """Run `operation(client)` on client `name` until it returns (or raises)."""
         client = self.clients[name]
+        if client.deaf:
+            client.serve_callbacks()
         task = client.context.spawn(operation(client.client))
+        task.add_done_callback(_awaited)  # its error is raised here, not by the world
         self.world.run_until(task.done, max_events=MAX_EVENTS)
         return task.result()
 
@@ -133,6 +138,14 @@ class AfsWorld:
 
     def wait(self, seconds: float) -> None:
         self.world.run_for(seconds, max_events=MAX_EVENTS)
+
+    def deafen(self) -> None:
+        """Lose every callback break to every client until that client next runs an
+        operation: a partition that heals when the client needs the server."""
+        for client in self.clients.values():
+            if not client.deaf:
+                self.world.unbind((client.name, CALLBACK_PORT))
+                client.deaf = True
 
     def stop(self) -> None:
         """Crash every node: closes the coroutines of tasks that never ran (a run that
@@ -170,13 +183,12 @@ def make_afs_world(
 
         service = AfsServer(
             files,
-            lambda: context.now,
+            _clock(context),
             TaskBreakSender(context.spawn, caller_for),
             CALLBACK_SECONDS,
             afs.journal.append,
             server_mutants or ServerMutants(),
         )
-        afs.servers.append(service)
         SimRpcServer(context, AFS_PORT, [service], DuplicateRequestCache())
 
     afs.world.add_node(SERVER, start_server)
@@ -195,10 +207,14 @@ def make_afs_world(
             callbacks,
             RETRY_DELAY,
         )
-        SimRpcServer(context, CALLBACK_PORT, [client.callback_service], DuplicateRequestCache())
         afs.clients[name] = SimAfsClient(name, context, client, caller)
+        afs.clients[name].serve_callbacks()
     return afs
 
 
 def _clock(context: NodeContext) -> Callable[[], float]:
     return lambda: context.now
+
+
+def _awaited(task: SimFuture[Any]) -> None:
+    """A done callback that marks a task as awaited: its caller reads its result."""

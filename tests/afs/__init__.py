@@ -1,0 +1,1 @@
+"""Tests of the AFS-style callback file service (reference/afs)."""
