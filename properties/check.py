@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -39,7 +40,7 @@ def _title(module_path: str) -> str:
     return " ".join(first_paragraph.split()) or name
 
 
-def run_check(profile: str, workers: str, select: str | None) -> int:
+def run_check(profile: str, workers: str, select: str | None, extra: Sequence[str] = ()) -> int:
     tally = _Tally()
     args = [
         "--pyargs",
@@ -53,6 +54,7 @@ def run_check(profile: str, workers: str, select: str | None) -> int:
         args += ["-n", workers]
     if select:
         args += ["-k", select]
+    args += extra
     status = pytest.main(args, plugins=[tally])
     print("\nnfsprop check — reference stack, Hypothesis profile", repr(profile))
     for module in sorted(tally.outcomes):

@@ -14,8 +14,43 @@ from collections.abc import Callable, Sequence
 
 def _check(args: argparse.Namespace) -> int:
     from properties.check import run_check
+    from properties.worlds import WorldError, check_reachable, parse_target_url, parse_worlds
 
-    return run_check(profile=args.profile, workers=args.workers, select=args.k)
+    try:
+        worlds = parse_worlds(args.world)
+        if args.target is not None:
+            check_reachable(parse_target_url(args.target))
+        elif "target" in worlds:
+            raise WorldError("--world target needs --target nfs://HOST[:PORT]/EXPORT?mountport=N")
+    except WorldError as error:
+        print(f"nfsprop check: {error}", file=sys.stderr)
+        return 2
+    extra = ["--world", args.world]
+    if args.target is not None:
+        extra += ["--target", args.target]
+    if args.restart_cmd is not None:
+        extra += ["--restart-cmd", args.restart_cmd]
+    return run_check(profile=args.profile, workers=args.workers, select=args.k, extra=extra)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from properties.replay import ReplayFileError
+    from properties.replay_run import replay_file
+
+    try:
+        replay, outcome = replay_file(Path(args.file))
+    except ReplayFileError as error:
+        print(f"nfsprop replay: {error}", file=sys.stderr)
+        return 2
+    print(f"{replay.property} in world {replay.world}: {len(replay.faults)} fault decisions")
+    if outcome.trace_identical is not None:
+        same = "identical to" if outcome.trace_identical else "DIFFERENT from"
+        print(f"trace: {same} the recorded one")
+    verdict = "reproduced" if outcome.reproduced else "not reproduced"
+    print(f"{verdict}: {outcome.message}")
+    return 1 if outcome.reproduced else 0
 
 
 def _rpcgen(args: argparse.Namespace) -> int:
@@ -126,7 +161,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-k", metavar="EXPR", help="only properties matching this pytest -k expression"
     )
+    check.add_argument(
+        "--world", default="sim,loopback,ganesha", help="comma list: sim, loopback, ganesha, target"
+    )
+    check.add_argument("--target", metavar="URL", help="nfs://HOST[:PORT]/EXPORT?mountport=N")
+    check.add_argument("--restart-cmd", metavar="CMD", help="restarts the --target server")
     check.set_defaults(run=_check)
+
+    replay = commands.add_parser(
+        "replay",
+        help="re-run a failing example from its replay file (.nfsprop/failures/*.json)",
+        description="Re-run what a replay file recorded: simulated runs with the recorded fault "
+        "decisions (the trace is compared byte for byte), state machines through pytest in "
+        "their world. Exit status 1: the failure reproduced; 0: it did not; 2: a bad file.",
+    )
+    replay.add_argument("file", metavar="FILE.json")
+    replay.set_defaults(run=_replay)
 
     rpcgen = commands.add_parser("rpcgen", help="compile an RPC language (.x) file to Python")
     rpcgen.add_argument("spec", metavar="SPEC.x")

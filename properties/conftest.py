@@ -1,28 +1,34 @@
-"""Worlds the server properties run in: the `target_factory` fixture.
+"""Worlds the server properties run in: the `world` parameter and `target_factory`.
 
-Rules: WORLDS names the worlds: "sim" (the simulation), and the real-socket worlds of
-SOCKET_WORLDS, each a server started once per session (see properties/targets/shared.py);
-adding a world is one line there. These worlds inject no per-message faults.
-Every server property takes `target_factory` and so runs once per world. A factory
-takes the fault source (used by worlds that inject faults; others ignore it), whether
-the server's duplicate request cache is on, and the fault rates (None: no faults).
-A property that needs what a world cannot do (crashes, faults, turning the cache off)
-checks the Target's flags and says so in its skip reason.
+Rules: `--world` (properties/plugin.py) chooses the worlds; every test that takes
+`target_factory` (or `world`) runs once per chosen world, in the order given. "sim" is
+the simulation; the real-socket worlds are SOCKET_WORLDS (the reference server, NFS-
+Ganesha) and "target" (the --target server), each started or reached once per session
+(properties/targets/shared.py); adding a world is one line in `_socket_worlds`.
+A factory takes the fault source, whether the server's duplicate request cache is on,
+and the fault rates (None: no faults). In the sim world the fault source decides every
+message; in the socket worlds an example with rates goes through a fresh fault proxy
+bound to that source (properties/targets/proxied.py). A property that needs what a
+world cannot do (crashes, turning the cache off) checks the Target's flags and says so
+in its skip reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
 from faults.sim import FaultRates, FaultSource
+from properties.plugin import WorldOptions, world_options
 from properties.targets.base import Target
+from properties.targets.external import make_external_target
 from properties.targets.ganesha import make_ganesha_target
 from properties.targets.loopback import make_loopback_target
 from properties.targets.shared import SharedServers
 from properties.targets.sim import make_sim_target
+from properties.targets.sockets import SocketTarget
 
 
 class TargetFactory(Protocol):
@@ -31,24 +37,32 @@ class TargetFactory(Protocol):
     ) -> Target: ...
 
 
-SOCKET_WORLDS: dict[str, Callable[[bool], Target]] = {
+SOCKET_WORLDS: dict[str, Callable[[bool], SocketTarget[Any]]] = {
     "loopback": lambda drc: make_loopback_target(drc=drc),
     "ganesha": lambda drc: make_ganesha_target(drc=drc),
 }
-WORLDS = ["sim", *SOCKET_WORLDS]
+
+
+def _socket_worlds(options: WorldOptions) -> dict[str, Callable[[bool], SocketTarget[Any]]]:
+    worlds = dict(SOCKET_WORLDS)
+    url = options.target
+    if url is not None:
+        drc, restart_cmd = options.target_drc, options.restart_cmd
+        worlds["target"] = lambda _drc: make_external_target(url, drc, restart_cmd)
+    return worlds
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "world" in metafunc.fixturenames:
+        worlds = world_options(metafunc.config).worlds
+        metafunc.parametrize("world", worlds, scope="session")
 
 
 @pytest.fixture(scope="session")
-def shared_servers() -> Iterator[SharedServers]:
-    servers = SharedServers(SOCKET_WORLDS)
+def shared_servers(pytestconfig: pytest.Config) -> Iterator[SharedServers]:
+    servers = SharedServers(_socket_worlds(world_options(pytestconfig)))
     yield servers
     servers.close()
-
-
-@pytest.fixture(params=WORLDS, scope="session")
-def world(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +71,6 @@ def target_factory(world: str, shared_servers: SharedServers) -> TargetFactory:
         return make_sim_target
 
     def example(faults: FaultSource, drc: bool = True, rates: FaultRates | None = None) -> Target:
-        return shared_servers.example(world, drc)
+        return shared_servers.example(world, drc, faults, rates)
 
     return example

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faults.sim import FaultRates, FaultSource, NodeContext, SimWorld
+from hypothesis import settings
+
+from faults.sim import FaultRates, FaultSource, NodeContext, RecordingFaults, SimWorld
 from faults.sim.rpc import SimRpcClient, SimRpcServer
+from properties.replay import ReplayFile, failure_text, rates_settings
 from reference.rpc.client import RetryPolicy
 from reference.rpc.counter_service import CounterService
 from reference.rpc.drc import DuplicateRequestCache
@@ -32,6 +35,9 @@ class AtMostOnceViolation(AssertionError):
 @dataclass
 class CounterRun:
     world: SimWorld
+    increments: list[int]
+    drc: bool
+    rates: FaultRates
     service: CounterService
     replies: dict[int, int] = field(default_factory=dict)  # call index -> value
     failures: dict[int, str] = field(default_factory=dict)  # call index -> error
@@ -57,7 +63,7 @@ def run_counter(
     client_node = world.add_node("client", lambda context: None)
     caller = SimRpcClient(client_node, SERVER, CLIENT_PORT, CLIENT_POLICY, first_xid=1)
     stub = COUNTER_V1_Client(caller)
-    run = CounterRun(world, services[0])
+    run = CounterRun(world, increments, drc, rates, services[0])
 
     async def increment(index: int, amount: int) -> None:
         run.xids[index] = caller.engine.stats.calls + 1
@@ -84,3 +90,29 @@ def check_at_most_once(run: CounterRun) -> None:
         xid = run.xids[index]
         if executions[(("client", CLIENT_PORT), xid)] != 1:
             raise AtMostOnceViolation(f"call {index} (xid {xid}) got a reply but never ran")
+
+
+def counter_replay(
+    property_id: str,
+    run: CounterRun,
+    recorder: RecordingFaults,
+    error: BaseException,
+    seed: str | None = None,
+) -> ReplayFile:
+    """The replay file of a failed counter run (properties/replay.py): `recorder` must be
+    the fault source the run was given."""
+    return ReplayFile(
+        property=property_id,
+        kind="counter",
+        world="sim",
+        failure=failure_text(error),
+        settings={
+            "profile": settings.get_current_profile_name(),
+            "seed": seed,
+            "drc": run.drc,
+            "rates": rates_settings(run.rates),
+        },
+        operations=list(run.increments),
+        faults=list(recorder.records),
+        trace=run.world.trace.to_json(),
+    )

@@ -26,6 +26,7 @@ from properties.model import Deviation, ModelMismatch
 from properties.model.verdict import status_name
 from properties.nfs_wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
 from properties.targets.base import Target
+from reference.rpc.errors import RpcDenied
 from reference.xdr.gen.mount3 import MNT3_OK
 from reference.xdr.gen.nfs3 import (
     FILE_SYNC,
@@ -224,13 +225,24 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
     if forged == original:
         return None
     handle = nfs_fh3(forged)
-    statuses = {
-        "GETATTR": target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle))).status,
-        "READ": target.run(target.nfs.caller.call(READ, READ3args(handle, 0, 4096))).status,
-        "LOOKUP": target.run(
-            target.nfs.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
-        ).status,
-    }
+    try:
+        statuses = {
+            "GETATTR": target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle))).status,
+            "READ": target.run(target.nfs.caller.call(READ, READ3args(handle, 0, 4096))).status,
+            "LOOKUP": target.run(
+                target.nfs.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
+            ).status,
+        }
+    except RpcDenied as denied:
+        warnings.warn(
+            Deviation(
+                f"{target.name}: a damaged handle ({forgery.kind}) was refused at the RPC "
+                f"layer ({denied}), not with NFS3ERR_BADHANDLE or NFS3ERR_STALE: refused, "
+                "but a client cannot tell it from a credential problem"
+            ),
+            stacklevel=1,
+        )
+        return ForgeryRun(forged, {})
     accepted = [procedure for procedure, status in statuses.items() if status not in REFUSED]
     if accepted and names_the_same_object(target, original, forged):
         warnings.warn(

@@ -1,7 +1,103 @@
 """pytest plugin (entry point `nfsprop`): lets an installed copy run the suite with
-`pytest --pyargs properties`. It registers the Hypothesis profiles at import time,
-before Hypothesis's own plugin reads `--hypothesis-profile`."""
+`pytest --pyargs properties`, and adds the suite's command-line options.
+
+Rules:
+- The Hypothesis profiles are registered at import time, before Hypothesis's own plugin
+  reads `--hypothesis-profile`.
+- Options: `--world` (comma list of sim, loopback, ganesha, target; default
+  DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default yes) and
+  `--restart-cmd CMD` for the target world. They are checked once, in pytest_configure:
+  a bad value, a target world without --target, or a target that does not answer is a
+  pytest.UsageError of one line naming the problem and the fix, never a traceback. The
+  checked choice is `world_options(config)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
 
 from properties import profiles
+from properties.worlds import (
+    DEFAULT_WORLDS,
+    URL_FORM,
+    TargetUrl,
+    WorldError,
+    check_reachable,
+    parse_target_url,
+    parse_worlds,
+    parse_yes_no,
+)
 
 profiles.register()
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    worlds: tuple[str, ...]
+    target: TargetUrl | None = None
+    target_drc: bool = True
+    restart_cmd: str | None = None
+    hypothesis_seed: str | None = None
+
+
+_OPTIONS = pytest.StashKey[WorldOptions]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nfsprop", "nfsprop worlds and targets")
+    group.addoption(
+        "--world",
+        default=DEFAULT_WORLDS,
+        help=f"comma list of worlds to run the properties in: sim, loopback, ganesha, target "
+        f"(default: {DEFAULT_WORLDS})",
+    )
+    group.addoption(
+        "--target",
+        metavar="URL",
+        help=f"the server of the target world: {URL_FORM}; its export is emptied per example",
+    )
+    group.addoption(
+        "--target-drc",
+        default="yes",
+        metavar="yes|no",
+        help="whether the --target server keeps a duplicate request cache (default: yes)",
+    )
+    group.addoption(
+        "--restart-cmd",
+        metavar="CMD",
+        help="shell command that kills and restarts the --target server (enables crash tests)",
+    )
+
+
+def _checked(config: pytest.Config) -> WorldOptions:
+    worlds = parse_worlds(config.getoption("world"))
+    url_text: str | None = config.getoption("target")
+    drc = parse_yes_no(config.getoption("target_drc"), "--target-drc")
+    restart_cmd: str | None = config.getoption("restart_cmd")
+    seed: str | None = config.getoption("hypothesis_seed", None)
+    if "target" not in worlds:
+        if url_text is not None or restart_cmd is not None:
+            raise WorldError(
+                "--target/--restart-cmd given without the target world: add "
+                "target to --world (e.g. --world sim,target)"
+            )
+        return WorldOptions(worlds, hypothesis_seed=seed)
+    if url_text is None:
+        raise WorldError(f"--world target needs --target {URL_FORM}")
+    url = parse_target_url(url_text)
+    if not hasattr(config, "workerinput"):  # the controller checks once, not every worker
+        check_reachable(url)
+    return WorldOptions(worlds, url, drc, restart_cmd, seed)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[_OPTIONS] = _checked(config)
+    except WorldError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def world_options(config: pytest.Config) -> WorldOptions:
+    return config.stash[_OPTIONS]

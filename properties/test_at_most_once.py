@@ -8,23 +8,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faults.sim import HypothesisFaults, Kind, SeededFaults
+from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
 from properties.counter_scenario import (
     AtMostOnceViolation,
     CounterRun,
     check_at_most_once,
+    counter_replay,
     run_counter,
 )
+from properties.plugin import world_options
+from properties.replay import replay_on_failure
 
 increments = st.lists(st.integers(1, 1000), min_size=1, max_size=4)
 FAULT_KINDS = {Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER}
 
 
-@given(st.data(), increments)
 def test_with_the_cache_every_replied_call_runs_exactly_once(
-    data: st.DataObject, amounts: list[int]
+    request: pytest.FixtureRequest,
 ) -> None:
-    check_at_most_once(run_counter(HypothesisFaults(data), amounts, drc=True))
+    seed = world_options(request.config).hypothesis_seed
+
+    @given(st.data(), increments)
+    def with_cache(data: st.DataObject, amounts: list[int]) -> None:
+        recorder = RecordingFaults(HypothesisFaults(data))
+        run = run_counter(recorder, amounts, drc=True)
+        with replay_on_failure(
+            lambda error: counter_replay(request.node.nodeid, run, recorder, error, seed)
+        ):
+            check_at_most_once(run)
+
+    with_cache()
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:

@@ -15,13 +15,14 @@ has changed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from faults.sim import FaultRates, HypothesisFaults, NoFaults
+from faults.sim import FaultRates, HypothesisFaults, NoFaults, RecordingFaults
 from properties.conftest import TargetFactory
 from properties.findings import odd_names_for, reported_findings
 from properties.model import Deviation, ModelMismatch
@@ -37,9 +38,12 @@ from properties.nfs_handles import (
 )
 from properties.nfs_machine import ODD_NAMES, MachineConfig, machine_class
 from properties.nfs_wire import MKDIR, sattr
+from properties.replay import ReplayFile, machine_replay, recording, replay_on_failure
+from properties.targets.base import Target
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
 
 STEPS = settings(stateful_step_count=30)
+REAL_SOCKET_FAULTY_EXAMPLES = 20  # each spends real time on delays and retransmissions
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
 SHRUNK_STEPS = 1  # a duplicated MKDIR, CREATE or SYMLINK: OK, then EXIST
 
@@ -48,35 +52,69 @@ def odd_names(world: str) -> tuple[bytes, ...]:
     return odd_names_for(world, ODD_NAMES)
 
 
-def run_machine(config: MachineConfig, configured: settings = STEPS) -> None:
-    run_state_machine_as_test(machine_class(config), settings=configured)
+def run_machine(
+    config: MachineConfig,
+    configured: settings = STEPS,
+    request: pytest.FixtureRequest | None = None,
+    world: str = "sim",
+    recordings: Sequence[RecordingFaults] = (),
+) -> None:
+    """Run the machine; with `request`, a failure leaves a replay file (properties/replay.py)
+    holding the last run's steps and, from `recordings`, its fault decisions."""
+    if request is None:
+        run_state_machine_as_test(machine_class(config), settings=configured)
+        return
+
+    def describe(error: BaseException) -> ReplayFile:
+        return machine_replay(request, world, config.logs, recordings, error)
+
+    with replay_on_failure(describe):
+        run_state_machine_as_test(machine_class(config), settings=configured)
 
 
-def test_replies_match_the_model(target_factory: TargetFactory, world: str) -> None:
+def test_replies_match_the_model(
+    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+) -> None:
     with reported_findings(world):
         run_machine(
-            MachineConfig(lambda data: target_factory(NoFaults()), odd_names=odd_names(world))
+            MachineConfig(lambda data: target_factory(NoFaults()), odd_names=odd_names(world)),
+            request=request,
+            world=world,
         )
 
 
-def test_replies_match_the_model_through_network_faults(target_factory: TargetFactory) -> None:
-    probe = target_factory(NoFaults())
+def test_replies_match_the_model_through_network_faults(
+    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+) -> None:
+    probe = target_factory(NoFaults(), rates=FAULTY_NETWORK)
     probe.close()
     if not probe.can_inject_faults:
         pytest.skip(f"{probe.name}: this world sends messages without a fault proxy")
-    run_machine(
-        MachineConfig(lambda data: target_factory(HypothesisFaults(data), rates=FAULTY_NETWORK))
-    )
+    configured = STEPS
+    if world != "sim":
+        examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
+        configured = settings(STEPS, max_examples=examples)
+
+    recordings: list[RecordingFaults] = []
+
+    def faulty_target(data: st.DataObject) -> Target:
+        return target_factory(recording(recordings, HypothesisFaults(data)), rates=FAULTY_NETWORK)
+
+    config = MachineConfig(faulty_target, odd_names=odd_names(world))
+    with reported_findings(world):
+        run_machine(config, configured, request, world, recordings)
 
 
 def test_retransmissions_with_the_cache_get_the_first_reply(
-    target_factory: TargetFactory, world: str
+    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
     with reported_findings(world):
         run_machine(
             MachineConfig(
                 lambda data: target_factory(NoFaults()), retransmit=True, odd_names=odd_names(world)
-            )
+            ),
+            request=request,
+            world=world,
         )
 
 
@@ -95,7 +133,9 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
     assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
 
 
-def test_a_crash_loses_nothing_committed(target_factory: TargetFactory, world: str) -> None:
+def test_a_crash_loses_nothing_committed(
+    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+) -> None:
     probe = target_factory(NoFaults())
     probe.close()
     if not probe.can_crash:
@@ -104,7 +144,9 @@ def test_a_crash_loses_nothing_committed(target_factory: TargetFactory, world: s
         run_machine(
             MachineConfig(
                 lambda data: target_factory(NoFaults()), crashes=True, odd_names=odd_names(world)
-            )
+            ),
+            request=request,
+            world=world,
         )
 
 

@@ -11,7 +11,9 @@ Rules:
   the example gets the target. The export root itself stays, so '..' of the root is
   the root, as the model expects.
 - A crash still crashes the whole server: it is the server's durability under test.
-- These worlds inject no per-message faults (the fault proxies do that, not the server).
+- An example that asks for fault rates gets its own client through a fresh fault proxy
+  bound to its fault source (properties/targets/proxied.py); without rates it borrows
+  the shared client, and no message is faulted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from faults.sim import FaultRates, FaultSource
 from properties.targets.base import Target
+from properties.targets.proxied import proxied_target
+from properties.targets.sockets import SocketTarget
 from reference.xdr.gen.mount3 import MNT3_OK
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -41,16 +46,25 @@ MAXCOUNT = 65536
 class SharedServers:
     """The servers of the real-socket worlds, started on first use, by (world, drc)."""
 
-    def __init__(self, starters: dict[str, Callable[[bool], Target]]) -> None:
+    def __init__(self, starters: dict[str, Callable[[bool], SocketTarget[Any]]]) -> None:
         self.starters = starters
-        self.running: dict[tuple[str, bool], Target] = {}
+        self.running: dict[tuple[str, bool], SocketTarget[Any]] = {}
 
-    def example(self, world: str, drc: bool) -> Target:
-        """The world's server, with an empty export."""
+    def example(
+        self,
+        world: str,
+        drc: bool,
+        faults: FaultSource | None = None,
+        rates: FaultRates | None = None,
+    ) -> Target:
+        """The world's server, with an empty export; through a fault proxy deciding with
+        `faults` when `rates` are given."""
         server = self.running.get((world, drc))
         if server is None:
             server = self.running[(world, drc)] = self.starters[world](drc)
         server.run(empty_export(server))
+        if rates is not None and faults is not None:
+            return proxied_target(server, faults, rates)
         return _Borrowed(server)
 
     def close(self) -> None:

@@ -1,5 +1,5 @@
-"""A Target over real sockets: any NFSv3 server on 127.0.0.1 whose process the suite
-controls (the reference `nfsprop serve`, NFS-Ganesha, ...).
+"""A Target over real sockets: any NFSv3 server the suite can reach (the reference
+`nfsprop serve`, NFS-Ganesha on 127.0.0.1, somebody else's server given by --target).
 
 Rules:
 - The client is the reference RpcSocketClient over TCP as root (AUTH_SYS uid 0), with a
@@ -8,6 +8,12 @@ Rules:
   same local port when it can and resends with the same XIDs. What bounds a run is
   `run()`'s timeout (RUN_TIMEOUT seconds), never the policy. MOUNT gets its own client
   when the server serves it on another port.
+- `proxy` (a fault proxy, not yet started, forwarding to the server) is started on the
+  target's loop and carries the stub client's calls, MOUNT included when it shares the
+  NFS port; being on that loop, it decides (and draws from the fault source) only while
+  `run()` drives the loop, in the caller's thread. `close()` closes it. `policy`
+  replaces the hard mount's (a proxied target retransmits sooner, so dropped calls cost
+  little time). Raw retransmissions (`send_raw`) always go straight to the server.
 - `run()` runs a coroutine on the target's private event loop (asyncio.new_event_loop),
   so the target is usable from plain synchronous test code.
 - `send_raw()` sends over one UDP socket that lives as long as the target: every copy of
@@ -25,6 +31,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
+from faults.proxy.base import ProxyBase
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
@@ -73,9 +80,6 @@ class _RawReplies(asyncio.DatagramProtocol):
 
 
 class SocketTarget(Generic[S]):
-    can_crash = True
-    can_inject_faults = False  # messages go straight to the server (no fault proxy)
-
     def __init__(
         self,
         name: str,
@@ -83,34 +87,51 @@ class SocketTarget(Generic[S]):
         export: bytes,
         drc: bool,
         cleanup: Callable[[], None],
+        *,
+        host: str = HOST,
+        can_crash: bool = True,
+        proxy: ProxyBase | None = None,
+        policy: RetryPolicy = HARD_MOUNT,
     ) -> None:
         self.name = name
         self.server = server
         self.export = export
         self.has_drc = drc
+        self.host = host
+        self.can_crash = can_crash
+        self.can_inject_faults = proxy is not None  # only a fault proxy reaches the messages
+        self.proxy = proxy
+        self._policy = policy
         self._cleanup = cleanup
         self._loop = asyncio.new_event_loop()
         self._raw: asyncio.DatagramTransport | None = None
         self._raw_replies = _RawReplies()
         self._next_raw_xid = FIRST_RAW_XID
         try:
-            self.client = self._connect(server.port)
+            if proxy is not None:
+                self._loop.run_until_complete(proxy.start())
+            self.client = self._connect(
+                server.port if proxy is None else proxy.port, proxy is not None
+            )
             self.mount_client = (
                 self.client
                 if server.mount_port == server.port
-                else self._connect(server.mount_port)
+                else self._connect(server.mount_port, False)
             )
         except BaseException:
+            if proxy is not None:
+                self._loop.run_until_complete(proxy.close())
             self._loop.close()
             cleanup()
             raise
         self.nfs = NFS_V3_Client(self.client)
         self.mount = MOUNT_V3_Client(self.mount_client)
 
-    def _connect(self, port: int) -> RpcSocketClient:
+    def _connect(self, port: int, proxied: bool) -> RpcSocketClient:
+        host = HOST if proxied else self.host
         return self._loop.run_until_complete(
             RpcSocketClient.connect(
-                HOST, port, "tcp", HARD_MOUNT, ROOT, first_xid=1, max_record=MAX_RECORD
+                host, port, "tcp", self._policy, ROOT, first_xid=1, max_record=MAX_RECORD
             )
         )
 
@@ -123,7 +144,7 @@ class SocketTarget(Generic[S]):
             raise ValueError("send_raw needs a whole RPC call message")
         if self._raw is None:
             transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: self._raw_replies, remote_addr=(HOST, self.server.port)
+                lambda: self._raw_replies, remote_addr=(self.host, self.server.port)
             )
             self._raw = transport
         reply: asyncio.Future[bytes] = self._loop.create_future()
@@ -153,6 +174,8 @@ class SocketTarget(Generic[S]):
                 self._loop.run_until_complete(self.mount_client.close())
             if self._raw is not None:
                 self._raw.close()
+            if self.proxy is not None:
+                self._loop.run_until_complete(self.proxy.close())
             self._loop.run_until_complete(asyncio.sleep(0))
         finally:
             self._loop.close()

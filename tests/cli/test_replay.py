@@ -1,0 +1,100 @@
+"""Replay files: a failing at-most-once run (cache off) is saved, replayed with
+`nfsprop replay`, and gives the very same trace, byte for byte; bad files are one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from faults.sim import HypothesisFaults, RecordingFaults
+from properties.cli import main
+from properties.counter_scenario import (
+    AtMostOnceViolation,
+    CounterRun,
+    check_at_most_once,
+    counter_replay,
+    run_counter,
+)
+from properties.replay import load, replay_on_failure
+from properties.replay_run import replay_file
+
+
+def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:
+    runs: list[CounterRun] = []
+
+    @settings(database=None, derandomize=True, max_examples=200)
+    @given(st.data(), st.lists(st.integers(1, 1000), min_size=1, max_size=4))
+    def without_cache(data: st.DataObject, amounts: list[int]) -> None:
+        recorder = RecordingFaults(HypothesisFaults(data))
+        run = run_counter(recorder, amounts, drc=False)
+        runs.append(run)
+        with replay_on_failure(
+            lambda error: counter_replay("at-most-once-without-cache", run, recorder, error),
+            directory,
+        ):
+            check_at_most_once(run)
+
+    with pytest.raises(AtMostOnceViolation) as failure:
+        without_cache()
+    notes = "\n".join(getattr(failure.value, "__notes__", []))
+    saved = directory / "at-most-once-without-cache-sim.json"
+    assert f"nfsprop replay {saved}" in notes
+    return saved, runs[-1]
+
+
+def test_a_replayed_failure_has_the_same_trace_byte_for_byte(tmp_path: Path) -> None:
+    saved, shrunk = failing_counter_replay(tmp_path)
+    recorded = load(saved)
+    assert recorded.trace == shrunk.world.trace.to_json()  # the file holds the last run
+    replay, outcome = replay_file(saved)
+    assert outcome.reproduced, outcome.message
+    assert outcome.trace is not None
+    assert outcome.trace.encode() == recorded.trace.encode()
+    assert outcome.trace_identical is True
+    assert replay.operations == shrunk.increments
+
+
+def test_nfsprop_replay_reports_the_reproduced_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved, _ = failing_counter_replay(tmp_path)
+    assert main(["replay", str(saved)]) == 1
+    out = capsys.readouterr().out
+    assert "trace: identical to the recorded one" in out
+    assert "reproduced: xid" in out
+
+
+def test_a_changed_fault_decision_is_a_different_trace(tmp_path: Path) -> None:
+    saved, _ = failing_counter_replay(tmp_path)
+    body = json.loads(saved.read_text())
+    body["faults"] = [[label, 0] for label, _ in body["faults"]]  # no faults at all
+    saved.write_text(json.dumps(body))
+    _, outcome = replay_file(saved)
+    assert not outcome.reproduced
+    assert outcome.trace_identical is False
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such replay file"),
+        ("{not json", "not JSON"),
+        ('{"format": "other"}', "not an nfsprop replay file"),
+        ('{"format": "nfsprop-replay", "version": 99}', "version 99"),
+        ('{"format": "nfsprop-replay", "version": 1, "kind": "counter"}', "field 'faults'"),
+    ],
+)
+def test_a_bad_replay_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, problem: str
+) -> None:
+    path = tmp_path / "replay.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert err.count("\n") == 1 and err.startswith("nfsprop replay: ")
