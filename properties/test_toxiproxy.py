@@ -28,7 +28,7 @@ from toxiproxy import Proxy
 
 from properties.peers.ports import LOOPBACK, free_port
 from properties.peers.toxiproxy import Stream, ToxiproxyServer, listen_port
-from properties.targets.loopback import ServerProcess
+from properties.targets.loopback import ServerProcess, running_server
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcConnectionError, RpcSocketClient
 from reference.rpc.client import RetryPolicy
@@ -64,22 +64,14 @@ def toxi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToxiproxyServer]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("served"))
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("served")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
 def server_without_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("served-no-drc"), drc=False)
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("served-no-drc"), drc=False) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def run(scenario: Coroutine[Any, Any, T]) -> T:

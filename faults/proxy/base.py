@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass
 from types import TracebackType
@@ -42,7 +43,7 @@ class ProxyStats:
     bytes_from_servers: int
 
 
-class ProxyBase:
+class ProxyBase(ABC):
     """The part of a proxy that is not about its transport."""
 
     transport_name = ""
@@ -115,11 +116,13 @@ class ProxyBase:
             if steering.matched >= wanted and not future.done():
                 future.set_result(None)
 
+    @abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Bind the listening socket(s) and start forwarding."""
 
+    @abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Stop forwarding and close every socket."""
 
     async def __aenter__(self) -> Self:
         await self.start()

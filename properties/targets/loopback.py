@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -165,6 +167,17 @@ def read_first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:
                 return b""
             received += chunk
     return received.split(b"\n", 1)[0]
+
+
+@contextmanager
+def running_server(work_dir: Path, drc: bool = True) -> Iterator[ServerProcess]:
+    """`nfsprop serve` on a store in `work_dir` for the length of a `with` block."""
+    process = ServerProcess(work_dir, drc=drc)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 LoopbackTarget = SocketTarget[ServerProcess]

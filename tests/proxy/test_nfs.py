@@ -17,7 +17,7 @@ from faults.proxy.messages import CALL, REPLY
 from faults.proxy.steering import DROP, Rule
 from faults.proxy.tcp import TcpProxy
 from faults.sim.trace import Kind, Trace
-from properties.targets.loopback import ServerProcess
+from properties.targets.loopback import ServerProcess, running_server
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
 from reference.rpc.stubs import AuthSys
@@ -41,22 +41,14 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("served"))
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("served")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
 def server_without_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("served-no-drc"), drc=False)
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("served-no-drc"), drc=False) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def unique_name() -> bytes:
