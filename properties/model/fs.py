@@ -360,6 +360,17 @@ class ModelFs:
             file.mode = how.file_mode & 0o7777
         return self._add(directory, name, file)
 
+    def _place_for(self, why: Refusals, directory_id: ObjectId, name: bytes) -> Directory | None:
+        """The directory a new entry `name` can go in, or None (`why` says why not)."""
+        directory = self._directory(why, directory_id)
+        if (
+            not check_name(why, name, looking_up=False)
+            or directory is None
+            or self._name_taken(why, directory, name)
+        ):
+            return None
+        return directory
+
     def _add(self, directory: Directory, name: bytes, obj: ModelObject) -> ObjectId:
         self.objects[obj.id] = obj
         directory.entries[name] = obj.id
@@ -368,12 +379,8 @@ class ModelFs:
     def mkdir(self, directory_id: ObjectId, name: bytes, mode: int) -> Plan[ObjectId]:
         operation = f"MKDIR {shown(name)} in #{directory_id}"
         why = Refusals()
-        directory = self._directory(why, directory_id)
-        if (
-            not check_name(why, name, looking_up=False)
-            or directory is None
-            or self._name_taken(why, directory, name)
-        ):
+        directory = self._place_for(why, directory_id, name)
+        if directory is None:
             return why.plan(operation)
         return why.plan_or_ok(
             operation,
@@ -385,12 +392,8 @@ class ModelFs:
     def symlink(self, directory_id: ObjectId, name: bytes, target: bytes) -> Plan[ObjectId]:
         operation = f"SYMLINK {shown(name)} -> {shown(target)} in #{directory_id}"
         why = Refusals()
-        directory = self._directory(why, directory_id)
-        if (
-            not check_name(why, name, looking_up=False)
-            or directory is None
-            or self._name_taken(why, directory, name)
-        ):
+        directory = self._place_for(why, directory_id, name)
+        if directory is None:
             return why.plan(operation)
         return why.plan_or_ok(
             operation, lambda: self._add(directory, name, Symlink(self._new_id(), target))
@@ -414,13 +417,8 @@ class ModelFs:
             why.warn(
                 "no hard links to directories (RFC 1813 lists no BADTYPE for LINK)", NFS3ERR_BADTYPE
             )
-        directory = self._directory(why, directory_id)
-        if (
-            not check_name(why, name, looking_up=False)
-            or directory is None
-            or self._name_taken(why, directory, name)
-            or why
-        ):
+        directory = self._place_for(why, directory_id, name)
+        if directory is None or why:
             return why.plan(operation)
 
         def apply() -> None:
