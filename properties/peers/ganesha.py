@@ -24,12 +24,12 @@ import glob
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from properties.peers.ganesha_config import GaneshaConfig
 from properties.peers.ports import LOOPBACK, free_ports
 from properties.peers.processes import (
     PeerNotInstalled,
+    PeerProcess,
     find_binary,
     kill_process,
     stop_process,
@@ -53,7 +53,7 @@ class GaneshaError(RuntimeError):
     """Ganesha failed to start or stop; the message carries the end of its log."""
 
 
-class GaneshaServer:
+class GaneshaServer(PeerProcess):
     """A private NFS-Ganesha serving `work_dir/export` over NFSv3 on 127.0.0.1."""
 
     def __init__(
@@ -99,22 +99,6 @@ class GaneshaServer:
         """The pid of the running ganesha.nfsd, or None when it is not running."""
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> GaneshaServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start ganesha.nfsd and wait until NFS and MOUNT answer; raises GaneshaError."""

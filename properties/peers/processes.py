@@ -14,8 +14,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 BOOTSTRAP_HINT = "run `bash scripts/bootstrap`"
 _EXTRA_DIRS = ("/usr/local/bin", str(Path.home() / ".local" / "bin"), "/usr/sbin", "/sbin")
@@ -75,3 +78,31 @@ def tail(path: Path, lines: int = 20) -> str:
     except FileNotFoundError:
         return f"({path} does not exist)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+class PeerProcess(ABC):
+    """A peer server this object starts and owns: `with` starts and stops it."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -27,7 +27,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 import requests
@@ -36,7 +35,14 @@ from toxiproxy import Proxy, Toxiproxy
 from toxiproxy.exceptions import ProxyExists
 
 from properties.peers.ports import LOOPBACK, free_port
-from properties.peers.processes import find_binary, kill_process, stop_process, tail, wait_until
+from properties.peers.processes import (
+    PeerProcess,
+    find_binary,
+    kill_process,
+    stop_process,
+    tail,
+    wait_until,
+)
 
 Stream = Literal["upstream", "downstream"]
 _PEER = "Toxiproxy"
@@ -78,7 +84,7 @@ class _TimedRequests:
         return response
 
 
-class ToxiproxyServer:
+class ToxiproxyServer(PeerProcess):
     """A private toxiproxy-server on 127.0.0.1 and the calls that configure it."""
 
     def __init__(
@@ -95,22 +101,6 @@ class ToxiproxyServer:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> ToxiproxyServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Start toxiproxy-server and wait until its API answers; raises ToxiproxyError."""
