@@ -38,6 +38,8 @@ from hypothesis import settings
 
 from faults.sim import FaultRates, FaultSource, RecordingFaults
 from faults.sim.faults import Choice
+from properties import seeds
+from properties.seeds import RunSeed
 
 FORMAT = "nfsprop-replay"
 VERSION = 1
@@ -90,7 +92,7 @@ def replay_command(path: Path) -> str:
 
 
 def report(path: Path, seed: str | None) -> str:
-    seed_text = seed if seed is not None else "none given (rerun with --hypothesis-seed=N)"
+    seed_text = RunSeed(seed).describe()
     return f"seed: {seed_text}\nreplay file: {path}\nreplay with: {replay_command(path)}"
 
 
@@ -142,7 +144,7 @@ def machine_replay(
         failure=failure_text(error),
         settings={
             "profile": settings.get_current_profile_name(),
-            "seed": options.hypothesis_seed,
+            "seed": seeds.current().value,
             "target_drc": options.target_drc,
             "restart_cmd": options.restart_cmd,
         },

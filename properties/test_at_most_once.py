@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
+from properties import seeds
 from properties.counter_scenario import (
     AtMostOnceViolation,
     CounterRun,
@@ -16,7 +17,6 @@ from properties.counter_scenario import (
     counter_replay,
     run_counter,
 )
-from properties.plugin import world_options
 from properties.replay import replay_on_failure
 
 increments = st.lists(st.integers(1, 1000), min_size=1, max_size=4)
@@ -26,7 +26,7 @@ FAULT_KINDS = {Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER}
 def test_with_the_cache_every_replied_call_runs_exactly_once(
     request: pytest.FixtureRequest,
 ) -> None:
-    seed = world_options(request.config).hypothesis_seed
+    seed = seeds.current().value
 
     @given(st.data(), increments)
     def with_cache(data: st.DataObject, amounts: list[int]) -> None:
