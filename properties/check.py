@@ -2,18 +2,23 @@
 one line per property module (its docstring's first line) with its pass/fail counts.
 
 Rules: the summary is computed from pytest's own reports (so it works under xdist);
-the exit status is pytest's; a failing property prints the command that reruns it.
+the exit status is pytest's. The summary names the run's seed (properties/seeds.py); a
+failing property prints the `nfsprop check` command that reruns it: same profile, world
+flags and seed, `-k` on its name.
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import pytest
+
+from properties import seeds
 
 
 @dataclass
@@ -40,7 +45,15 @@ def _title(module_path: str) -> str:
     return " ".join(first_paragraph.split()) or name
 
 
-def run_check(profile: str, workers: str, select: str | None, extra: Sequence[str] = ()) -> int:
+def run_check(
+    profile: str,
+    workers: str,
+    select: str | None,
+    world_flags: Sequence[str] = (),
+    seed: str | None = None,
+) -> int:
+    """Run the suite; `world_flags` are --world/--target/--target-drc/--restart-cmd with
+    their values, named alike in `nfsprop check` and the pytest plugin."""
     tally = _Tally()
     args = [
         "--pyargs",
@@ -54,15 +67,20 @@ def run_check(profile: str, workers: str, select: str | None, extra: Sequence[st
         args += ["-n", workers]
     if select:
         args += ["-k", select]
-    args += extra
+    if seed is not None:
+        args.append(f"--hypothesis-seed={seed}")
+    args += world_flags
     status = pytest.main(args, plugins=[tally])
-    print("\nnfsprop check — reference stack, Hypothesis profile", repr(profile))
+    run_seed = seeds.current()
+    print(f"\nnfsprop check — Hypothesis profile {profile!r}, seed {run_seed.describe()}")
     for module in sorted(tally.outcomes):
         counts = tally.outcomes[module]
         verdict = "FAIL" if counts["failed"] else "pass"
         detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         print(f"  {verdict}  {_title(module)}  ({detail})")
+    rerun = ["nfsprop", "check", "--profile", profile, "--workers", "0", *world_flags]
+    if run_seed.value is not None:
+        rerun += ["--seed", run_seed.value]
     for nodeid in tally.failed_ids:
-        test = nodeid.rsplit("::", 1)[-1]
-        print(f"  rerun: nfsprop check --profile {profile} -k '{test}'")
+        print(f"  rerun: {shlex.join([*rerun, '-k', nodeid.rsplit('::', 1)[-1]])}")
     return int(status)

@@ -25,12 +25,12 @@ def _check(args: argparse.Namespace) -> int:
     except WorldError as error:
         print(f"nfsprop check: {error}", file=sys.stderr)
         return 2
-    extra = ["--world", args.world]
+    world_flags = ["--world", args.world]
     if args.target is not None:
-        extra += ["--target", args.target]
+        world_flags += ["--target", args.target, "--target-drc", args.target_drc]
     if args.restart_cmd is not None:
-        extra += ["--restart-cmd", args.restart_cmd]
-    return run_check(profile=args.profile, workers=args.workers, select=args.k, extra=extra)
+        world_flags += ["--restart-cmd", args.restart_cmd]
+    return run_check(args.profile, args.workers, args.k, world_flags, args.seed)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -165,7 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--world", default="sim,loopback,ganesha", help="comma list: sim, loopback, ganesha, target"
     )
     check.add_argument("--target", metavar="URL", help="nfs://HOST[:PORT]/EXPORT?mountport=N")
+    check.add_argument(
+        "--target-drc", default="yes", metavar="yes|no", help="does the --target keep a DRC"
+    )
     check.add_argument("--restart-cmd", metavar="CMD", help="restarts the --target server")
+    check.add_argument(
+        "--seed", metavar="N", help="the run's Hypothesis seed (dev and thorough profiles)"
+    )
     check.set_defaults(run=_check)
 
     replay = commands.add_parser(
