@@ -5,11 +5,13 @@ sequential client makes NULL calls directly and through each path:
 - `nfsprop proxy` (no faults, no trace) in its own process, as a user runs it, for UDP and
   TCP: client, proxy and server share no event loop and no GIL;
 - a UdpProxy and a TcpProxy on the client's own event loop, as the tests run them;
-- socat, if installed, forwarding TCP in its own process: a C proxy, the floor of what any
-  proxy in a process of its own costs on this machine (not a project dependency).
+- socat forwarding TCP in its own process: a C proxy, the floor of what any proxy in a
+  process of its own costs on this machine (scripts/install-peers installs it; without it
+  the benchmark stops and says so).
 Optionally (NFS=1 in the environment, or `main(nfs=True)`) GETATTR of the export's root
 against `nfsprop serve`, direct and through `nfsprop proxy`, too.
-Two clients: the project's asyncio RpcSocketClient (what the suite uses) and a blocking
+Clients: the project's asyncio RpcSocketClient (what the suite uses) with one call at a
+time and with IN_FLIGHT calls outstanding (as NFS clients keep many), and a blocking
 socket sending a prebuilt call (the cheapest client there is, so a proxy's share of each
 round trip is the largest). The paths of one client take turns, ROUNDS times, and each
 keeps its best run, so a busy moment of the machine does not favour one of them. The ratio
@@ -46,6 +48,7 @@ from reference.xdr.gen.mount3 import MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import GETATTR3args, NFS_V3_Client, nfs_fh3
 
 TARGET_RATIO = 1.5
+IN_FLIGHT = 16
 ROUNDS = 5
 TRANSPORTS = ("tcp", "udp")
 OWN_PROCESS = "nfsprop proxy (own process)"
@@ -84,11 +87,11 @@ def start_proxy(target_port: int, transport: str) -> Proxy:
         sys.exit(f"bench proxies: the proxy did not start (printed {line!r})")
 
 
-def start_socat(port: int) -> tuple[subprocess.Popen[bytes], int] | None:
-    """socat forwarding TCP to `port`, if it is installed; (process, its port)."""
+def start_socat(port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """socat forwarding TCP to `port`; (process, its port)."""
     socat = shutil.which("socat")
     if socat is None:
-        return None
+        sys.exit("bench proxies: socat is not installed; run bash scripts/install-peers")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         listen = probe.getsockname()[1]
@@ -101,19 +104,22 @@ def start_socat(port: int) -> tuple[subprocess.Popen[bytes], int] | None:
         time.sleep(0.05)
     process.kill()
     process.wait()
-    return None
+    sys.exit(f"bench proxies: socat did not listen on port {listen} within 5 s")
 
 
-def asyncio_client(loop: asyncio.AbstractEventLoop) -> Opener:
-    """NULL calls from the project's RpcSocketClient on `loop`."""
+def asyncio_client(loop: asyncio.AbstractEventLoop, in_flight: int = 1) -> Opener:
+    """NULL calls from the project's RpcSocketClient on `loop`, `in_flight` at a time."""
 
     def open_client(port: int, transport: str) -> Opened:
         client = loop.run_until_complete(RpcSocketClient.connect("127.0.0.1", port, transport))
 
-        async def calls() -> int:
-            for _ in range(CALLS):
+        async def caller() -> None:
+            for _ in range(CALLS // in_flight):
                 await client.call(NULL, None)
-            return CALLS
+
+        async def calls() -> int:
+            await asyncio.gather(*(caller() for _ in range(in_flight)))
+            return CALLS // in_flight * in_flight
 
         def close() -> None:
             loop.run_until_complete(client.close())
@@ -233,11 +239,12 @@ def main(nfs: bool | None = None) -> None:
         OWN_PROCESS: {transport: proxy.port for transport, proxy in processes.items()},
         ON_THE_LOOP: {proxy.transport_name: proxy.port for proxy in on_loop},
     }
-    if socat is not None:
-        paths[SOCAT] = {"tcp": socat[1]}
+    paths[SOCAT] = {"tcp": socat[1]}
     rows: list[Row] = []
     try:
         rows += measure("NULL, RpcSocketClient", port, paths, asyncio_client(loop))
+        label = f"NULL x{IN_FLIGHT} in flight, RpcSocketClient"
+        rows += measure(label, port, paths, asyncio_client(loop, IN_FLIGHT))
         # a blocking client would block the loop the on-loop proxies run on
         elsewhere = {name: ports for name, ports in paths.items() if name != ON_THE_LOOP}
         rows += measure("NULL, blocking socket", port, elsewhere, blocking_client)
@@ -249,14 +256,13 @@ def main(nfs: bool | None = None) -> None:
         loop.close()
         for process in processes.values():
             process.stop()
-        if socat is not None:
-            socat[0].kill()
-            socat[0].wait()
+        socat[0].kill()
+        socat[0].wait()
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=10)
     print_table(
-        f"RPC calls through the fault proxies, one sequential client, {CALLS} calls per run, "
+        f"RPC calls through the fault proxies, one client, {CALLS} calls per run, "
         f"best of {ROUNDS} taken in turns (target: direct/proxied <= {TARGET_RATIO}, TCP proxy)",
         ["client", "transport", "path", "calls/s", "direct/proxied"],
         rows,
