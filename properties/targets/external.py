@@ -5,8 +5,13 @@ Rules:
   the URL's host and ports; it can crash and restart it only through the user's
   `--restart-cmd` (run with the shell, like pynfs's server helper), so `can_crash` is
   true only when one was given. After the command returns (exit status 0, within
-  RESTART_TIMEOUT seconds) the server must accept TCP connections again within
-  RESTART_TIMEOUT seconds; otherwise RestartError says what happened.
+  RESTART_TIMEOUT seconds) the server must accept TCP connections again on its NFS and
+  MOUNT ports within RESTART_TIMEOUT seconds; otherwise RestartError says what happened.
+- The suite waits for the command's shell only, never for its output to end: a command
+  that starts the server in the background hands it the output it was given, and the
+  server keeps it open as long as it runs. So the output goes to a temporary file (a
+  RestartError shows its last OUTPUT_TAIL bytes), not to a pipe. A command that outlives
+  RESTART_TIMEOUT is SIGKILLed (the shell, by its pid).
 - Whether the server keeps a duplicate request cache is the user's word (`--target-drc`);
   the suite cannot turn it off.
 - The suite empties the export before every example: point it at a scratch export.
@@ -14,16 +19,20 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from typing import IO
 
 from properties.targets.sockets import SocketTarget
 from properties.worlds import TargetUrl
 
 RESTART_TIMEOUT = 60.0
 POLL_INTERVAL = 0.1
+OUTPUT_TAIL = 500  # bytes of the command's output a RestartError shows
 
 
 class RestartError(RuntimeError):
@@ -48,39 +57,50 @@ class ExternalServer:
     def restart(self) -> None:
         if self.restart_cmd is None:
             raise RestartError(f"{self.url}: no --restart-cmd was given: cannot restart it")
-        try:
-            done = subprocess.run(
+        with tempfile.TemporaryFile() as output:
+            command = subprocess.Popen(
                 self.restart_cmd,
                 shell=True,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=RESTART_TIMEOUT,
-                check=False,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
-        except subprocess.TimeoutExpired:
-            raise RestartError(
-                f"--restart-cmd {self.restart_cmd!r} ran longer than {RESTART_TIMEOUT} s"
-            ) from None
-        if done.returncode != 0:
-            raise RestartError(
-                f"--restart-cmd {self.restart_cmd!r} exited with status {done.returncode}: "
-                f"{done.stderr.decode(errors='replace').strip()[-500:]}"
-            )
-        self._wait_until_listening()
+            try:
+                status = command.wait(timeout=RESTART_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                command.kill()
+                command.wait()
+                raise RestartError(
+                    f"--restart-cmd {self.restart_cmd!r} ran longer than {RESTART_TIMEOUT} s"
+                ) from None
+            if status != 0:
+                raise RestartError(
+                    f"--restart-cmd {self.restart_cmd!r} exited with status {status}: "
+                    f"{_tail(output)}"
+                )
+        for port in dict.fromkeys((self.url.port, self.url.mount_port)):
+            self._wait_until_listening(port)
 
-    def _wait_until_listening(self) -> None:
+    def _wait_until_listening(self, port: int) -> None:
         deadline = time.monotonic() + RESTART_TIMEOUT
         while True:
             try:
-                socket.create_connection((self.url.host, self.url.port), timeout=1.0).close()
+                socket.create_connection((self.url.host, port), timeout=1.0).close()
                 return
             except OSError as error:
                 if time.monotonic() > deadline:
                     raise RestartError(
-                        f"{self.url}: not listening {RESTART_TIMEOUT} s after --restart-cmd "
-                        f"({error}); the command must start the server again"
+                        f"{self.url}: port {port} not listening {RESTART_TIMEOUT} s after "
+                        f"--restart-cmd ({error}); the command must start the server again"
                     ) from None
                 time.sleep(POLL_INTERVAL)
+
+
+def _tail(output: IO[bytes]) -> str:
+    """The last OUTPUT_TAIL bytes written to `output`, as text."""
+    size = output.seek(0, os.SEEK_END)
+    output.seek(max(0, size - OUTPUT_TAIL))
+    return output.read().decode(errors="replace").strip()
 
 
 def make_external_target(
