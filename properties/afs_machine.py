@@ -3,7 +3,8 @@ through a faulty simulated network, with server restarts, lost callbacks and pas
 
 Rules:
 - One machine drives one AfsWorld (properties.afs_world) whose faults come from the
-  example's data through StepFaults: each step draws whether it has network faults at all.
+  run's fault source (`data.fault_source()`: the example's data, or a replay's recorded
+  decisions) through StepFaults: each step draws whether it has network faults at all.
   Steps run one at a time, each to completion; the server's breaks and the network's
   delayed and duplicated messages go on in the background.
 - Clients c1..c3; files a and b exist from the start. Every write stores contents no
@@ -21,20 +22,29 @@ Rules:
 - The config's `logs` keeps the steps of every run; Hypothesis replays the minimal failing
   example last, so `logs[-1]` is the shrunk counterexample. `excused` collects the stale
   reads the properties allowed (behind a lost break or a restart), across runs.
+- Every step is also recorded as data (properties/steps.py), with the run's fault
+  decisions and its world; the config keeps the latest run's record (`latest`), so
+  `run_afs_machine` can leave a replay file of the last (shrunk) run that `nfsprop
+  replay` runs again without Hypothesis.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, NoReturn
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn
 
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import initialize, invariant, rule, run_state_machine_as_test
 
-from faults.sim import FaultRates, FaultSource, HypothesisFaults
+from faults.sim import FaultRates, FaultSource
 from properties.afs_checks import AfsChecker, AfsViolation
 from properties.afs_world import AfsWorld, make_afs_world
+from properties.replay import ReplayFile, RunContext, replay_on_failure, steps_replay
+from properties.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
 from reference.afs.callbacks import ClientMutants
 from reference.afs.client import AfsOpenFile
 from reference.afs.server import ServerMutants
@@ -67,7 +77,7 @@ class StepFaults:
     all (shrinking toward none); in a step without faults no decision draws anything,
     so a shrunk counterexample keeps only the faults it needs, step by step."""
 
-    def __init__(self, inner: FaultSource, data: st.DataObject) -> None:
+    def __init__(self, inner: FaultSource, data: Draws) -> None:
         self.inner = inner
         self.data = data
         self.on = False
@@ -88,6 +98,48 @@ class AfsMachineConfig:
     client_mutants: ClientMutants = field(default_factory=ClientMutants)
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
     excused: list[str] = field(default_factory=list)  # the stale reads allowed, every run
+    # the latest run's recorded steps (only the latest: a run's record holds its world)
+    latest: RunRecord | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What a replay file keeps to build the same config again (`from_settings`)."""
+        return {
+            "rates": dataclasses.asdict(self.rates),
+            "server_mutants": dataclasses.asdict(self.server_mutants),
+            "client_mutants": dataclasses.asdict(self.client_mutants),
+        }
+
+    @staticmethod
+    def from_settings(settings: dict[str, Any]) -> AfsMachineConfig:
+        """The config `settings()` described; TypeError or KeyError if it does not."""
+        return AfsMachineConfig(
+            FaultRates(**settings["rates"]),
+            ServerMutants(**settings["server_mutants"]),
+            ClientMutants(**settings["client_mutants"]),
+        )
+
+
+def run_afs_machine(
+    config: AfsMachineConfig,
+    configured: settings,
+    context: RunContext | None = None,
+    directory: Path | None = None,
+) -> None:
+    """Run the machine under `configured`; with `context`, a failure leaves a replay file
+    (in `directory`, default failures_dir()) of the last run: the shrunk one."""
+    machine = afs_machine_class(config)
+    if context is None:
+        run_state_machine_as_test(machine, settings=configured)
+        return
+    with replay_on_failure(lambda error: afs_replay(context, config, error), directory):
+        run_state_machine_as_test(machine, settings=configured)
+
+
+def afs_replay(context: RunContext, config: AfsMachineConfig, error: BaseException) -> ReplayFile:
+    """The replay file of the config's last run, which failed with `error`."""
+    record = config.latest or RunRecord()
+    log = config.logs[-1] if config.logs else []
+    return steps_replay(context, "afs", config.settings(), record, log, error)
 
 
 def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:
@@ -100,13 +152,15 @@ def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:
     return ConfiguredAfsMachine
 
 
-class AfsMachine(RuleBasedStateMachine):
+class AfsMachine(RecordedMachine):
     config: ClassVar[AfsMachineConfig]
+    codec = Codec((Interlude,))
 
     faults: StepFaults
 
     def __init__(self) -> None:
         super().__init__()
+        self.config.latest = self.record
         self.log: list[str] = []
         self.config.logs.append(self.log)
         self.opened: dict[str, AfsOpenFile] = {}
@@ -125,9 +179,10 @@ class AfsMachine(RuleBasedStateMachine):
         return self._checker
 
     @initialize(data=st.data())
-    def start(self, data: st.DataObject) -> None:
+    @recorded
+    def start(self, data: Draws) -> None:
         config = self.config
-        self.faults = StepFaults(HypothesisFaults(data), data)
+        self.faults = StepFaults(data.fault_source(), data)
         self._afs = make_afs_world(
             self.faults,
             config.rates,
@@ -137,8 +192,10 @@ class AfsMachine(RuleBasedStateMachine):
             config.client_mutants,
         )
         self._checker = AfsChecker(self._afs)
+        self.record.world = self._afs.world
 
     @rule(client=CLIENT, path=PATH)
+    @recorded
     def open(self, client: str, path: bytes) -> None:
         faults = self.faults.begin_step()
         before = self.opened.pop(client, None)
@@ -151,6 +208,7 @@ class AfsMachine(RuleBasedStateMachine):
         self._judge(lambda: self.checker.check_read(start, opened.read()))
 
     @rule(client=CLIENT, path=PATH)
+    @recorded
     def write(self, client: str, path: bytes) -> None:
         faults = self.faults.begin_step()
         contents = self._contents(client)
@@ -169,6 +227,7 @@ class AfsMachine(RuleBasedStateMachine):
         self.checker.store_completed(path, contents)
 
     @rule(interlude=INTERLUDE)
+    @recorded
     def between(self, interlude: Interlude) -> None:
         if interlude.restart:
             self.afs.restart_server()

@@ -38,13 +38,17 @@ def _replay(args: argparse.Namespace) -> int:
 
     from properties.replay import ReplayFileError
     from properties.replay_run import replay_file
+    from properties.replay_targets import ReplayWorldError
 
     try:
         replay, outcome = replay_file(Path(args.file))
-    except ReplayFileError as error:
+    except (ReplayFileError, ReplayWorldError) as error:
         print(f"nfsprop replay: {error}", file=sys.stderr)
         return 2
-    print(f"{replay.property} in world {replay.world}: {len(replay.faults)} fault decisions")
+    print(
+        f"{replay.property} ({replay.kind}) in world {replay.world}: "
+        f"{len(replay.operations)} operations, {len(replay.faults)} fault decisions"
+    )
     if outcome.trace_identical is not None:
         same = "identical to" if outcome.trace_identical else "DIFFERENT from"
         print(f"trace: {same} the recorded one")
@@ -177,9 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="re-run a failing example from its replay file (.nfsprop/failures/*.json)",
-        description="Re-run what a replay file recorded: simulated runs with the recorded fault "
-        "decisions (the trace is compared byte for byte), state machines through pytest in "
-        "their world. Exit status 1: the failure reproduced; 0: it did not; 2: a bad file.",
+        description="Re-run what a replay file recorded, without Hypothesis: the recorded "
+        "operations or state-machine steps with the recorded fault decisions, in the recorded "
+        "world (simulated runs compare the trace byte for byte; loopback, ganesha and target "
+        "runs start or reach a fresh server). Exit status 1: the failure reproduced; 0: it did "
+        "not; 2: a bad file, or a world that cannot be built here.",
     )
     replay.add_argument("file", metavar="FILE.json")
     replay.set_defaults(run=_replay)

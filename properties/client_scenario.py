@@ -21,18 +21,29 @@ Rules:
                  equal the server's;
   durability     after one more crash of the server, every file holds the model's
                  content: what close() acknowledged survived.
+- A ClientSetup names everything else a run depends on (clients, mount options, planted
+  bugs, fault rates) and the checks it must pass; `check_and_record` leaves a replay file
+  when they fail: the setup, the program (the steps' JSON of properties/steps.py), the
+  recorded fault decisions and the trace, which `nfsprop replay` runs again without
+  Hypothesis.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
-from faults.sim import FaultRates, FaultSource
+from faults.sim import FaultRates, FaultSource, RecordingFaults
 from properties.client_world import SIM_MOUNT, ClientWorld
+from properties.replay import ReplayFile, RunContext, failure_text, replay_on_failure
+from properties.steps import Codec
 from reference.client import ClientBugs, MountOptions, NfsClient, OpenFile
 
 FILES = ("a", "b")
@@ -429,3 +440,97 @@ def check_durability(run: ClientRun) -> None:
                 f"after a crash {name} holds {run.durable[name]!r}, but the completed steps "
                 f"closed it with {run.model[name]!r}\n" + describe(run)
             )
+
+
+# -- replay files -------------------------------------------------------------------------
+
+CHECKS: dict[str, Callable[[ClientRun], None]] = {
+    "close-to-open": check_close_to_open,
+    "bounded-staleness": check_bounded_staleness,
+    "convergence": check_convergence,
+    "durability": check_durability,
+}
+PROGRAM_CODEC = Codec((WriteFile, WriteAt, ReadFile, ReadHeld, ListDir, Remove, Sleep, Crash))
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    """What a run depends on besides its program and its faults, and the checks (names in
+    CHECKS) it must pass: what a replay file keeps."""
+
+    checks: tuple[str, ...]
+    clients: int = 2
+    bugs: ClientBugs = field(default_factory=ClientBugs)
+    rates: FaultRates = FAULTY_NETWORK
+    finish: bool = True
+    cto: bool = True
+    noac: bool = False
+
+    def run(self, program: list[Step], faults: FaultSource) -> ClientRun:
+        return run_program(
+            program, faults, self.bugs, self.clients, self.rates, self.finish, self.cto, self.noac
+        )
+
+    def check(self, run: ClientRun) -> None:
+        for name in self.checks:
+            CHECKS[name](run)
+
+    def settings(self) -> dict[str, Any]:
+        """The JSON of this setup (`from_settings` reads it back)."""
+        body = dataclasses.asdict(self)
+        body["checks"] = list(self.checks)
+        return body
+
+    @staticmethod
+    def from_settings(settings: dict[str, Any]) -> ClientSetup:
+        """The setup `settings()` described; TypeError, ValueError or KeyError if it
+        does not describe one."""
+        checks = tuple(settings["checks"])
+        unknown = [name for name in checks if name not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown checks {unknown}; known: {sorted(CHECKS)}")
+        flags = [settings[name] for name in ("finish", "cto", "noac")]
+        clients = settings["clients"]
+        if not all(isinstance(flag, bool) for flag in flags) or not isinstance(clients, int):
+            raise TypeError("clients must be a number, finish, cto and noac true or false")
+        finish, cto, noac = flags
+        bugs = ClientBugs(**settings["bugs"])
+        return ClientSetup(
+            checks, clients, bugs, FaultRates(**settings["rates"]), finish, cto, noac
+        )
+
+
+def check_and_record(
+    setup: ClientSetup,
+    run: ClientRun,
+    recorder: RecordingFaults,
+    context: RunContext,
+    directory: Path | None = None,
+) -> None:
+    """`setup.check(run)`; a failure leaves a replay file (in `directory`, default
+    failures_dir()). `recorder` must be the fault source the run was given."""
+
+    def describe(error: BaseException) -> ReplayFile:
+        return ReplayFile(
+            property=context.property,
+            kind="client",
+            world="sim",
+            failure=failure_text(error),
+            settings=context.settings(client=setup.settings()),
+            operations=[PROGRAM_CODEC.encode(step) for step in run.program],
+            faults=list(recorder.records),
+            trace=run.world.world.trace.to_json(),
+            log=[f"{index}: {step}" for index, step in enumerate(run.program)],
+        )
+
+    with replay_on_failure(describe, directory):
+        setup.check(run)
+
+
+def decode_program(operations: list[Any]) -> list[Step]:
+    """The program a replay file holds; StepFormatError or TypeError if it is not one."""
+    program = [PROGRAM_CODEC.decode(operation) for operation in operations]
+    for step in program:
+        if not isinstance(step, Step):
+            raise TypeError(f"not a program step: {step!r}")
+    return program

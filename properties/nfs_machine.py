@@ -1,8 +1,9 @@
 """The NFSv3 server state machine: random operation sequences, each reply checked by the model.
 
 Rules:
-- One machine drives one Target (made by its MachineConfig from the example's data):
-  the `mount` step MNTs the export (which must start empty); every rule then makes one
+- One machine drives one Target, made by its MachineConfig's world factory with the
+  example's fault source (`data.fault_source()`, or NoFaults when the config has no
+  fault rates): the `mount` step MNTs the export (which must start empty); every rule then makes one
   NFSv3 call through `target.run(...)` and applies the same operation to the model
   (properties.model). The reply's status is judged against the model's Plan (FAIL raises
   ModelMismatch with the steps so far; WARN is collected and reported as a Deviation
@@ -22,20 +23,37 @@ Rules:
   verifier must have changed. COMMIT makes the model's data durable only when it answers
   the verifier the writes got.
 - The teardown of a run whose steps all finished lists every live directory and reads
-  every live file and symlink back (`_check_everything`).
+  every live file and symlink back (`_check_everything`); not when Hypothesis stopped
+  the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
+  the check would fail in its event loop and the hard-mounted client retry forever).
+- Every step is recorded as data (properties/steps.py) besides its line in the log, so
+  `run_machine` can leave a replay file of the last (shrunk) run that `nfsprop replay`
+  runs again without Hypothesis (properties/replay_run.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, NoReturn, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn, TypeVar
 
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.errors import StopTest
+from hypothesis.stateful import (
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
+from faults.sim import FaultRates, FaultSource, NoFaults
 from properties.model import (
     ROOT_ID,
     CreateHow,
@@ -73,7 +91,10 @@ from properties.nfs_wire import (
     raw_call,
     sattr,
 )
+from properties.replay import ReplayFile, RunContext, replay_on_failure, steps_replay
+from properties.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
 from properties.targets.base import Target
+from properties.targets.sim import SimTarget
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK
 from reference.xdr.gen.nfs3 import (
@@ -99,6 +120,7 @@ from reference.xdr.gen.nfs3 import (
     SYMLINK3args,
     WRITE3args,
     createhow3,
+    createmode3,
     diropargs3,
     fattr3,
     nfs_fh3,
@@ -134,15 +156,53 @@ DOTS = (b".", b"..")
 ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
 
 
+TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
+
+
 @dataclass
 class MachineConfig:
-    """What a machine class is for: its target, and which checks it runs."""
+    """What a machine class is for: its target, and which checks it runs.
 
-    make_target: Callable[[st.DataObject], Target]
+    `make_target(faults, drc, rates)` is a world's target factory; with `rates` None the
+    example has no network faults (its target gets NoFaults)."""
+
+    make_target: TargetMaker
+    drc: bool = True
+    rates: FaultRates | None = None
     retransmit: bool = False
     crashes: bool = False
     odd_names: tuple[bytes, ...] = ODD_NAMES
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
+    # the latest run's recorded steps (only the latest: a run's record holds its world)
+    latest: RunRecord | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What a replay file keeps to build the same config again (`from_settings`)."""
+        return {
+            "drc": self.drc,
+            "rates": None if self.rates is None else dataclasses.asdict(self.rates),
+            "retransmit": self.retransmit,
+            "crashes": self.crashes,
+            "odd_names": [name.hex() for name in self.odd_names],
+        }
+
+    @staticmethod
+    def from_settings(settings: dict[str, Any], make_target: TargetMaker) -> MachineConfig:
+        """The config `settings()` described; TypeError, ValueError or KeyError if it
+        does not describe one."""
+        rates = settings["rates"]
+        flags = [settings[name] for name in ("drc", "retransmit", "crashes")]
+        if not all(isinstance(flag, bool) for flag in flags):
+            raise TypeError("drc, retransmit and crashes must be true or false")
+        drc, retransmit, crashes = flags
+        return MachineConfig(
+            make_target,
+            drc,
+            None if rates is None else FaultRates(**rates),
+            retransmit,
+            crashes,
+            tuple(bytes.fromhex(name) for name in settings["odd_names"]),
+        )
 
 
 def machine_class(config: MachineConfig) -> type[NfsMachine]:
@@ -155,16 +215,41 @@ def machine_class(config: MachineConfig) -> type[NfsMachine]:
     return ConfiguredNfsMachine
 
 
+def run_machine(
+    config: MachineConfig,
+    configured: settings,
+    context: RunContext | None = None,
+    directory: Path | None = None,
+) -> None:
+    """Run the machine under `configured`; with `context`, a failure leaves a replay file
+    (in `directory`, default failures_dir()) of the last run: the shrunk one."""
+    machine = machine_class(config)
+    if context is None:
+        run_state_machine_as_test(machine, settings=configured)
+        return
+    with replay_on_failure(lambda error: machine_replay(context, config, error), directory):
+        run_state_machine_as_test(machine, settings=configured)
+
+
+def machine_replay(context: RunContext, config: MachineConfig, error: BaseException) -> ReplayFile:
+    """The replay file of the config's last run, which failed with `error`."""
+    record = config.latest or RunRecord()
+    log = config.logs[-1] if config.logs else []
+    return steps_replay(context, "machine", config.settings(), record, log, error)
+
+
 def payload(seed: int, length: int) -> bytes:
     """`length` bytes that differ per seed, so overlapping writes are told apart."""
     return random.Random(seed).randbytes(length)
 
 
-class NfsMachine(RuleBasedStateMachine):
+class NfsMachine(RecordedMachine):
     config: ClassVar[MachineConfig]
+    codec = Codec((createmode3, stable_how))
 
     def __init__(self) -> None:
         super().__init__()
+        self.config.latest = self.record
         self.model = ModelFs()
         self.handles: dict[ObjectId, bytes] = {}
         self.fileids: dict[ObjectId, int] = {}
@@ -238,7 +323,7 @@ class NfsMachine(RuleBasedStateMachine):
         return diropargs3(self._fh(directory), name)
 
     def _draw_object(
-        self, data: st.DataObject, label: str, prefer: type[ModelObject] | None = None
+        self, data: Draws, label: str, prefer: type[ModelObject] | None = None
     ) -> ObjectId:
         """Mostly a live object of the preferred kind; sometimes any other, removed ones too."""
         preferred = self.model.ids(alive=True, kind=prefer)
@@ -350,9 +435,14 @@ class NfsMachine(RuleBasedStateMachine):
     # -- the start --
 
     @initialize(data=st.data())
-    def mount(self, data: st.DataObject) -> None:
+    @recorded
+    def mount(self, data: Draws) -> None:
         self.unfinished = "MNT"  # not a logged step: shrunk lengths count the rules only
-        self._target = target = self.config.make_target(data)
+        config = self.config
+        faults = NoFaults() if config.rates is None else data.fault_source()
+        self._target = target = config.make_target(faults, config.drc, config.rates)
+        if isinstance(target, SimTarget):
+            self.record.world = target.world
         reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
         if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
             self._fail(f"MNT {target.export!r} answered {reply.fhs_status.name}")
@@ -362,8 +452,9 @@ class NfsMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self._target is None:
             return
+        stopped = isinstance(sys.exc_info()[1], StopTest)  # Hypothesis ended the run midway
         try:
-            if self.unfinished is None:
+            if self.unfinished is None and not stopped:
                 self._step("check everything")
                 self._check_everything()
         finally:
@@ -381,13 +472,15 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_attributes(object_id, reply.resok.obj_attributes, "GETATTR")
 
     @rule(data=st.data())
-    def getattr(self, data: st.DataObject) -> None:
+    @recorded
+    def getattr(self, data: Draws) -> None:
         object_id = self._draw_object(data, "object")
         self._step(f"GETATTR {self.model.describe(object_id)}")
         self._getattr(object_id)
 
     @rule(data=st.data(), mode=st.none() | MODES, size=st.none() | SIZES)
-    def setattr(self, data: st.DataObject, mode: int | None, size: int | None) -> None:
+    @recorded
+    def setattr(self, data: Draws, mode: int | None, size: int | None) -> None:
         object_id = self._draw_object(data, "object", RegularFile)
         plan = self.model.setattr(object_id, mode, size)
         self._step(plan.operation)
@@ -399,7 +492,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(object_id, reply.resok.obj_wcc, "SETATTR", size_before)
 
     @rule(data=st.data(), name=NAME)
-    def lookup(self, data: st.DataObject, name: bytes) -> None:
+    @recorded
+    def lookup(self, data: Draws, name: bytes) -> None:
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.lookup(directory, name)
         self._step(plan.operation)
@@ -419,7 +513,8 @@ class NfsMachine(RuleBasedStateMachine):
         self._check_attributes(found, looked_up.resok.obj_attributes, f"LOOKUP {name!r}")
 
     @rule(data=st.data())
-    def readlink(self, data: st.DataObject) -> None:
+    @recorded
+    def readlink(self, data: Draws) -> None:
         object_id = self._draw_object(data, "symlink", Symlink)
         self._step(f"READLINK {self.model.describe(object_id)}")
         self._readlink(object_id)
@@ -436,7 +531,8 @@ class NfsMachine(RuleBasedStateMachine):
     # -- creating --
 
     @rule(data=st.data(), name=NAME, mode=st.sampled_from((UNCHECKED, GUARDED, EXCLUSIVE)))
-    def create(self, data: st.DataObject, name: bytes, mode: int) -> None:
+    @recorded
+    def create(self, data: Draws, name: bytes, mode: int) -> None:
         directory = self._draw_object(data, "directory", Directory)
         if mode == EXCLUSIVE:
             verifier = data.draw(st.sampled_from(CREATE_VERIFIERS), label="verifier")
@@ -458,7 +554,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(directory, reply.resok.dir_wcc, "CREATE")
 
     @rule(data=st.data(), name=NAME, mode=MODES)
-    def mkdir(self, data: st.DataObject, name: bytes, mode: int) -> None:
+    @recorded
+    def mkdir(self, data: Draws, name: bytes, mode: int) -> None:
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.mkdir(directory, name, mode)
         self._step(plan.operation)
@@ -471,7 +568,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(directory, reply.resok.dir_wcc, "MKDIR")
 
     @rule(data=st.data(), name=NAME, link_target=st.sampled_from(SYMLINK_TARGETS))
-    def symlink(self, data: st.DataObject, name: bytes, link_target: bytes) -> None:
+    @recorded
+    def symlink(self, data: Draws, name: bytes, link_target: bytes) -> None:
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.symlink(directory, name, link_target)
         self._step(plan.operation)
@@ -484,7 +582,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(directory, reply.resok.dir_wcc, "SYMLINK")
 
     @rule(data=st.data(), name=NAME)
-    def link(self, data: st.DataObject, name: bytes) -> None:
+    @recorded
+    def link(self, data: Draws, name: bytes) -> None:
         object_id = self._draw_object(data, "object", RegularFile)
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.link(object_id, directory, name)
@@ -498,7 +597,8 @@ class NfsMachine(RuleBasedStateMachine):
     # -- removing and renaming --
 
     @rule(data=st.data(), name=NAME)
-    def remove(self, data: st.DataObject, name: bytes) -> None:
+    @recorded
+    def remove(self, data: Draws, name: bytes) -> None:
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.remove(directory, name)
         self._step(plan.operation)
@@ -508,7 +608,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(directory, reply.resok.dir_wcc, "REMOVE")
 
     @rule(data=st.data(), name=NAME)
-    def rmdir(self, data: st.DataObject, name: bytes) -> None:
+    @recorded
+    def rmdir(self, data: Draws, name: bytes) -> None:
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.rmdir(directory, name)
         self._step(plan.operation)
@@ -518,7 +619,8 @@ class NfsMachine(RuleBasedStateMachine):
             self._check_wcc(directory, reply.resok.dir_wcc, "RMDIR")
 
     @rule(data=st.data(), from_name=NAME, to_name=NAME)
-    def rename(self, data: st.DataObject, from_name: bytes, to_name: bytes) -> None:
+    @recorded
+    def rename(self, data: Draws, from_name: bytes, to_name: bytes) -> None:
         from_dir = self._draw_object(data, "from directory", Directory)
         to_dir = self._draw_object(data, "to directory", Directory)
         plan = self.model.rename(from_dir, from_name, to_dir, to_name)
@@ -539,14 +641,14 @@ class NfsMachine(RuleBasedStateMachine):
         seed=st.integers(0, 255),
         stable=STABILITY,
     )
-    def write(
-        self, data: st.DataObject, offset: int, length: int, seed: int, stable: stable_how
-    ) -> None:
+    @recorded
+    def write(self, data: Draws, offset: int, length: int, seed: int, stable: stable_how) -> None:
         object_id = self._draw_object(data, "file", RegularFile)
         self._write(object_id, offset, payload(seed, length), stable)
 
     @rule(data=st.data(), chunks=st.lists(st.tuples(OFFSETS, LENGTHS), min_size=1, max_size=3))
-    def flush(self, data: st.DataObject, chunks: list[tuple[int, int]]) -> None:
+    @recorded
+    def flush(self, data: Draws, chunks: list[tuple[int, int]]) -> None:
         """What a client's write-behind does: UNSTABLE writes, then COMMIT."""
         object_id = self._draw_object(data, "file", RegularFile)
         for seed, (offset, length) in enumerate(chunks):
@@ -576,7 +678,8 @@ class NfsMachine(RuleBasedStateMachine):
         self._check_wcc(object_id, resok.file_wcc, "WRITE", size_before)
 
     @rule(data=st.data())
-    def commit(self, data: st.DataObject) -> None:
+    @recorded
+    def commit(self, data: Draws) -> None:
         object_id = self._draw_object(data, "file", RegularFile)
         self._step(f"COMMIT {self.model.describe(object_id)}")
         self._commit(object_id)
@@ -592,7 +695,8 @@ class NfsMachine(RuleBasedStateMachine):
             content.commit()
 
     @rule(data=st.data(), offset=OFFSETS, count=READ_COUNTS)
-    def read(self, data: st.DataObject, offset: int, count: int) -> None:
+    @recorded
+    def read(self, data: Draws, offset: int, count: int) -> None:
         object_id = self._draw_object(data, "file", RegularFile)
         self._step(f"READ {self.model.describe(object_id)} [{offset}, +{count})")
         self._read(object_id, offset, count)
@@ -631,7 +735,8 @@ class NfsMachine(RuleBasedStateMachine):
     # -- directories --
 
     @rule(data=st.data(), plus=st.booleans(), count=READDIR_COUNTS)
-    def readdir(self, data: st.DataObject, plus: bool, count: int) -> None:
+    @recorded
+    def readdir(self, data: Draws, plus: bool, count: int) -> None:
         directory = self._draw_object(data, "directory", Directory)
         self._step(f"READDIR{'PLUS' if plus else ''} {self.model.describe(directory)} by {count}")
         self._list(directory, plus, count)
@@ -726,6 +831,7 @@ class NfsMachine(RuleBasedStateMachine):
         lambda self: self.config.crashes and self._target is not None and self._target.can_crash
     )
     @rule()
+    @recorded
     def crash(self) -> None:
         self._step("CRASH the server and restart it")
         self.target.crash_and_restart()

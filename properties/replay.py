@@ -2,21 +2,24 @@
 `nfsprop replay FILE` re-runs it.
 
 Rules:
-- A replay file is JSON (FORMAT, VERSION): the property, the kind of run, the world, the
-  target URL (socket worlds), the settings (Hypothesis profile and seed, cache on or off,
-  fault rates), the operations (the counter's increments, or a state machine's steps
-  log), the fault decisions as recorded by faults.sim.RecordingFaults, the failure
-  message, and for simulated runs the trace (faults.sim.trace JSON).
+- A replay file is JSON (FORMAT, VERSION): the property, the kind of run (KINDS), the
+  world, the target URL (the target world), the settings (Hypothesis profile and seed,
+  the target's options, and what the kind needs to build the same run again), the
+  operations, the fault decisions as recorded by faults.sim.RecordingFaults, the failure
+  message, a human-readable step log, and for simulated runs the trace (faults.sim.trace
+  JSON).
+- Operations by kind: "counter", the counter's increments; "machine" (the NFSv3 server
+  machine, properties/nfs_machine.py) and "afs" (properties/afs_machine.py), the recorded
+  steps of properties/steps.py ({function, args, draws}); "client", the program of
+  properties/client_scenario.py, its steps in the steps' JSON of values. The settings
+  key of each kind (SETTINGS_KEYS) holds its configuration: cache on or off and fault
+  rates (counter), the machine config, the AFS mutants and rates, the client setup.
 - One file per property and world, `<property>-<world>.json`, overwritten by each failing
   run: Hypothesis runs the minimal failing example last, so the file left is the shrunk
   one. The directory is $NFSPROP_FAILURES_DIR, or `.nfsprop/failures` under the current
   directory. `replay_on_failure()` writes the file when its block raises and adds the
   seed and the replay command to the failure as a note (pytest prints notes).
-- Replaying a "counter" run needs no Hypothesis: the increments run again in the
-  simulation world with ReplayFaults over the recorded decisions, and the new trace is
-  compared with the saved one byte for byte. A "machine" run (a Hypothesis state
-  machine) is re-run by pytest on its node id, in its world and target, with its profile
-  and seed; the Hypothesis example database gives it the failing example first.
+- Replaying needs no Hypothesis example generation: see properties/replay_run.py.
 - A missing or malformed file is a ReplayFileError, one line naming the problem and the
   fix.
 """
@@ -36,15 +39,24 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from faults.sim import FaultRates, FaultSource, RecordingFaults
+from faults.sim import FaultRates
 from faults.sim.faults import Choice
 from properties import seeds
 from properties.seeds import RunSeed
+from properties.steps import RecordedStep, RunRecord, StepFormatError
+from properties.worlds import KNOWN_WORLDS
 
 FORMAT = "nfsprop-replay"
-VERSION = 1
+VERSION = 2
 DEFAULT_DIRECTORY = Path(".nfsprop") / "failures"
-KINDS = ("counter", "machine")
+SETTINGS_KEYS = {
+    "counter": ("drc", "rates"),
+    "machine": ("machine",),
+    "client": ("client",),
+    "afs": ("afs",),
+}
+KINDS = tuple(SETTINGS_KEYS)
+STEP_KINDS = ("machine", "afs")  # whose operations are recorded steps
 MAX_FAILURE_TEXT = 4000
 
 
@@ -63,11 +75,69 @@ class ReplayFile:
     faults: list[Choice] = field(default_factory=list)
     target: str | None = None
     trace: str | None = None
+    log: list[str] = field(default_factory=list)  # the steps, as the failure message shows them
 
     def to_json(self) -> str:
         body = dataclasses.asdict(self)
         body["faults"] = [[choice.label, choice.index] for choice in self.faults]
         return json.dumps({"format": FORMAT, "version": VERSION, **body}, indent=1) + "\n"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a failing property ran: what every replay file records besides its kind's own."""
+
+    property: str  # a pytest node id, or a scenario name
+    world: str = "sim"
+    seed: str | None = None
+    target: str | None = None  # the target world's URL
+    target_drc: bool = True
+    restart_cmd: str | None = None
+
+    def settings(self, **kind_settings: Any) -> dict[str, Any]:
+        common: dict[str, Any] = {"profile": settings.get_current_profile_name(), "seed": self.seed}
+        if self.target is not None:
+            common |= {"target_drc": self.target_drc, "restart_cmd": self.restart_cmd}
+        return common | kind_settings
+
+
+def run_context(request: pytest.FixtureRequest, world: str = "sim") -> RunContext:
+    """The RunContext of the running pytest test, from the suite's command-line options."""
+    from properties.plugin import world_options
+
+    options = world_options(request.config)
+    url = str(options.target) if world == "target" and options.target is not None else None
+    return RunContext(
+        request.node.nodeid,
+        world,
+        seeds.current().value,
+        url,
+        options.target_drc,
+        options.restart_cmd,
+    )
+
+
+def steps_replay(
+    context: RunContext,
+    kind: str,
+    kind_settings: dict[str, Any],
+    record: RunRecord,
+    log: Sequence[str],
+    error: BaseException,
+) -> ReplayFile:
+    """The replay file of a failed state-machine run (`kind` one of STEP_KINDS)."""
+    return ReplayFile(
+        property=context.property,
+        kind=kind,
+        world=context.world,
+        failure=failure_text(error),
+        settings=context.settings(**{kind: kind_settings}),
+        operations=[step.to_json() for step in record.steps],
+        faults=record.fault_decisions,
+        target=context.target,
+        trace=None if record.world is None else record.world.trace.to_json(),
+        log=list(log),
+    )
 
 
 def failures_dir() -> Path:
@@ -114,44 +184,8 @@ def rates_settings(rates: FaultRates) -> dict[str, float]:
     return dataclasses.asdict(rates)
 
 
-def recording(recordings: list[RecordingFaults], source: FaultSource) -> RecordingFaults:
-    """`source`, recorded; the recording is appended to `recordings` (one per example)."""
-    recorder = RecordingFaults(source)
-    recordings.append(recorder)
-    return recorder
-
-
 def failure_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:MAX_FAILURE_TEXT]
-
-
-def machine_replay(
-    request: pytest.FixtureRequest,
-    world: str,
-    logs: Sequence[list[str]],
-    recordings: Sequence[RecordingFaults],
-    error: BaseException,
-) -> ReplayFile:
-    """The replay file of a failed state-machine property: its last (shrunk) run."""
-    from properties.plugin import world_options
-
-    options = world_options(request.config)
-    target = str(options.target) if world == "target" and options.target is not None else None
-    return ReplayFile(
-        property=request.node.nodeid,
-        kind="machine",
-        world=world,
-        failure=failure_text(error),
-        settings={
-            "profile": settings.get_current_profile_name(),
-            "seed": seeds.current().value,
-            "target_drc": options.target_drc,
-            "restart_cmd": options.restart_cmd,
-        },
-        operations=list(logs[-1]) if logs else [],
-        faults=list(recordings[-1].records) if recordings else [],
-        target=target,
-    )
 
 
 def _field(body: dict[str, Any], name: str, kind: type, path: Path) -> Any:
@@ -208,14 +242,43 @@ def load(path: Path) -> ReplayFile:
         raise ReplayFileError(f"{path}: field 'target' is not a string")
     if trace is not None and not isinstance(trace, str):
         raise ReplayFileError(f"{path}: field 'trace' is not a string")
+    world = _checked_world(path, kind, _field(body, "world", str, path), target)
+    settings = _field(body, "settings", dict, path)
+    for key in SETTINGS_KEYS[kind]:
+        if key not in settings:
+            raise ReplayFileError(
+                f"{path}: settings lack {key!r}, which a {kind} run needs; "
+                "replay a file the suite wrote"
+            )
+    operations = _field(body, "operations", list, path)
+    if kind in STEP_KINDS:
+        for number, step in enumerate(operations, 1):
+            try:
+                RecordedStep.from_json(step)
+            except StepFormatError as error:
+                raise ReplayFileError(f"{path}: operation {number}: {error}") from None
+    log = body.get("log", [])
+    if not isinstance(log, list) or not all(isinstance(line, str) for line in log):
+        raise ReplayFileError(f"{path}: field 'log' is not a list of strings")
     return ReplayFile(
         property=_field(body, "property", str, path),
         kind=kind,
-        world=_field(body, "world", str, path),
+        world=world,
         failure=_field(body, "failure", str, path),
-        settings=_field(body, "settings", dict, path),
-        operations=_field(body, "operations", list, path),
+        settings=settings,
+        operations=operations,
         faults=faults,
         target=target,
         trace=trace,
+        log=log,
     )
+
+
+def _checked_world(path: Path, kind: str, world: str, target: str | None) -> str:
+    if world not in KNOWN_WORLDS:
+        raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {KNOWN_WORLDS}")
+    if kind != "machine" and world != "sim":
+        raise ReplayFileError(f"{path}: a {kind} run happens in the sim world, not {world!r}")
+    if world == "target" and target is None:
+        raise ReplayFileError(f"{path}: a target-world run without its 'target' URL")
+    return world

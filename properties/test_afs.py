@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from properties.afs_checks import (
     AfsViolation,
@@ -22,8 +21,9 @@ from properties.afs_checks import (
     ExpiryViolation,
     LastWriterViolation,
 )
-from properties.afs_machine import AfsMachineConfig, afs_machine_class
+from properties.afs_machine import AfsMachineConfig, run_afs_machine
 from properties.profiles import SLOW_OK
+from properties.replay import run_context
 from reference.afs.callbacks import ClientMutants
 from reference.afs.server import ServerMutants
 
@@ -36,16 +36,20 @@ HUNT = settings(
 COVER = settings(FIXED, stateful_step_count=40, max_examples=100, phases=(Phase.generate,))
 
 
-def test_callbacks_hold_through_faults_restarts_lost_breaks_and_time() -> None:
+def test_callbacks_hold_through_faults_restarts_lost_breaks_and_time(
+    request: pytest.FixtureRequest,
+) -> None:
     config = AfsMachineConfig()
-    run_state_machine_as_test(afs_machine_class(config), settings=STEPS)
+    run_afs_machine(config, STEPS, run_context(request))
     assert any(config.logs), "the machine ran no steps"
 
 
-def test_stale_reads_behind_lost_breaks_and_restarts_happen_and_are_allowed() -> None:
+def test_stale_reads_behind_lost_breaks_and_restarts_happen_and_are_allowed(
+    request: pytest.FixtureRequest,
+) -> None:
     """The allowances are not vacuous: such stale reads occur, and pass every check."""
     config = AfsMachineConfig()
-    run_state_machine_as_test(afs_machine_class(config), settings=COVER)
+    run_afs_machine(config, COVER, run_context(request))
     assert any(reason.endswith("its break was lost") for reason in config.excused)
     assert any("the server restarted" in reason for reason in config.excused)
 
@@ -53,7 +57,7 @@ def test_stale_reads_behind_lost_breaks_and_restarts_happen_and_are_allowed() ->
 def hunt(config: AfsMachineConfig, violation: type[AfsViolation]) -> list[str]:
     """Run the machine until it fails with `violation`; the shrunk counterexample's steps."""
     with pytest.raises(violation):
-        run_state_machine_as_test(afs_machine_class(config), settings=HUNT)
+        run_afs_machine(config, HUNT)
     return config.logs[-1]  # Hypothesis replays the minimal failing example last
 
 

@@ -10,15 +10,17 @@ with Hypothesis shrinking the counterexample to a handful of steps."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from faults.sim import HypothesisFaults, Kind, SeededFaults
+from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
 from properties.client_scenario import (
     ClientPropertyViolation,
     ClientRun,
+    ClientSetup,
     CloseToOpenViolation,
     ConvergenceViolation,
     Crash,
@@ -30,6 +32,7 @@ from properties.client_scenario import (
     Step,
     WriteAt,
     WriteFile,
+    check_and_record,
     check_bounded_staleness,
     check_close_to_open,
     check_convergence,
@@ -37,42 +40,55 @@ from properties.client_scenario import (
     programs,
     run_program,
 )
+from properties.client_world import SIM_MOUNT
+from properties.replay import run_context
 from reference.client import ClientBugs
 
 FAULT_KINDS = {Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER}
 Check = Callable[[ClientRun], None]
 
 
-@given(st.data(), programs(clients=3, crashes=True))
-def test_close_to_open(data: st.DataObject, program: list[Step]) -> None:
-    run = run_program(program, HypothesisFaults(data), clients=3, finish=False)
-    check_close_to_open(run)
-
-
-@given(st.data(), programs(clients=3, crashes=True))
-def test_bounded_staleness(data: st.DataObject, program: list[Step]) -> None:
-    run = run_program(program, HypothesisFaults(data), clients=3, finish=False)
-    check_bounded_staleness(run)
-
-
-@given(st.data(), programs(clients=2, crashes=True))
-def test_with_noac_every_value_was_the_servers_during_the_call(
-    data: st.DataObject, program: list[Step]
+def check_programs(
+    request: pytest.FixtureRequest, setup: ClientSetup, strategy: st.SearchStrategy[list[Step]]
 ) -> None:
-    run = run_program(program, HypothesisFaults(data), noac=True, finish=False)
-    assert run.options.staleness_bound == 0
-    check_bounded_staleness(run)
-    check_close_to_open(run)
+    """Run and check programs drawn from `strategy` under `setup`; a failure leaves a replay
+    file (properties/replay.py) of the shrunk example."""
+    context = run_context(request)
+
+    @given(st.data(), strategy)
+    def check(data: st.DataObject, program: list[Step]) -> None:
+        recorder = RecordingFaults(HypothesisFaults(data))
+        check_and_record(setup, setup.run(program, recorder), recorder, context)
+
+    check()
 
 
-@given(st.data(), programs(clients=3, crashes=True))
-def test_convergence(data: st.DataObject, program: list[Step]) -> None:
-    check_convergence(run_program(program, HypothesisFaults(data), clients=3))
+def test_close_to_open(request: pytest.FixtureRequest) -> None:
+    setup = ClientSetup(("close-to-open",), clients=3, finish=False)
+    check_programs(request, setup, programs(clients=3, crashes=True))
 
 
-@given(st.data(), programs(clients=3, crashes=True))
-def test_durability_seen_from_the_client(data: st.DataObject, program: list[Step]) -> None:
-    check_durability(run_program(program, HypothesisFaults(data), clients=3))
+def test_bounded_staleness(request: pytest.FixtureRequest) -> None:
+    setup = ClientSetup(("bounded-staleness",), clients=3, finish=False)
+    check_programs(request, setup, programs(clients=3, crashes=True))
+
+
+def test_with_noac_every_value_was_the_servers_during_the_call(
+    request: pytest.FixtureRequest,
+) -> None:
+    setup = ClientSetup(("bounded-staleness", "close-to-open"), finish=False, noac=True)
+    assert replace(SIM_MOUNT, noac=True).staleness_bound == 0
+    check_programs(request, setup, programs(clients=2, crashes=True))
+
+
+def test_convergence(request: pytest.FixtureRequest) -> None:
+    setup = ClientSetup(("convergence",), clients=3)
+    check_programs(request, setup, programs(clients=3, crashes=True))
+
+
+def test_durability_seen_from_the_client(request: pytest.FixtureRequest) -> None:
+    setup = ClientSetup(("durability",), clients=3)
+    check_programs(request, setup, programs(clients=3, crashes=True))
 
 
 # -- each property catches its planted bug --------------------------------------------------

@@ -15,14 +15,12 @@ has changed.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import run_state_machine_as_test
 
-from faults.sim import FaultRates, HypothesisFaults, NoFaults, RecordingFaults
+from faults.sim import FaultRates, NoFaults
 from properties.conftest import TargetFactory
 from properties.findings import odd_names_for, reported_findings
 from properties.model import Deviation, ModelMismatch
@@ -36,10 +34,9 @@ from properties.nfs_handles import (
     mount,
     reuse_inode,
 )
-from properties.nfs_machine import ODD_NAMES, MachineConfig, machine_class
+from properties.nfs_machine import ODD_NAMES, MachineConfig, run_machine
 from properties.nfs_wire import MKDIR, sattr
-from properties.replay import ReplayFile, machine_replay, recording, replay_on_failure
-from properties.targets.base import Target
+from properties.replay import run_context
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
 
 STEPS = settings(stateful_step_count=30)
@@ -52,35 +49,12 @@ def odd_names(world: str) -> tuple[bytes, ...]:
     return odd_names_for(world, ODD_NAMES)
 
 
-def run_machine(
-    config: MachineConfig,
-    configured: settings = STEPS,
-    request: pytest.FixtureRequest | None = None,
-    world: str = "sim",
-    recordings: Sequence[RecordingFaults] = (),
-) -> None:
-    """Run the machine; with `request`, a failure leaves a replay file (properties/replay.py)
-    holding the last run's steps and, from `recordings`, its fault decisions."""
-    if request is None:
-        run_state_machine_as_test(machine_class(config), settings=configured)
-        return
-
-    def describe(error: BaseException) -> ReplayFile:
-        return machine_replay(request, world, config.logs, recordings, error)
-
-    with replay_on_failure(describe):
-        run_state_machine_as_test(machine_class(config), settings=configured)
-
-
 def test_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
+    config = MachineConfig(target_factory, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(
-            MachineConfig(lambda data: target_factory(NoFaults()), odd_names=odd_names(world)),
-            request=request,
-            world=world,
-        )
+        run_machine(config, STEPS, run_context(request, world))
 
 
 def test_replies_match_the_model_through_network_faults(
@@ -94,28 +68,17 @@ def test_replies_match_the_model_through_network_faults(
     if world != "sim":
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
         configured = settings(STEPS, max_examples=examples)
-
-    recordings: list[RecordingFaults] = []
-
-    def faulty_target(data: st.DataObject) -> Target:
-        return target_factory(recording(recordings, HypothesisFaults(data)), rates=FAULTY_NETWORK)
-
-    config = MachineConfig(faulty_target, odd_names=odd_names(world))
+    config = MachineConfig(target_factory, rates=FAULTY_NETWORK, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(config, configured, request, world, recordings)
+        run_machine(config, configured, run_context(request, world))
 
 
 def test_retransmissions_with_the_cache_get_the_first_reply(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
+    config = MachineConfig(target_factory, retransmit=True, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(
-            MachineConfig(
-                lambda data: target_factory(NoFaults()), retransmit=True, odd_names=odd_names(world)
-            ),
-            request=request,
-            world=world,
-        )
+        run_machine(config, STEPS, run_context(request, world))
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
@@ -125,7 +88,7 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
     probe.close()
     if probe.has_drc:
         pytest.skip(f"{probe.name}: the duplicate request cache cannot be turned off")
-    config = MachineConfig(lambda data: target_factory(NoFaults(), drc=False), retransmit=True)
+    config = MachineConfig(target_factory, drc=False, retransmit=True)
     with pytest.raises(ModelMismatch, match="at-most-once"):
         run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
     shrunk = config.logs[-1]  # Hypothesis replays the minimal failing example last
@@ -140,14 +103,9 @@ def test_a_crash_loses_nothing_committed(
     probe.close()
     if not probe.can_crash:
         pytest.skip(f"{probe.name}: the world cannot crash its server")
+    config = MachineConfig(target_factory, crashes=True, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(
-            MachineConfig(
-                lambda data: target_factory(NoFaults()), crashes=True, odd_names=odd_names(world)
-            ),
-            request=request,
-            world=world,
-        )
+        run_machine(config, STEPS, run_context(request, world))
 
 
 def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory) -> None:

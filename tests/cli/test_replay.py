@@ -1,5 +1,6 @@
 """Replay files: a failing at-most-once run (cache off) is saved, replayed with
-`nfsprop replay`, and gives the very same trace, byte for byte; bad files are one line."""
+`nfsprop replay`, and gives the very same trace, byte for byte; bad files, of every kind,
+are one line. (The state machines' and client programs' replays: tests/replay/.)"""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from properties.counter_scenario import (
     counter_replay,
     run_counter,
 )
+from properties.nfs_machine import MachineConfig
 from properties.replay import load, replay_on_failure
 from properties.replay_run import replay_file
+from properties.targets.sim import make_sim_target
 
 
 def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:
@@ -85,7 +88,8 @@ def test_a_changed_fault_decision_is_a_different_trace(tmp_path: Path) -> None:
         ("{not json", "not JSON"),
         ('{"format": "other"}', "not an nfsprop replay file"),
         ('{"format": "nfsprop-replay", "version": 99}', "version 99"),
-        ('{"format": "nfsprop-replay", "version": 1, "kind": "counter"}', "field 'faults'"),
+        ('{"format": "nfsprop-replay", "version": 1}', "version 1"),
+        ('{"format": "nfsprop-replay", "version": 2, "kind": "counter"}', "field 'faults'"),
     ],
 )
 def test_a_bad_replay_file_is_one_line_and_exit_2(
@@ -94,6 +98,50 @@ def test_a_bad_replay_file_is_one_line_and_exit_2(
     path = tmp_path / "replay.json"
     if content is not None:
         path.write_text(content)
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert err.count("\n") == 1 and err.startswith("nfsprop replay: ")
+
+
+MACHINE_FILE: dict[str, object] = {
+    "format": "nfsprop-replay",
+    "version": 2,
+    "property": "a-property",
+    "kind": "machine",
+    "world": "sim",
+    "failure": "ModelMismatch: at-most-once",
+    "settings": {"machine": {}},
+    "operations": [],
+    "faults": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"settings": {}}, "settings lack 'machine', which a machine run needs"),
+        ({"operations": [{"function": "mount"}]}, "operation 1: a step is not"),
+        ({"world": "moon"}, "unknown world 'moon'"),
+        ({"kind": "client", "world": "loopback", "settings": {"client": {}}}, "sim world"),
+        ({"world": "target"}, "a target-world run without its 'target' URL"),
+        ({"log": [1]}, "field 'log' is not a list of strings"),
+        ({"settings": {"machine": {"drc": "yes"}}}, "do not describe a run"),
+        ({"kind": "afs", "settings": {"afs": {"rates": {"hail": 1}}}}, "do not describe a run"),
+        (
+            {
+                "settings": {"machine": MachineConfig(make_sim_target).settings()},
+                "operations": [{"function": "mount", "args": {"data": {"set": []}}, "draws": []}],
+            },
+            "unknown recorded value tag 'set'",
+        ),
+    ],
+)
+def test_a_bad_step_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, object], problem: str
+) -> None:
+    path = tmp_path / "replay.json"
+    path.write_text(json.dumps(MACHINE_FILE | change))
     assert main(["replay", str(path)]) == 2
     err = capsys.readouterr().err
     assert problem in err

@@ -1,0 +1,149 @@
+"""Replay files of the NFSv3 server machine: with the duplicate request cache off, the
+retransmission property finds a double execution; the shrunk run is saved with its
+recorded steps and fault decisions, and `nfsprop replay` runs those steps again without
+Hypothesis: in the sim world with the very same trace, byte for byte; in the loopback,
+ganesha and target worlds against a fresh (or the given) server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import Phase, settings
+
+from faults.sim import FaultRates
+from properties.model import ModelMismatch
+from properties.nfs_machine import MachineConfig, TargetMaker, run_machine
+from properties.profiles import SLOW_OK
+from properties.replay import ReplayFile, RunContext, load
+from properties.replay_run import replay_file
+from properties.replay_targets import world_targets
+from properties.targets.loopback import running_server
+from properties.targets.sim import make_sim_target
+from properties.worlds import TargetUrl
+from tests.replay.commands import nfsprop_replay
+
+NAME = "nfs-machine-without-cache"
+FAULTY = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
+SEARCH = settings(
+    stateful_step_count=30,
+    database=None,
+    derandomize=True,
+    max_examples=200,
+    phases=(Phase.generate, Phase.shrink),
+    deadline=None,
+    suppress_health_check=SLOW_OK,
+)
+
+
+def find_failure(
+    directory: Path, make_target: TargetMaker, context: RunContext, rates: FaultRates | None
+) -> tuple[Path, MachineConfig]:
+    """The saved replay file of the shrunk double execution, and the config that ran it."""
+    config = MachineConfig(make_target, drc=False, rates=rates, retransmit=True)
+    with pytest.raises(ModelMismatch, match="at-most-once") as failure:
+        run_machine(config, SEARCH, context, directory)
+    saved = directory / f"{NAME}-{context.world}.json"
+    assert f"nfsprop replay {saved}" in "\n".join(failure.value.__notes__)
+    return saved, config
+
+
+@pytest.fixture(scope="module")
+def sim_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MachineConfig]:
+    directory = tmp_path_factory.mktemp("machine")
+    return find_failure(directory, make_sim_target, RunContext(NAME), FAULTY)
+
+
+def edited(saved: Path, directory: Path, change: dict[str, object]) -> Path:
+    """A copy of the replay file with top-level fields replaced."""
+    copy = directory / saved.name
+    shutil.copy(saved, copy)
+    body = json.loads(copy.read_text())
+    copy.write_text(json.dumps(body | change))
+    return copy
+
+
+def test_the_file_holds_the_shrunk_runs_steps_decisions_and_trace(
+    sim_failure: tuple[Path, MachineConfig],
+) -> None:
+    saved, config = sim_failure
+    replay = load(saved)
+    run = config.latest  # Hypothesis runs the minimal failing example last
+    assert run is not None
+    assert (replay.kind, replay.world, replay.target) == ("machine", "sim", None)
+    assert replay.failure.startswith("ModelMismatch: at-most-once")
+    assert replay.settings["machine"] == config.settings()
+    assert replay.operations == [step.to_json() for step in run.steps]
+    functions = [step["function"] for step in replay.operations]
+    assert functions[0] == "mount" and functions[1] in {"create", "mkdir", "symlink"}, functions
+    assert len(functions) == 2, functions  # the mount and the one duplicated call
+    assert replay.log == config.logs[-1]
+    assert replay.faults == run.fault_decisions and replay.faults
+    assert run.world is not None and replay.trace == run.world.trace.to_json()
+
+
+def test_a_replay_runs_the_steps_again_with_the_same_trace_byte_for_byte(
+    sim_failure: tuple[Path, MachineConfig],
+) -> None:
+    saved, _ = sim_failure
+    recorded = load(saved)
+    _, outcome = replay_file(saved)
+    assert outcome.reproduced, outcome.message
+    assert outcome.message.startswith("at-most-once:")
+    assert recorded.trace is not None and outcome.trace is not None
+    assert outcome.trace.encode() == recorded.trace.encode()
+    assert outcome.trace_identical is True
+
+
+def test_without_its_last_step_the_run_passes_with_another_trace(
+    sim_failure: tuple[Path, MachineConfig], tmp_path: Path
+) -> None:
+    saved, _ = sim_failure
+    shortened = edited(saved, tmp_path, {"operations": load(saved).operations[:-1]})
+    _, outcome = replay_file(shortened)
+    assert not outcome.reproduced
+    assert outcome.trace_identical is False
+
+
+def test_a_run_asking_for_decisions_the_recording_lacks_has_diverged(
+    sim_failure: tuple[Path, MachineConfig], tmp_path: Path
+) -> None:
+    saved, _ = sim_failure
+    truncated = edited(saved, tmp_path, {"faults": []})
+    _, outcome = replay_file(truncated)
+    assert not outcome.reproduced
+    assert outcome.message.startswith("the run diverged from the recording: replay ran out")
+
+
+def test_nfsprop_replay_reruns_a_machine_file(sim_failure: tuple[Path, MachineConfig]) -> None:
+    saved, _ = sim_failure
+    done = nfsprop_replay(saved)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "(machine) in world sim: 2 operations" in done.stdout
+    assert "trace: identical to the recorded one" in done.stdout
+    assert "reproduced: at-most-once:" in done.stdout
+
+
+@pytest.mark.filterwarnings("ignore::properties.model.Deviation")  # Ganesha's, known
+@pytest.mark.parametrize("world", ["loopback", "ganesha"])
+def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, world: str) -> None:
+    with world_targets(world, drc=False) as make_target:
+        saved, _ = find_failure(tmp_path, make_target, RunContext(NAME, world), None)
+    replay, outcome = replay_file(saved)  # starts its own server, and stops it
+    assert replay.world == world and replay.trace is None
+    assert outcome.reproduced, outcome.message
+    assert outcome.trace is None and outcome.trace_identical is None
+
+
+def test_a_target_world_failure_replays_against_the_recorded_url(tmp_path: Path) -> None:
+    with running_server(tmp_path / "server", drc=False) as server:
+        url = str(TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port))
+        context = RunContext(NAME, "target", target=url, target_drc=False)
+        with world_targets("target", False, url, target_drc=False) as make_target:
+            saved, _ = find_failure(tmp_path, make_target, context, None)
+        replay: ReplayFile = load(saved)
+        assert replay.target == url and replay.settings["target_drc"] is False
+        _, outcome = replay_file(saved)
+    assert outcome.reproduced, outcome.message
