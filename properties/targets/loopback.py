@@ -104,7 +104,7 @@ class ServerProcess:
                 stderr=log,
                 cwd=self.work_dir,
                 env=environment,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         self._process = process
         line = read_first_line(process, self.start_timeout)
@@ -143,7 +143,7 @@ class ServerProcess:
         return process.returncode
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: ask Linux to SIGKILL it when its parent dies, so a test
     run that is itself killed leaves no server behind."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -153,9 +153,13 @@ def _die_with_parent() -> None:
 def read_first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:
     """The first line `process` writes to its stdout (b"" if it exits or times out first)."""
     assert process.stdout is not None
-    descriptor = process.stdout.fileno()
+    return read_line(process.stdout.fileno(), time.monotonic() + timeout)
+
+
+def read_line(descriptor: int, deadline: float) -> bytes:
+    """The first line written to `descriptor` (b"" at end of file or past `deadline`, a
+    time.monotonic() value)."""
     received = b""
-    deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         selector.register(descriptor, selectors.EVENT_READ)
         while b"\n" not in received:

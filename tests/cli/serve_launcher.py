@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
-import selectors
 import signal
 import socket
 import sys
@@ -40,37 +38,15 @@ from typing import NoReturn
 
 import reference.nfs.server_main  # noqa: F401  (`nfsprop serve` imports it: once, before forks)
 from properties.cli import main as nfsprop_main
+from properties.targets.loopback import die_with_parent, read_line
 
 START_TIMEOUT = 30.0
 HOST = "127.0.0.1"
 URL_MARK = b"nfs://"
-_PR_SET_PDEATHSIG = 1
 
 
 class LaunchError(RuntimeError):
     """An instance printed no URL within START_TIMEOUT seconds."""
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when the thread that started it ends."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def read_line(descriptor: int, deadline: float) -> bytes:
-    """The first line written to `descriptor` (b"" at end of file or at the deadline)."""
-    received = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(descriptor, selectors.EVENT_READ)
-        while b"\n" not in received:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                return b""
-            chunk = os.read(descriptor, 4096)
-            if not chunk:
-                return b""
-            received += chunk
-    return received.split(b"\n", 1)[0]
 
 
 class Launcher:

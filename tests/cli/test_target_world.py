@@ -47,9 +47,10 @@ from properties.peers.processes import stop_process
 from properties.replay import file_name
 from properties.targets import external
 from properties.targets.external import ExternalServer, RestartError
-from properties.targets.loopback import read_first_line
+from properties.targets.loopback import die_with_parent, read_first_line
 from properties.worlds import TargetUrl
 from tests.cli import serve_launcher
+from tests.replay.commands import nfsprop_replay
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_PROPERTIES = "properties/test_nfs_server.py"
@@ -114,7 +115,7 @@ def live_server(tmp_path: Path, *, drc: bool, separate_mount: bool) -> Iterator[
             stderr=log,
             cwd=REPO_ROOT,
             env=environment,
-            preexec_fn=serve_launcher.die_with_parent,
+            preexec_fn=die_with_parent,
         )
     try:
         line = read_first_line(launcher, serve_launcher.START_TIMEOUT).decode()
@@ -213,7 +214,7 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
     with live_server(tmp_path, drc=False, separate_mount=False) as server:
         run = run_properties(server, "retransmissions_with_the_cache", failures)
         saved = failures / file_name(f"{SERVER_PROPERTIES}::{RETRANSMIT}", "target")
-        replayed = run_replay(saved)  # while the server still runs
+        replayed = nfsprop_replay(saved)  # while the server still runs
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output
     assert run.outcomes == {RETRANSMIT: "FAILED"}, run.output
     assert run.counts["failed"] == 1 and "skipped" not in run.counts, run.output
@@ -226,18 +227,6 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
     assert replay["settings"]["target_drc"] is True
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     assert "reproduced: at-most-once" in replayed.stdout
-
-
-def run_replay(path: Path) -> subprocess.CompletedProcess[str]:
-    """`nfsprop replay PATH`, through the entry point's module."""
-    return subprocess.run(
-        [sys.executable, "-m", "properties.cli", "replay", str(path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=INNER_RUN_TIMEOUT,
-        check=False,
-    )
 
 
 @pytest.fixture
