@@ -14,6 +14,7 @@ Rules:
 """
 
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -148,3 +149,29 @@ class RecordingFaults:
         index = self._inner.choose(label, weights)
         self.records.append(Choice(label, index))
         return index
+
+
+class PrefetchedFaults:
+    """Takes `count` decisions from `inner` at once, up front, for a caller whose number
+    of decisions depends on timing — a fault proxy on real sockets, where retransmissions
+    are timer-driven. Hypothesis needs every re-run of an example to draw the same data
+    in the same order; drawn at once, in the caller's thread, they do.
+
+    Each later decision with more than one possible index takes the next prefetched value
+    v as `allowed[v % len(allowed)]`: a value of 0 is the boring choice, so a shrinking
+    schedule still heads for no faults. Once the values are used up, every decision is
+    the boring choice."""
+
+    __slots__ = ("_values",)
+
+    VALUES = 256  # each prefetched value is one of this many
+
+    def __init__(self, inner: FaultSource, count: int) -> None:
+        weights = (1.0,) * self.VALUES
+        self._values = deque(inner.choose("prefetched", weights) for _ in range(count))
+
+    def choose(self, label: str, weights: Sequence[float]) -> int:
+        allowed = _allowed_indices(label, weights)
+        if len(allowed) == 1 or not self._values:
+            return allowed[0]
+        return allowed[self._values.popleft() % len(allowed)]

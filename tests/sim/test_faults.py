@@ -15,6 +15,7 @@ from faults.sim import (
     HypothesisFaults,
     MessageFaults,
     NoFaults,
+    PrefetchedFaults,
     RecordingFaults,
     ReplayExhausted,
     ReplayFaults,
@@ -139,3 +140,15 @@ def test_segment_sizes_cover_the_write_exactly(data: st.DataObject, length: int)
     sizes = faults.segment_sizes(length)
     assert sum(sizes) == length
     assert all(size > 0 for size in sizes)
+
+
+def test_prefetched_faults_draw_everything_up_front_then_map_each_decision() -> None:
+    recorder = RecordingFaults(ReplayFaults([0, 7, 255]))
+    prefetched = PrefetchedFaults(recorder, 3)
+    assert [choice.label for choice in recorder.records] == ["prefetched"] * 3
+    assert prefetched.choose("only one possible", [0, 1, 0]) == 1  # takes no value
+    assert prefetched.choose("message", [1, 1, 1]) == 0  # 0: the boring choice
+    assert prefetched.choose("message", [1, 0, 1, 1]) == [0, 2, 3][7 % 3]
+    assert prefetched.choose("message", [0, 1, 1]) == [1, 2][255 % 2]
+    assert prefetched.choose("used up", [0, 1, 1]) == 1  # then always the first possible
+    assert len(recorder.records) == 3  # nothing drawn after construction
