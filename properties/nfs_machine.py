@@ -724,8 +724,8 @@ class NfsMachine(RecordedMachine):
         if resok.eof != at_end and count == 0:
             self._warn(
                 f"READ: a zero-count READ at {offset} of a {obj.content.size}-byte file "
-                f"answered eof {resok.eof} (RFC 1813: eof is TRUE when offset + count equals "
-                "the size)"
+                f"answered eof {resok.eof} (RFC 1813: eof is TRUE when the read reaches the "
+                "end of the file, offset + count >= size)"
             )
         elif resok.eof != at_end:
             self._fail(f"{plan.operation}: eof {resok.eof} at size {obj.content.size}")
