@@ -176,19 +176,9 @@ class NfsClient(FileIo):
         started = self.clock()
         args = CREATE3args(diropargs3(nfs_fh3(directory), name), how)
         result = await self._call("CREATE", path, self.nfs.NFSPROC3_CREATE(args))
-        if result.resok is None:
-            assert result.resfail is not None
-            self.own_directory_change(directory, result.resfail.dir_wcc, started)
-            raise self._failed(result, "CREATE", path, directory)
-        created = result.resok
-        view = self.own_directory_change(directory, created.dir_wcc, started)
-        if created.obj.handle is None:  # the server may leave it out: look it up
+        handle = self.entry_made(result, "CREATE", path, directory, name, started)
+        if handle is None:  # the server may leave it out: look it up
             handle, _ = await self.lookup(directory, name, path)
-        else:
-            handle = created.obj.handle.data
-            self.note_attributes(handle, created.obj_attributes, started)
-            if view is not None:
-                view.entries[name] = handle
         if exclusive:
             await self._setattr_mode(handle, mode, path)
         return OpenFile(path, handle, flags)
@@ -282,16 +272,7 @@ class NfsClient(FileIo):
         started = self.clock()
         args = MKDIR3args(diropargs3(nfs_fh3(directory), name), new_attributes(mode=mode))
         result = await self._call("MKDIR", path, self.nfs.NFSPROC3_MKDIR(args))
-        if result.resok is None:
-            assert result.resfail is not None
-            self.own_directory_change(directory, result.resfail.dir_wcc, started)
-            raise self._failed(result, "MKDIR", path, directory)
-        view = self.own_directory_change(directory, result.resok.dir_wcc, started)
-        if result.resok.obj.handle is not None:
-            handle = result.resok.obj.handle.data
-            self.note_attributes(handle, result.resok.obj_attributes, started)
-            if view is not None:
-                view.entries[name] = handle
+        self.entry_made(result, "MKDIR", path, directory, name, started)
 
     async def rmdir(self, path: str) -> None:
         await self._unlink(path, directory=True)
@@ -376,16 +357,7 @@ class NfsClient(FileIo):
         data = symlinkdata3(new_attributes(), os.fsencode(target))
         args = SYMLINK3args(diropargs3(nfs_fh3(directory), name), data)
         result = await self._call("SYMLINK", path, self.nfs.NFSPROC3_SYMLINK(args))
-        if result.resok is None:
-            assert result.resfail is not None
-            self.own_directory_change(directory, result.resfail.dir_wcc, started)
-            raise self._failed(result, "SYMLINK", path, directory)
-        view = self.own_directory_change(directory, result.resok.dir_wcc, started)
-        if result.resok.obj.handle is not None:
-            handle = result.resok.obj.handle.data
-            self.note_attributes(handle, result.resok.obj_attributes, started)
-            if view is not None:
-                view.entries[name] = handle
+        self.entry_made(result, "SYMLINK", path, directory, name, started)
 
     async def readlink(self, path: str) -> str:
         handle, attributes = await self.walk(split_path(path), path, follow=False)

@@ -46,6 +46,7 @@ from reference.xdr.gen.nfs3 import (
     nfs_fh3,
     nfsstat3,
     post_op_attr,
+    post_op_fh3,
     sattr3,
     set_atime,
     set_gid3,
@@ -68,6 +69,31 @@ FAILED_STATUSES_THAT_FORGET = (nfsstat3.NFS3ERR_STALE, nfsstat3.NFS3ERR_BADHANDL
 class _Status(Protocol):
     @property
     def status(self) -> nfsstat3: ...
+
+
+class _EntryMade(Protocol):
+    """CREATE3resok, MKDIR3resok, SYMLINK3resok."""
+
+    @property
+    def obj(self) -> post_op_fh3: ...
+    @property
+    def obj_attributes(self) -> post_op_attr: ...
+    @property
+    def dir_wcc(self) -> wcc_data: ...
+
+
+class _EntryNotMade(Protocol):
+    @property
+    def dir_wcc(self) -> wcc_data: ...
+
+
+class _NewEntryResult(_Status, Protocol):
+    """CREATE3res, MKDIR3res, SYMLINK3res."""
+
+    @property
+    def resok(self) -> _EntryMade | None: ...
+    @property
+    def resfail(self) -> _EntryNotMade | None: ...
 
 
 def new_attributes(mode: int | None = None, size: int | None = None) -> sattr3:
@@ -127,6 +153,32 @@ class ClientCore:
         if handle is not None and result.status in FAILED_STATUSES_THAT_FORGET:
             self.forget(handle)
         return nfs_error(result.status, operation, path)
+
+    def entry_made(
+        self,
+        result: _NewEntryResult,
+        operation: str,
+        path: str,
+        directory: bytes,
+        name: bytes,
+        started: float,
+    ) -> bytes | None:
+        """Take in the reply of a CREATE, MKDIR or SYMLINK of `name` in `directory`: the
+        directory's change, the new object's attributes and entry; its handle, or None
+        when the server left it out. Raises the OSError of a failed call."""
+        if result.resok is None:
+            assert result.resfail is not None
+            self.own_directory_change(directory, result.resfail.dir_wcc, started)
+            raise self._failed(result, operation, path, directory)
+        made = result.resok
+        view = self.own_directory_change(directory, made.dir_wcc, started)
+        if made.obj.handle is None:
+            return None
+        handle = made.obj.handle.data
+        self.note_attributes(handle, made.obj_attributes, started)
+        if view is not None:
+            view.entries[name] = handle
+        return handle
 
     def forget(self, handle: bytes) -> None:
         """Drop everything cached about `handle` (the object is gone)."""
