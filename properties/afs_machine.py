@@ -38,12 +38,12 @@ from typing import Any, ClassVar, NoReturn
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, invariant, rule
 
 from faults.sim import FaultRates, FaultSource
 from properties.afs_checks import AfsChecker, AfsViolation
 from properties.afs_world import AfsWorld, make_afs_world
-from properties.replay import ReplayFile, RunContext, replay_on_failure, steps_replay
+from properties.replay import RunContext, run_recorded_machine
 from properties.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
 from reference.afs.callbacks import ClientMutants
 from reference.afs.client import AfsOpenFile
@@ -125,21 +125,8 @@ def run_afs_machine(
     context: RunContext | None = None,
     directory: Path | None = None,
 ) -> None:
-    """Run the machine under `configured`; with `context`, a failure leaves a replay file
-    (in `directory`, default failures_dir()) of the last run: the shrunk one."""
-    machine = afs_machine_class(config)
-    if context is None:
-        run_state_machine_as_test(machine, settings=configured)
-        return
-    with replay_on_failure(lambda error: afs_replay(context, config, error), directory):
-        run_state_machine_as_test(machine, settings=configured)
-
-
-def afs_replay(context: RunContext, config: AfsMachineConfig, error: BaseException) -> ReplayFile:
-    """The replay file of the config's last run, which failed with `error`."""
-    record = config.latest or RunRecord()
-    log = config.logs[-1] if config.logs else []
-    return steps_replay(context, "afs", config.settings(), record, log, error)
+    """Run the machine; with `context`, a failure leaves a replay file (run_recorded_machine)."""
+    run_recorded_machine(afs_machine_class(config), configured, "afs", config, context, directory)
 
 
 def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:

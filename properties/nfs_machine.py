@@ -50,7 +50,6 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from faults.sim import FaultRates, FaultSource, NoFaults
@@ -91,7 +90,7 @@ from properties.nfs_wire import (
     raw_call,
     sattr,
 )
-from properties.replay import ReplayFile, RunContext, replay_on_failure, steps_replay
+from properties.replay import RunContext, run_recorded_machine
 from properties.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
 from properties.targets.base import Target
 from properties.targets.sim import SimTarget
@@ -221,21 +220,8 @@ def run_machine(
     context: RunContext | None = None,
     directory: Path | None = None,
 ) -> None:
-    """Run the machine under `configured`; with `context`, a failure leaves a replay file
-    (in `directory`, default failures_dir()) of the last run: the shrunk one."""
-    machine = machine_class(config)
-    if context is None:
-        run_state_machine_as_test(machine, settings=configured)
-        return
-    with replay_on_failure(lambda error: machine_replay(context, config, error), directory):
-        run_state_machine_as_test(machine, settings=configured)
-
-
-def machine_replay(context: RunContext, config: MachineConfig, error: BaseException) -> ReplayFile:
-    """The replay file of the config's last run, which failed with `error`."""
-    record = config.latest or RunRecord()
-    log = config.logs[-1] if config.logs else []
-    return steps_replay(context, "machine", config.settings(), record, log, error)
+    """Run the machine; with `context`, a failure leaves a replay file (run_recorded_machine)."""
+    run_recorded_machine(machine_class(config), configured, "machine", config, context, directory)
 
 
 def payload(seed: int, length: int) -> bytes:

@@ -30,14 +30,15 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from faults.sim import FaultRates
 from faults.sim.faults import Choice
@@ -117,27 +118,52 @@ def run_context(request: pytest.FixtureRequest, world: str = "sim") -> RunContex
     )
 
 
+class RecordedRunConfig(Protocol):
+    """A state machine's config that keeps its runs' step logs and its latest run's record
+    (NfsMachine's MachineConfig, AfsMachine's AfsMachineConfig)."""
+
+    @property
+    def latest(self) -> RunRecord | None: ...
+    @property
+    def logs(self) -> list[list[str]]: ...
+    def settings(self) -> dict[str, Any]: ...
+
+
 def steps_replay(
-    context: RunContext,
-    kind: str,
-    kind_settings: dict[str, Any],
-    record: RunRecord,
-    log: Sequence[str],
-    error: BaseException,
+    context: RunContext, kind: str, config: RecordedRunConfig, error: BaseException
 ) -> ReplayFile:
-    """The replay file of a failed state-machine run (`kind` one of STEP_KINDS)."""
+    """The replay file of `config`'s latest run, which failed with `error` (`kind` one of
+    STEP_KINDS)."""
+    record = config.latest or RunRecord()
     return ReplayFile(
         property=context.property,
         kind=kind,
         world=context.world,
         failure=failure_text(error),
-        settings=context.settings(**{kind: kind_settings}),
+        settings=context.settings(**{kind: config.settings()}),
         operations=[step.to_json() for step in record.steps],
         faults=record.fault_decisions,
         target=context.target,
         trace=None if record.world is None else record.world.trace.to_json(),
-        log=list(log),
+        log=list(config.logs[-1]) if config.logs else [],
     )
+
+
+def run_recorded_machine(
+    machine: type[RuleBasedStateMachine],
+    configured: settings,
+    kind: str,
+    config: RecordedRunConfig,
+    context: RunContext | None = None,
+    directory: Path | None = None,
+) -> None:
+    """Run `machine` under `configured`; with `context`, a failure leaves a replay file (in
+    `directory`, default failures_dir()) of the last run: the shrunk one."""
+    if context is None:
+        run_state_machine_as_test(machine, settings=configured)
+        return
+    with replay_on_failure(lambda error: steps_replay(context, kind, config, error), directory):
+        run_state_machine_as_test(machine, settings=configured)
 
 
 def failures_dir() -> Path:
