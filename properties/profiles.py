@@ -7,6 +7,9 @@ Select one with `--hypothesis-profile=NAME` or the NFSPROP_PROFILE environment v
 (or $NFSPROP_EXAMPLES_DIR), which is safe to share between pytest-xdist workers; README
 explains sharing it between machines with Hypothesis's RedisExampleDatabase. `ci` is
 derandomized, which in Hypothesis means no database: every CI run is the same run.
+Every profile starts from Hypothesis's built-in `default` profile, not from the current
+default: Hypothesis loads its own `ci` profile (derandomized, no database) when a CI
+variable such as `CI` is set, and `dev` must stay random there too.
 """
 
 import os
@@ -21,9 +24,11 @@ SLOW_OK = (HealthCheck.too_slow, HealthCheck.data_too_large)
 
 def register() -> None:
     database = DirectoryBasedExampleDatabase(os.environ.get("NFSPROP_EXAMPLES_DIR", EXAMPLES_DIR))
-    settings.register_profile("dev", max_examples=50, deadline=None, database=database)
+    pristine = settings.get_profile("default")
+    settings.register_profile("dev", pristine, max_examples=50, deadline=None, database=database)
     settings.register_profile(
         "ci",
+        pristine,
         max_examples=100,
         derandomize=True,
         deadline=None,
@@ -32,6 +37,7 @@ def register() -> None:
     )
     settings.register_profile(
         "thorough",
+        pristine,
         max_examples=2000,
         deadline=None,
         suppress_health_check=SLOW_OK,
