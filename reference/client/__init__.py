@@ -8,7 +8,16 @@ attributes, names), file_io (reads, write-behind, COMMIT), client (NfsClient, th
 
 from reference.client.client import NfsClient
 from reference.client.errors import StaleFileHandle
-from reference.client.files import FileStat, OpenFile
+from reference.client.files import SERVER_NOW, FileStat, FsUsage, OpenFile
 from reference.client.options import ClientBugs, MountOptions
 
-__all__ = ["ClientBugs", "FileStat", "MountOptions", "NfsClient", "OpenFile", "StaleFileHandle"]
+__all__ = [
+    "SERVER_NOW",
+    "ClientBugs",
+    "FileStat",
+    "FsUsage",
+    "MountOptions",
+    "NfsClient",
+    "OpenFile",
+    "StaleFileHandle",
+]

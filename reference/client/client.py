@@ -5,7 +5,8 @@ Rules:
   export's root handle and FSINFO for the transfer sizes. The stubs may run over any
   Caller (simulation or sockets); build it with `options.retry_policy()`.
 - The calls mirror the POSIX ones: open/read/write/close/fsync, stat, listdir, mkdir,
-  rmdir, remove, rename, link, symlink, readlink, truncate. Failures are OSErrors with the
+  rmdir, remove, rename, link, symlink, readlink, truncate, chmod, chown, utime,
+  statvfs. Failures are OSErrors with the
   errno of the NFS status (reference.client.errors).
 - Caching (reference.client.core and file_io): attribute cache with acregmin..acregmax
   and acdirmin..acdirmax, a lookup cache and a page cache checked against the attributes,
@@ -28,13 +29,21 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable
 
 from reference.client.attr_cache import Signature
 from reference.client.core import new_attributes
 from reference.client.errors import StaleFileHandle, errno_of, rpc_failure
 from reference.client.file_io import MAX_RESTARTS, FileIo
-from reference.client.files import FileStat, OpenFile, split_path
+from reference.client.files import (
+    SERVER_NOW,
+    FileStat,
+    FsUsage,
+    OpenFile,
+    TimeToSet,
+    split_path,
+)
 from reference.client.options import MountOptions
 from reference.client.stats import CountingCaller
 from reference.rpc.errors import RpcError
@@ -42,6 +51,7 @@ from reference.xdr.gen.mount3 import MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     CREATE3args,
     FSINFO3args,
+    FSSTAT3args,
     LINK3args,
     MKDIR3args,
     NFS_V3_Client,
@@ -50,7 +60,6 @@ from reference.xdr.gen.nfs3 import (
     RENAME3args,
     RMDIR3args,
     RMDIR3res,
-    SETATTR3args,
     SYMLINK3args,
     createhow3,
     createmode3,
@@ -58,7 +67,7 @@ from reference.xdr.gen.nfs3 import (
     fattr3,
     ftype3,
     nfs_fh3,
-    sattrguard3,
+    sattr3,
     symlinkdata3,
 )
 
@@ -161,7 +170,7 @@ class NfsClient(FileIo):
                 raise
         opened = OpenFile(path, handle, flags)
         if flags & os.O_TRUNC and opened.writable:
-            await self.resize(handle, 0, path)
+            await self.set_attributes(handle, new_attributes(size=0), path)
         return opened
 
     async def _create(
@@ -180,16 +189,8 @@ class NfsClient(FileIo):
         if handle is None:  # the server may leave it out: look it up
             handle, _ = await self.lookup(directory, name, path)
         if exclusive:
-            await self._setattr_mode(handle, mode, path)
+            await self.set_attributes(handle, new_attributes(mode=mode), path)
         return OpenFile(path, handle, flags)
-
-    async def _setattr_mode(self, handle: bytes, mode: int, path: str) -> None:
-        started = self.clock()
-        args = SETATTR3args(nfs_fh3(handle), new_attributes(mode=mode), sattrguard3(False))
-        result = await self._call("SETATTR", path, self.nfs.NFSPROC3_SETATTR(args))
-        if result.resok is None:
-            raise self._failed(result, "SETATTR", path, handle)
-        self.note_attributes(handle, result.resok.obj_wcc.after, started)
 
     async def read(self, file: OpenFile, count: int, offset: int | None = None) -> bytes:
         """Up to `count` bytes at `offset` (default: the file position, which advances)."""
@@ -241,13 +242,52 @@ class NfsClient(FileIo):
     async def truncate(self, path: str, size: int) -> None:
         handle, attributes = await self.walk(split_path(path), path)
         _require_regular(attributes, path)
-        await self.resize(handle, size, path)
+        await self.set_attributes(handle, new_attributes(size=size), path)
 
     # -- status and names --------------------------------------------------------------
 
     async def stat(self, path: str, follow_symlinks: bool = True) -> FileStat:
         handle, attributes = await self.walk(split_path(path), path, follow_symlinks)
         return FileStat.of(attributes, self.size_seen(handle, attributes))
+
+    async def chmod(self, path: str, mode: int, follow_symlinks: bool = True) -> None:
+        """Set the permission bits (and setuid, setgid, sticky) of `path`."""
+        await self._set(path, new_attributes(mode=stat.S_IMODE(mode)), follow_symlinks)
+
+    async def chown(self, path: str, uid: int, gid: int, follow_symlinks: bool = True) -> None:
+        """Set the owner and group of `path`; -1 leaves one alone (as os.chown)."""
+        changes = new_attributes(uid=None if uid == -1 else uid, gid=None if gid == -1 else gid)
+        await self._set(path, changes, follow_symlinks)
+
+    async def utime(
+        self,
+        path: str,
+        atime: TimeToSet = SERVER_NOW,
+        mtime: TimeToSet = SERVER_NOW,
+        follow_symlinks: bool = True,
+    ) -> None:
+        """Set the access and modification times of `path`: nanoseconds, SERVER_NOW (the
+        default, as os.utime(path) without times) or None to leave one alone."""
+        await self._set(path, new_attributes(atime=atime, mtime=mtime), follow_symlinks)
+
+    async def _set(self, path: str, changes: sattr3, follow_symlinks: bool) -> None:
+        handle, _ = await self.walk(split_path(path), path, follow_symlinks)
+        await self.set_attributes(handle, changes, path)
+
+    async def statvfs(self, path: str = "/") -> FsUsage:
+        """FSSTAT: the size and use of the file system that holds `path`."""
+        handle, _ = await self.walk(split_path(path), path)
+        started = self.clock()
+        result = await self._call(
+            "FSSTAT", path, self.nfs.NFSPROC3_FSSTAT(FSSTAT3args(nfs_fh3(handle)))
+        )
+        if result.resok is None:
+            raise self._failed(result, "FSSTAT", path, handle)
+        usage = result.resok
+        self.note_attributes(handle, usage.obj_attributes, started)
+        return FsUsage(
+            usage.tbytes, usage.fbytes, usage.abytes, usage.tfiles, usage.ffiles, usage.afiles
+        )
 
     async def listdir(self, path: str = "/") -> list[str]:
         """The names in a directory (without "." and ".."), in the server's order."""

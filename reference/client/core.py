@@ -28,7 +28,7 @@ from typing import Protocol, TypeVar
 from reference.client.attr_cache import AttributeCache, Signature
 from reference.client.data_cache import DataCache
 from reference.client.errors import StaleFileHandle, nfs_error, rpc_failure
-from reference.client.files import split_path
+from reference.client.files import SERVER_NOW, TimeToSet, split_path
 from reference.client.lookup_cache import DirectoryView, LookupCache
 from reference.client.options import MountOptions
 from reference.client.stats import CacheStats, CountingCaller
@@ -45,6 +45,7 @@ from reference.xdr.gen.nfs3 import (
     ftype3,
     nfs_fh3,
     nfsstat3,
+    nfstime3,
     post_op_attr,
     post_op_fh3,
     sattr3,
@@ -96,16 +97,35 @@ class _NewEntryResult(_Status, Protocol):
     def resfail(self) -> _EntryNotMade | None: ...
 
 
-def new_attributes(mode: int | None = None, size: int | None = None) -> sattr3:
-    """A sattr3 that sets the mode and/or size and leaves everything else alone."""
+def new_attributes(
+    mode: int | None = None,
+    size: int | None = None,
+    *,
+    uid: int | None = None,
+    gid: int | None = None,
+    atime: TimeToSet = None,
+    mtime: TimeToSet = None,
+) -> sattr3:
+    """A sattr3 that sets what is given and leaves everything else (None) alone."""
     return sattr3(
         set_mode3(mode is not None, mode),
-        set_uid3(False),
-        set_gid3(False),
+        set_uid3(uid is not None, uid),
+        set_gid3(gid is not None, gid),
         set_size3(size is not None, size),
-        set_atime(time_how.DONT_CHANGE),
-        set_mtime(time_how.DONT_CHANGE),
+        set_atime(*_time_to_set(atime)),
+        set_mtime(*_time_to_set(mtime)),
     )
+
+
+def _time_to_set(when: TimeToSet) -> tuple[time_how, nfstime3 | None]:
+    if when is None:
+        return time_how.DONT_CHANGE, None
+    if when is SERVER_NOW:
+        return time_how.SET_TO_SERVER_TIME, None
+    seconds, nseconds = divmod(when, 1_000_000_000)
+    if not 0 <= seconds < 2**32:
+        raise OSError(errno.EINVAL, f"NFSv3 times run from 1970 to 2106, not {when} ns")
+    return time_how.SET_TO_CLIENT_TIME, nfstime3(seconds, nseconds)
 
 
 def pre_op(wcc: wcc_data) -> Signature | None:

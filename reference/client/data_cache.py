@@ -7,7 +7,7 @@ Rules:
 - `view(handle, signature)` is how a reader gets the pages: a signature different from
   the cached one (a change by someone else, seen in GETATTR or READ attributes) drops
   every page first. So a read never mixes two versions.
-- Our own changes (WRITE, SETATTR size) carry wcc_data: when their pre-op signature is
+- Our own changes (WRITE, SETATTR) carry wcc_data: when their pre-op signature is
   the cached one, nobody else changed the file in between, so the pages are patched with
   what we wrote and move to the post-op signature; otherwise they are dropped. The
   planted bug `trust_wcc` skips that comparison.
@@ -94,7 +94,8 @@ class FilePages:
         self.signature = after
 
     def apply_resize(self, before: Signature | None, after: Signature, trust: bool) -> None:
-        """Our SETATTR of the size took the file from `before` to `after`."""
+        """Our SETATTR took the file from `before` to `after` (pages past a new, smaller
+        size are cut; a SETATTR of mode, owner or times keeps them all)."""
         if not trust and before != self.signature:
             self._drop(after)
             return

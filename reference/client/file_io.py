@@ -7,13 +7,14 @@ Rules:
   client has not sent yet over them. A READ reply showing another version starts the read
   again (at most MAX_RESTARTS times), so a read never returns bytes of two versions.
 - Our own WRITE and SETATTR replies carry wcc_data: pre-op attributes equal to the cached
-  ones mean only we changed the file, so the pages are patched instead of dropped.
+  ones mean only we changed the file, so the pages are patched (or, for a SETATTR of
+  mode, owner or times, kept) instead of dropped.
 - Writes are buffered (write_back) and sent UNSTABLE in offset order on flush; every
   acknowledged UNSTABLE write is kept until a COMMIT answers with its verifier; a COMMIT
   with another verifier sends every kept write again FILE_SYNC (at most
   MAX_COMMIT_ROUNDS times in a row). With `noac` writes go out FILE_SYNC at once.
-- A size change (truncate, O_TRUNC) first sends and commits what this client wrote, so no
-  later resend can bring truncated bytes back.
+- A SETATTR (truncate, O_TRUNC, chmod, chown, utime) first sends and commits what this
+  client wrote, so no later resend can bring truncated bytes back or change the mtime.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import errno
 
 from reference.client.attr_cache import Signature
-from reference.client.core import ClientCore, new_attributes, pre_op
+from reference.client.core import ClientCore, pre_op
 from reference.client.data_cache import PAGE_SIZE, FilePages, page_span
 from reference.client.write_back import WriteBack, overlay
 from reference.xdr.gen.nfs3 import (
@@ -33,6 +34,7 @@ from reference.xdr.gen.nfs3 import (
     fattr3,
     ftype3,
     nfs_fh3,
+    sattr3,
     sattrguard3,
     stable_how,
     wcc_data,
@@ -74,7 +76,7 @@ class FileIo(ClientCore):
             before, after, pages = change
             pages.apply_write(before, after, offset, data, self.options.bugs.trust_wcc)
 
-    def own_resize(self, handle: bytes, wcc: wcc_data, started: float) -> None:
+    def own_setattr(self, handle: bytes, wcc: wcc_data, started: float) -> None:
         change = self._own_file_change(handle, wcc, started)
         if change is not None:
             before, after, pages = change
@@ -232,18 +234,18 @@ class FileIo(ClientCore):
         if write_back is not None and write_back.idle:
             del self.write_backs[handle]
 
-    async def resize(self, handle: bytes, size: int, path: str) -> None:
-        """SETATTR the size, after sending and committing what this client wrote (so no
-        later resend can bring back truncated bytes)."""
+    async def set_attributes(self, handle: bytes, attributes: sattr3, path: str) -> None:
+        """SETATTR, after sending and committing what this client wrote (as Linux does:
+        no later resend can bring back truncated bytes or move an mtime set here)."""
         await self.sync_handle(handle, path)
         started = self.clock()
-        args = SETATTR3args(nfs_fh3(handle), new_attributes(size=size), sattrguard3(False))
+        args = SETATTR3args(nfs_fh3(handle), attributes, sattrguard3(False))
         result = await self._call("SETATTR", path, self.nfs.NFSPROC3_SETATTR(args))
         if result.resok is None:
             assert result.resfail is not None
             self.note_attributes(handle, result.resfail.obj_wcc.after, started)
             raise self._failed(result, "SETATTR", path, handle)
-        self.own_resize(handle, result.resok.obj_wcc, started)
+        self.own_setattr(handle, result.resok.obj_wcc, started)
 
 
 def _runs(indices: list[int], limit: int) -> list[tuple[int, int]]:

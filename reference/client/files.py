@@ -8,16 +8,41 @@ Rules:
 - An OpenFile is one open file description: its handle, open flags and file position.
   After close() it refuses every use (EBADF).
 - FileStat mirrors fattr3 with times in nanoseconds; `size` includes data this client
-  wrote and has not sent yet.
+  wrote and has not sent yet. FsUsage mirrors FSSTAT3resok.
+- A time to set (utime) is nanoseconds since the epoch (the client's time), SERVER_NOW
+  (the server's clock, as utime(path, None) asks) or None (left alone).
 """
 
 from __future__ import annotations
 
+import enum
 import errno
 import os
 from dataclasses import dataclass
 
 from reference.xdr.gen.nfs3 import fattr3, ftype3
+
+
+class ServerNow(enum.Enum):
+    """A time set to the server's current time (SET_TO_SERVER_TIME)."""
+
+    SERVER_NOW = "server-now"
+
+
+SERVER_NOW = ServerNow.SERVER_NOW
+TimeToSet = int | ServerNow | None
+
+
+@dataclass(frozen=True, slots=True)
+class FsUsage:
+    """FSSTAT: sizes in bytes and counts of files (inodes) of the exported file system."""
+
+    total_bytes: int
+    free_bytes: int
+    avail_bytes: int  # free for the caller (the rest may be reserved)
+    total_files: int
+    free_files: int
+    avail_files: int
 
 
 def split_path(path: str | bytes) -> list[bytes]:

@@ -18,7 +18,9 @@ Rules:
   dirty data when the mount has `cto`, so close(2) returns only once the server has it
   and reports its errors; release() (the last close) closes the OpenFile.
 - Attributes go out with times in nanoseconds (`use_ns`) and st_blocks from the size (so
-  cp does not take a file for sparse); libfuse numbers the inodes.
+  cp does not take a file for sparse); libfuse numbers the inodes. Times come in the
+  same way (utimens), UTIME_NOW becoming the server's time as Linux's NFS client does.
+- statfs is FSSTAT of the path, counted in FRAGMENT_SIZE units.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import stat
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from reference.client import FileStat, NfsClient, OpenFile
+from reference.client import SERVER_NOW, FileStat, NfsClient, OpenFile
+from reference.client.files import TimeToSet
 from reference.fuse.loop_thread import LoopThread
 from reference.xdr.gen.nfs3 import ftype3
 
@@ -40,6 +43,11 @@ T = TypeVar("T")
 log = logging.getLogger("nfsprop.fuse")
 
 BLOCK_SIZE = 128 * 1024  # st_blksize: programs size their buffers by it
+FRAGMENT_SIZE = 4096  # statfs's unit of f_blocks, f_bfree and f_bavail
+NAME_MAX = 255  # what Linux's NFS client reports without asking PATHCONF
+# libfuse hands utimens a time of UTIME_NOW or UTIME_OMIT with tv_sec 0 (utimensat(2)).
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
 _FILE_TYPE_BITS = {
     ftype3.NF3REG: stat.S_IFREG,
     ftype3.NF3DIR: stat.S_IFDIR,
@@ -49,6 +57,14 @@ _FILE_TYPE_BITS = {
     ftype3.NF3SOCK: stat.S_IFSOCK,
     ftype3.NF3FIFO: stat.S_IFIFO,
 }
+
+
+def _time_to_set(nanoseconds: int) -> TimeToSet:
+    if nanoseconds == UTIME_NOW:
+        return SERVER_NOW
+    if nanoseconds == UTIME_OMIT:
+        return None
+    return nanoseconds
 
 
 def stat_fields(status: FileStat) -> dict[str, int]:
@@ -149,6 +165,34 @@ class NfsOperations:
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         self._run(self.client.truncate(path, length), "truncate", path)
         return 0
+
+    def chmod(self, path: str, mode: int) -> int:
+        self._run(self.client.chmod(path, mode), "chmod", path)
+        return 0
+
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        self._run(self.client.chown(path, uid, gid), "chown", path)
+        return 0
+
+    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+        atime, mtime = (UTIME_NOW, UTIME_NOW) if times is None else times
+        change = self.client.utime(path, _time_to_set(atime), _time_to_set(mtime))
+        self._run(change, "utimens", path)
+        return 0
+
+    def statfs(self, path: str) -> dict[str, int]:
+        usage = self._run(self.client.statvfs(path), "statfs", path)
+        return {
+            "f_bsize": BLOCK_SIZE,
+            "f_frsize": FRAGMENT_SIZE,
+            "f_blocks": usage.total_bytes // FRAGMENT_SIZE,
+            "f_bfree": usage.free_bytes // FRAGMENT_SIZE,
+            "f_bavail": usage.avail_bytes // FRAGMENT_SIZE,
+            "f_files": usage.total_files,
+            "f_ffree": usage.free_files,
+            "f_favail": usage.avail_files,
+            "f_namemax": NAME_MAX,
+        }
 
     # -- files --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -256,6 +257,81 @@ def test_exclusive_create_sets_the_mode() -> None:
         return (await client.stat("a")).mode
 
     assert on(world, 0, scenario()) == 0o640
+
+
+def test_chmod_chown_and_utime_reach_the_server() -> None:
+    world = world_of()
+    writer, reader = world.client(0), world.client(1)
+    on(world, 0, put(writer, "a", b"data"))
+    gid = on(world, 0, writer.stat("a")).gid
+
+    async def change() -> None:
+        await writer.chmod("a", stat.S_IFREG | 0o4600)
+        await writer.chown("a", 1234, -1)
+        await writer.utime("a", 5_000_000_007, 6_000_000_009)
+
+    on(world, 0, change())
+    seen = on(world, 1, reader.stat("a"))  # a client that had not seen it: the server's
+    assert (seen.mode, seen.uid, seen.gid) == (0o4600, 1234, gid)
+    assert (seen.atime_ns, seen.mtime_ns) == (5_000_000_007, 6_000_000_009)
+    world.advance(60)  # past the reader's attribute cache
+    on(world, 0, writer.utime("a", mtime=None))  # the server's time, the mtime left alone
+    seen = on(world, 1, reader.stat("a"))
+    assert seen.mtime_ns == 6_000_000_009 and seen.atime_ns == seen.ctime_ns
+
+
+def test_utime_sends_unsent_writes_first_so_the_time_set_stays() -> None:
+    world = world_of()
+    client = world.client(0)
+
+    async def scenario() -> None:
+        file = await client.open("a", CREATE)
+        await client.write(file, b"buffered")
+        await client.utime("a", 1_000_000_000, 2_000_000_000)
+        await client.close(file)
+
+    on(world, 0, scenario())
+    assert world.server_state().files["a"] == b"buffered"
+    assert on(world, 1, world.client(1).stat("a")).mtime_ns == 2_000_000_000
+
+
+def test_chmod_keeps_the_cached_pages() -> None:
+    world = world_of()
+    client = world.client(0)
+    on(world, 0, put(client, "a", b"x" * 10_000))
+    on(world, 0, get(client, "a"))
+    reads = rpcs(client, "READ")
+    on(world, 0, client.chmod("a", 0o600))
+    assert on(world, 0, get(client, "a")) == b"x" * 10_000
+    assert rpcs(client, "READ") == reads
+
+
+def test_a_time_nfs3_cannot_carry_is_einval_before_any_call() -> None:
+    world = world_of()
+    client = world.client(0)
+    on(world, 0, put(client, "a", b""))
+    with pytest.raises(OSError) as raised:
+        on(world, 0, client.utime("a", -1, None))
+    assert raised.value.errno == errno.EINVAL and rpcs(client, "SETATTR") == 0
+
+
+def test_statvfs_is_the_servers_fsstat() -> None:
+    world = world_of()
+    client = world.client(0)
+    on(world, 0, put(client, "a", b"x" * 5000))
+    usage = on(world, 0, client.statvfs("a"))
+    expected = world.fs.fsstat(client.root)
+    assert (usage.total_bytes, usage.free_bytes, usage.avail_bytes) == (
+        expected.total_bytes,
+        expected.free_bytes,
+        expected.avail_bytes,
+    )
+    assert (usage.total_files, usage.free_files, usage.avail_files) == (
+        expected.total_files,
+        expected.free_files,
+        expected.avail_files,
+    )
+    assert usage.free_bytes < usage.total_bytes and usage.free_files < usage.total_files
 
 
 # -- caching --------------------------------------------------------------------------------

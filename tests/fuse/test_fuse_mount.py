@@ -1,5 +1,6 @@
-"""`nfsprop mount`: real programs (cp, cat, cmp, ls, mkdir, mv, rm) on a FUSE mount of the
-reference server, and close-to-open across two mounts of one export.
+"""`nfsprop mount`: real programs (cp, cat, cmp, ls, mkdir, mv, rm, touch, chmod, chown,
+df) on a FUSE mount of the reference server, and close-to-open across two mounts of one
+export.
 
 Every mount is a `nfsprop mount --foreground` subprocess (MountProcess), unmounted with
 fusermount3 -u and ended by its pid; the server is `nfsprop serve` (ServerProcess). A
@@ -9,6 +10,7 @@ machine without FUSE fails these tests, naming `bash scripts/bootstrap`: never a
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,6 +64,39 @@ def test_ordinary_programs_use_the_mount(server: ServerProcess, tmp_path: Path) 
         assert run("ls", "-A", root) == ""
         assert mount.unmount() == 0
     assert not os.path.ismount(tmp_path / "mnt")
+
+
+def test_touch_chmod_chown_cp_p_and_df_use_the_mount(server: ServerProcess, tmp_path: Path) -> None:
+    original = tmp_path / "original.txt"
+    original.write_text("kept\n")
+    os.chmod(original, 0o640)
+    os.utime(original, ns=(3_000_000_001, 4_000_000_002))
+    with MountProcess(server.url, tmp_path / "mnt") as mount:
+        root = mount.mountpoint
+        before = os.statvfs(root)
+        run("touch", root / "new")  # create, then set both times to now
+        run("touch", "-m", "-d", "@1000000000.5", root / "new")  # mtime only
+        run("chmod", "600", root / "new")
+        run("chown", "1234:5678", root / "new")
+        run("cp", "-p", original, root / "copy.txt")  # mode and times preserved
+        run("dd", "if=/dev/zero", f"of={root / 'big'}", "bs=1M", "count=2", "status=none")
+        after = os.statvfs(root)
+        df = run("df", "--output=size,used", "-B1", root).split()
+        assert mount.unmount() == 0
+    with MountProcess(server.url, tmp_path / "again") as mount:  # fresh caches: the server's
+        new = os.stat(mount.mountpoint / "new")
+        assert new.st_mtime_ns == 1_000_000_000_500_000_000
+        assert new.st_atime_ns != new.st_mtime_ns  # atime stayed at the first touch
+        assert (stat.S_IMODE(new.st_mode), new.st_uid, new.st_gid) == (0o600, 1234, 5678)
+        copy = os.stat(mount.mountpoint / "copy.txt")
+        assert stat.S_IMODE(copy.st_mode) == 0o640
+        assert (copy.st_atime_ns, copy.st_mtime_ns) == (3_000_000_001, 4_000_000_002)
+        run("rm", *(mount.mountpoint / name for name in ("new", "copy.txt", "big")))
+        assert mount.unmount() == 0
+    assert before.f_blocks > 0 and before.f_files > 0 and before.f_frsize == 4096
+    assert before.f_bfree - after.f_bfree >= 2 * 1024 * 1024 // 4096
+    assert before.f_ffree - after.f_ffree == 3
+    assert int(df[2]) == after.f_blocks * 4096 and int(df[3]) > 2 * 1024 * 1024
 
 
 def test_the_data_is_on_the_server_after_a_remount(server: ServerProcess, tmp_path: Path) -> None:
