@@ -6,8 +6,8 @@ Rules:
   Caller (simulation or sockets); build it with `options.retry_policy()`.
 - The calls mirror the POSIX ones: open/read/write/close/fsync, stat, listdir, mkdir,
   rmdir, remove, rename, link, symlink, readlink, truncate, chmod, chown, utime,
-  statvfs. Failures are OSErrors with the
-  errno of the NFS status (reference.client.errors).
+  statvfs. Failures are OSErrors with the errno of the NFS status
+  (reference.client.errors).
 - Caching (reference.client.core and file_io): attribute cache with acregmin..acregmax
   and acdirmin..acdirmax, a lookup cache and a page cache checked against the attributes,
   write-behind with UNSTABLE writes and COMMIT.

@@ -93,7 +93,7 @@ class FilePages:
             self.pages[index] = bytes(page)
         self.signature = after
 
-    def apply_resize(self, before: Signature | None, after: Signature, trust: bool) -> None:
+    def apply_setattr(self, before: Signature | None, after: Signature, trust: bool) -> None:
         """Our SETATTR took the file from `before` to `after` (pages past a new, smaller
         size are cut; a SETATTR of mode, owner or times keeps them all)."""
         if not trust and before != self.signature:

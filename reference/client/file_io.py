@@ -80,7 +80,7 @@ class FileIo(ClientCore):
         change = self._own_file_change(handle, wcc, started)
         if change is not None:
             before, after, pages = change
-            pages.apply_resize(before, after, self.options.bugs.trust_wcc)
+            pages.apply_setattr(before, after, self.options.bugs.trust_wcc)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -180,9 +180,9 @@ def test_a_write_covering_a_whole_page_caches_it() -> None:
 def test_our_resize_trims_and_pads_pages() -> None:
     pages = FilePages(sig(6, 1))
     pages.fill(0, b"abcdef")
-    pages.apply_resize(sig(6, 1), sig(3, 2), trust=False)
+    pages.apply_setattr(sig(6, 1), sig(3, 2), trust=False)
     assert pages.assemble(0, 3) == b"abc"
-    pages.apply_resize(sig(3, 2), sig(5, 3), trust=False)
+    pages.apply_setattr(sig(3, 2), sig(5, 3), trust=False)
     assert pages.assemble(0, 5) == b"abc\0\0"
 
 
