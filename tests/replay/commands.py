@@ -1,10 +1,14 @@
-"""`nfsprop replay FILE` as a user runs it: a subprocess of this Python, from the repository."""
+"""How the replay tests replay: `nfsprop replay FILE` as a user runs it (a subprocess of
+this Python, from the repository), and an in-process replay checked byte for byte."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+from properties.replay import load
+from properties.replay_run import replay_file
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -18,3 +22,15 @@ def nfsprop_replay(path: Path) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+def assert_replayed_byte_for_byte(saved: Path, message_start: str = "") -> None:
+    """Replaying `saved` reproduces its failure (a message starting with `message_start`)
+    with the recorded trace, byte for byte."""
+    recorded = load(saved)
+    _, outcome = replay_file(saved)
+    assert outcome.reproduced, outcome.message
+    assert outcome.message.startswith(message_start), outcome.message
+    assert recorded.trace is not None and outcome.trace is not None
+    assert outcome.trace.encode() == recorded.trace.encode()
+    assert outcome.trace_identical is True

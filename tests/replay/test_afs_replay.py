@@ -17,7 +17,7 @@ from properties.profiles import SLOW_OK
 from properties.replay import RunContext, load
 from properties.replay_run import replay_file
 from reference.afs.server import ServerMutants
-from tests.replay.commands import nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
 
 NAME = "afs-forgotten-breaks"
 HUNT = settings(
@@ -66,13 +66,7 @@ def test_the_file_holds_the_shrunk_runs_steps_mutants_decisions_and_trace(
 def test_a_replay_has_the_same_failure_and_trace_byte_for_byte(
     afs_failure: tuple[Path, AfsMachineConfig],
 ) -> None:
-    saved, _ = afs_failure
-    recorded = load(saved)
-    _, outcome = replay_file(saved)
-    assert outcome.reproduced, outcome.message
-    assert recorded.trace is not None and outcome.trace is not None
-    assert outcome.trace.encode() == recorded.trace.encode()
-    assert outcome.trace_identical is True
+    assert_replayed_byte_for_byte(afs_failure[0])
 
 
 def test_the_same_steps_on_a_correct_server_do_not_fail(

@@ -28,7 +28,7 @@ from properties.client_scenario import (
 from properties.replay import RunContext, load
 from properties.replay_run import replay_file
 from reference.client import ClientBugs
-from tests.replay.commands import nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
 
 NAME = "client-without-flush-on-close"
 SETUP = ClientSetup(("close-to-open",), bugs=ClientBugs(skip_flush_on_close=True), finish=False)
@@ -78,14 +78,7 @@ def test_the_file_holds_the_program_setup_decisions_and_trace(
 def test_a_replay_has_the_same_failure_and_trace_byte_for_byte(
     client_failure: tuple[Path, ClientRun],
 ) -> None:
-    saved, _ = client_failure
-    recorded = load(saved)
-    _, outcome = replay_file(saved)
-    assert outcome.reproduced, outcome.message
-    assert outcome.message.startswith("step 1 ReadFile")
-    assert recorded.trace is not None and outcome.trace is not None
-    assert outcome.trace.encode() == recorded.trace.encode()
-    assert outcome.trace_identical is True
+    assert_replayed_byte_for_byte(client_failure[0], "step 1 ReadFile")
 
 
 def test_the_same_program_on_a_correct_client_keeps_close_to_open(

@@ -23,7 +23,7 @@ from properties.replay_targets import world_targets
 from properties.targets.loopback import running_server
 from properties.targets.sim import make_sim_target
 from properties.worlds import TargetUrl
-from tests.replay.commands import nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
 
 NAME = "nfs-machine-without-cache"
 FAULTY = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
@@ -87,14 +87,7 @@ def test_the_file_holds_the_shrunk_runs_steps_decisions_and_trace(
 def test_a_replay_runs_the_steps_again_with_the_same_trace_byte_for_byte(
     sim_failure: tuple[Path, MachineConfig],
 ) -> None:
-    saved, _ = sim_failure
-    recorded = load(saved)
-    _, outcome = replay_file(saved)
-    assert outcome.reproduced, outcome.message
-    assert outcome.message.startswith("at-most-once:")
-    assert recorded.trace is not None and outcome.trace is not None
-    assert outcome.trace.encode() == recorded.trace.encode()
-    assert outcome.trace_identical is True
+    assert_replayed_byte_for_byte(sim_failure[0], "at-most-once:")
 
 
 def test_without_its_last_step_the_run_passes_with_another_trace(
