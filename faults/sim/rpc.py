@@ -22,7 +22,7 @@ from faults.sim.scheduler import TimerHandle
 from faults.sim.tasks import SimFuture
 from faults.sim.world import NodeContext
 from reference.rpc.calls import result_of
-from reference.rpc.client import Completion, RetryPolicy, RpcClientEngine
+from reference.rpc.client import Completion, Outgoing, RetryPolicy, RpcClientEngine
 from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.server import Drop, Execute, Reply, RpcServer
 from reference.rpc.stubs import AuthNone, Credential, Procedure, ProgramVersion
@@ -108,9 +108,12 @@ class SimRpcClient:
         return await future
 
     def _on_message(self, message: bytes, source: Address) -> None:
-        completion = self.engine.receive(message)
-        if completion is not None:
-            self._complete(completion)
+        action = self.engine.receive(message)
+        if isinstance(action, Outgoing):
+            self.context.note(f"garbage reply, send again xid={action.xid}")
+            self.context.send(self.port, self.server, action.message)
+        elif action is not None:
+            self._complete(action)
         self._arm_timer()
 
     def _complete(self, completion: Completion) -> None:

@@ -255,9 +255,11 @@ class RpcSocketClient:
             self._reconnecting = self._loop.create_task(self._reconnect())
 
     def _on_message(self, message: bytes) -> None:
-        completion = self.engine.receive(message)
-        if completion is not None:
-            self._complete(completion)
+        action = self.engine.receive(message)
+        if isinstance(action, Outgoing):
+            self._send(action)
+        elif action is not None:
+            self._complete(action)
 
     def _complete(self, completion: Completion) -> None:
         future = self._waiters.pop(completion.xid, None)

@@ -12,6 +12,10 @@ Rules:
   hard call keeps retransmitting at the capped timeout forever.
 - A reply to an XID not pending (late, duplicated, or for a call that gave up) is
   ignored and counted; so is a message that is not a reply at all.
+- A reply to a pending call whose RPC header does not parse is garbage: as Linux's
+  client does (tk_garb_retry), the call is sent again at once, GARBAGE_RETRIES times,
+  and the next garbage reply completes it with RpcGarbageReply. (Results that do not
+  decode are the stub's to report, calls.result_of: the header was fine.)
 """
 
 from __future__ import annotations
@@ -61,11 +65,15 @@ class Completion:
     error: RpcError | None = None
 
 
+GARBAGE_RETRIES = 2
+
+
 @dataclass(slots=True)
 class _Pending:
     message: bytes
     attempts: int
     deadline: float
+    garbage_retries: int = GARBAGE_RETRIES
 
 
 @dataclass(slots=True)
@@ -74,6 +82,7 @@ class ClientStats:
     retransmissions: int = 0
     timeouts: int = 0
     ignored_replies: int = 0
+    garbage_replies: int = 0
 
 
 @dataclass(slots=True)
@@ -109,17 +118,26 @@ class RpcClientEngine:
         self.stats.calls += 1
         return Outgoing(xid, message)
 
-    def receive(self, message: bytes) -> Completion | None:
+    def receive(self, message: bytes) -> Completion | Outgoing | None:
+        """What a received message does: completes a call, sends one again (a garbage
+        reply with retries left), or nothing."""
         known = msg.peek_xid(message)
         if known is None or known[1] != msg.REPLY or known[0] not in self._pending:
             self.stats.ignored_replies += 1
             return None
         xid = known[0]
-        del self._pending[xid]
         try:
             header = msg.parse_reply(message)
         except msg.MalformedMessage as error:
+            self.stats.garbage_replies += 1
+            pending = self._pending[xid]
+            if pending.garbage_retries:
+                pending.garbage_retries -= 1
+                self.stats.retransmissions += 1
+                return Outgoing(xid, pending.message)
+            del self._pending[xid]
             return Completion(xid, error=RpcGarbageReply(error.reason, xid))
+        del self._pending[xid]
         if header.accepted and header.stat == msg.SUCCESS:
             return Completion(xid, results=message[header.results_offset :])
         if header.accepted:

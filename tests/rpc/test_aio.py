@@ -1,11 +1,13 @@
 """The asyncio transports over real sockets on 127.0.0.1: calls, accept errors, concurrent
-calls on one connection, reconnection, timeouts and the errors a user sees."""
+calls on one connection, reconnection, timeouts, garbage replies and the errors a user
+sees."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 
@@ -15,7 +17,7 @@ from reference.rpc.aio_server import RpcSocketServer, ThreadedServer
 from reference.rpc.client import RetryPolicy
 from reference.rpc.counter_service import CounterService
 from reference.rpc.drc import DuplicateRequestCache
-from reference.rpc.errors import RpcAcceptError, RpcTimeout
+from reference.rpc.errors import RpcAcceptError, RpcGarbageReply, RpcTimeout
 from reference.rpc.server import RpcServer
 from reference.rpc.stubs import AuthSys, CallContext, Credential, Procedure
 from reference.xdr.gen.counter import COUNTER_V1_PROCEDURES, COUNTER_V1_Client
@@ -225,6 +227,57 @@ def test_soft_udp_call_nobody_answers_times_out_after_retransmitting_one_xid() -
         xids = {msg.peek_xid(silent.recv(1024)) for _ in range(3)}
     assert raised.value.attempts == 3
     assert xids == {(raised.value.xid, msg.CALL)}
+
+
+class GarbageFirst(asyncio.DatagramProtocol):
+    """A UDP server that answers each copy of a call with a reply whose header is cut
+    short, until `garbage` copies were answered so; then with success."""
+
+    def __init__(self, garbage: int) -> None:
+        self.garbage = garbage
+        self.copies: list[bytes] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)  # not a subclass in 3.11
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        assert self.transport is not None
+        self.copies.append(data)
+        reply = msg.encode_success(int.from_bytes(data[:4], "big"), b"")
+        garbage = len(self.copies) <= self.garbage
+        self.transport.sendto(reply[:-4] if garbage else reply, addr)
+
+
+@pytest.mark.parametrize(("garbage", "succeeds"), [(2, True), (3, False)])
+def test_garbage_replies_make_the_client_send_the_call_again_twice(
+    garbage: int, succeeds: bool
+) -> None:
+    policy = RetryPolicy(timeo=60, retrans=0)  # no timer retransmission within the test
+
+    async def scenario() -> tuple[BaseException | None, list[bytes]]:
+        loop = asyncio.get_running_loop()
+        transport, server = await loop.create_datagram_endpoint(
+            lambda: GarbageFirst(garbage), local_addr=("127.0.0.1", 0)
+        )
+        port = transport.get_extra_info("sockname")[1]
+        try:
+            client = await RpcSocketClient.connect("127.0.0.1", port, "udp", policy=policy)
+            async with client:
+                call = client.call(NULL, None)
+                error = (await asyncio.gather(asyncio.wait_for(call, 10), return_exceptions=True))[
+                    0
+                ]
+            return (error if isinstance(error, BaseException) else None), server.copies
+        finally:
+            transport.close()
+
+    error, copies = asyncio.run(scenario())
+    assert len(copies) == 3 and len(set(copies)) == 1  # the same call (same XID), 3 times
+    if succeeds:
+        assert error is None
+    else:
+        assert isinstance(error, RpcGarbageReply), error
 
 
 def test_soft_tcp_call_nobody_answers_times_out() -> None:

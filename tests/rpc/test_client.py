@@ -238,7 +238,7 @@ def test_accept_errors_and_denials_raise_the_matching_rpc_error(
     engine = RpcClientEngine(first_xid=5)
     start(engine)
     completion = engine.receive(reply)
-    assert completion is not None
+    assert isinstance(completion, Completion)
     assert completion.results is None
     with pytest.raises(type(error)) as raised:
         result_of(INCREMENT, completion)
@@ -252,19 +252,32 @@ def test_success_whose_results_do_not_decode_raises_garbage_reply(results: bytes
     engine = RpcClientEngine(first_xid=5)
     start(engine)
     completion = engine.receive(msg.encode_success(5, results))
-    assert completion is not None
+    assert isinstance(completion, Completion)
     with pytest.raises(RpcGarbageReply, match="COUNTERPROC_INCREMENT results") as raised:
         result_of(INCREMENT, completion)
     assert raised.value.xid == 5
 
 
-def test_a_truncated_reply_to_a_pending_call_completes_it_as_garbage() -> None:
+def test_garbage_replies_send_the_call_again_twice_then_complete_it_as_garbage() -> None:
     engine = RpcClientEngine(first_xid=5)
-    start(engine)
-    completion = engine.receive(msg.encode_accept_error(5, msg.PROG_MISMATCH, 2, 3)[:-4])
-    assert completion is not None
+    call = start(engine)
+    truncated = msg.encode_accept_error(5, msg.PROG_MISMATCH, 2, 3)[:-4]
+    assert engine.receive(truncated) == call  # Linux's tk_garb_retry: two more tries
+    assert engine.receive(truncated) == call
+    completion = engine.receive(truncated)
+    assert isinstance(completion, Completion)
     assert isinstance(completion.error, RpcGarbageReply)
     assert completion.error.xid == 5
+    assert engine.pending == 0
+    assert (engine.stats.garbage_replies, engine.stats.retransmissions) == (3, 2)
+
+
+def test_a_good_reply_after_a_garbage_one_completes_the_call() -> None:
+    engine = RpcClientEngine(first_xid=5)
+    call = start(engine)
+    assert engine.receive(msg.encode_success(5, bytes(8))[:-12]) == call
+    completion = engine.receive(msg.encode_success(5, bytes(8)))
+    assert isinstance(completion, Completion) and completion.error is None
 
 
 def test_client_and_server_engines_talk_through_retransmissions() -> None:
@@ -280,7 +293,7 @@ def test_client_and_server_engines_talk_through_retransmissions() -> None:
     assert reply is not None
     assert reply == lost_reply
     completion = engine.receive(reply)
-    assert completion is not None
+    assert isinstance(completion, Completion)
     assert result_of(INCREMENT, completion) == 1
     assert lost_reply is not None
     assert engine.receive(lost_reply) is None
