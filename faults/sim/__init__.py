@@ -9,7 +9,7 @@ function of that source. The modules, one job each:
 - message_faults.py: fault rates and per-message decisions.
 - scheduler.py: the event queue.
 - nodes.py: node bookkeeping and incarnations.
-- network.py: datagrams.  streams.py: streams.
+- network.py: datagrams.  streams.py: streams.  partitions.py: cut links.
 - tasks.py: futures and coroutine tasks.
 - trace.py: the trace, its JSON and its sequence chart.
 - world.py: the `SimWorld` facade and `NodeContext`.

@@ -1,4 +1,5 @@
-"""What the datagram and stream layers share: clock, queue, trace, fault decisions, latency.
+"""What the datagram and stream layers share: clock, queue, trace, fault decisions,
+latency and partitions.
 
 Rules: one `Medium` per world; it holds references only, no state of its own, so the
 network layers stay independent of each other and of the world facade.
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from faults.sim.clock import VirtualClock
 from faults.sim.message_faults import MessageFaults
+from faults.sim.partitions import Partitions
 from faults.sim.scheduler import EventQueue
 from faults.sim.trace import Trace
 
@@ -19,3 +21,4 @@ class Medium:
     trace: Trace
     faults: MessageFaults
     latency: float
+    partitions: Partitions

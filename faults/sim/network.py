@@ -6,6 +6,8 @@ Rules:
   arrives after the link latency plus the decision's delay, or never.
 - A datagram is lost on arrival if its destination crashed or restarted since it was
   sent, or if nothing is bound to its destination port then. Losses are traced, not raised.
+- A partition between the two nodes (partitions.py) loses a datagram when it is sent
+  (no fault decision is drawn for it) or when it arrives.
 - Sending from a crashed node or to a node that was never added is a programming error
   and raises.
 - The trace gets a "send" event per datagram, a fault event per fault decision, and a
@@ -21,6 +23,8 @@ from faults.sim.message_faults import DELIVER_NOW, Deliver, Duplicate
 from faults.sim.nodes import Address, DatagramHandler, NodeRecord, lookup, running
 from faults.sim.trace import Kind, format_delay
 
+_CUT = "partitioned"
+
 
 @dataclass(slots=True)
 class _InFlight:
@@ -35,7 +39,16 @@ class _InFlight:
 class Datagrams:
     """Datagram delivery between the nodes of one world."""
 
-    __slots__ = ("_append", "_arrive", "_decide", "_latency", "_nodes", "_queue", "medium")
+    __slots__ = (
+        "_append",
+        "_arrive",
+        "_decide",
+        "_latency",
+        "_nodes",
+        "_partitions",
+        "_queue",
+        "medium",
+    )
 
     def __init__(self, medium: Medium, nodes: dict[str, NodeRecord]) -> None:
         self.medium = medium
@@ -44,6 +57,7 @@ class Datagrams:
         self._decide = medium.faults.decide
         self._queue = medium.queue
         self._latency = medium.latency
+        self._partitions = medium.partitions
         self._arrive = self._arrive_one
 
     def bind(self, addr: Address, handler: DatagramHandler) -> None:
@@ -68,6 +82,11 @@ class Datagrams:
         now = self.medium.clock.now
         digest = crc32(payload)
         self._append((now, Kind.SEND, src[0], src[1], dst[0], dst[1], len(payload), digest, ""))
+        if self._partitions.separated(src[0], dst[0]):
+            self._append(
+                (now, Kind.LOST, src[0], src[1], dst[0], dst[1], len(payload), digest, _CUT)
+            )
+            return
         packet = _InFlight(target, target.incarnation, src, dst, payload, digest)
         decision = self._decide()
         if decision is DELIVER_NOW:
@@ -94,6 +113,8 @@ class Datagrams:
         handler: DatagramHandler | None = None
         if not target.up or target.incarnation != packet.incarnation:
             note = "destination crashed"
+        elif self._partitions.separated(packet.src[0], packet.dst[0]):
+            note = _CUT
         else:
             handler = target.ports.get(packet.dst[1])
             note = "" if handler is not None else "port not bound"

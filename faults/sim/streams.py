@@ -15,9 +15,12 @@ Rules:
   gone) and each peer's `on_close` runs one latency later, after the segments already
   sent. `close_reason` says which of these ended a stream.
 - Writing to a closed end raises `StreamClosed`.
+- A partition between the two nodes holds whatever reaches it (open, data, close, reset)
+  and delivers it, in order, when it heals (partitions.py): a stream is never cut by it.
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 from zlib import crc32
 
@@ -106,7 +109,17 @@ class SimStream:
     def _send_toward_peer(self, time: float, action: Callable[[A], None], arg: A) -> None:
         time = max(time, self._last_arrival)
         self._last_arrival = time
-        self._medium.queue.schedule(time, action, arg)
+        self._medium.queue.schedule(time, self._arrive, (action, arg))
+
+    def _arrive(self, event: tuple[Callable[[A], None], A]) -> None:
+        """Something this end sent reaches the peer's node, unless a partition holds it."""
+        action, arg = event
+        partitions = self._medium.partitions
+        here, there = self.local[0], self.remote[0]
+        if partitions.separated(here, there):
+            partitions.hold(here, there, partial(action, arg))
+            return
+        action(arg)
 
     def _end(self, reason: str) -> None:
         self.closed = True

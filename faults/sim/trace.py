@@ -3,7 +3,8 @@
 Rules:
 - An event is a `TraceEvent`: time, kind, where it came from (src, src_port), where it went
   (dst, dst_port), payload size, a CRC-32 of the payload (never the bytes themselves) and a
-  free-text note. Events at one node (crash, restart, timer, note) have dst "" and port 0.
+  free-text note. Events at one node (crash, restart, timer, note) have dst "" and port 0;
+  partition and heal name the two nodes, as src and dst, with ports 0.
 - Events are appended in the order the world processes them; that order is the truth,
   even between events of the same time.
 - The world appends raw rows (cheap tuples); `TraceEvent` objects are built on demand.
@@ -41,6 +42,8 @@ class Kind:
     RESET: Final = "reset"
     START: Final = "start"
     CRASH: Final = "crash"
+    PARTITION: Final = "partition"
+    HEAL: Final = "heal"
     RESTART: Final = "restart"
     TIMER: Final = "timer"
     SPAWN: Final = "spawn"

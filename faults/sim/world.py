@@ -8,6 +8,8 @@ Rules:
   bindings. `crash(name)` discards the node's bindings, listeners, streams, tasks, timers
   and the datagrams in flight to it (see nodes.py); `restart(name)` calls `on_start` again
   with a fresh context. A context of an older incarnation refuses to act (`NodeDown`).
+- `partition(a, b)` cuts the network between two nodes until `heal(a, b)`: datagrams
+  across the cut are lost, stream data is held and arrives at the heal (partitions.py).
 - Timers belong to a node (discarded by its crash) or to the world (node None: harness
   timers that no crash touches). `call_at` refuses times in the past.
 - Runs are bounded by `max_events` and raise `SimLimitExceeded` when it is reached.
@@ -27,6 +29,7 @@ from faults.sim.medium import Medium
 from faults.sim.message_faults import FaultRates, MessageFaults
 from faults.sim.network import Datagrams
 from faults.sim.nodes import AcceptHandler, Address, DatagramHandler, NodeRecord, lookup, running
+from faults.sim.partitions import Partitions
 from faults.sim.scheduler import EventQueue, TimerHandle
 from faults.sim.streams import SimStream, connect, listen
 from faults.sim.tasks import SimFuture, SimTask, sleep
@@ -55,8 +58,14 @@ class SimWorld:
         self._queue = EventQueue(self.clock)
         self._nodes: dict[str, NodeRecord] = {}
         self._contexts: dict[str, NodeContext] = {}
+        self.partitions = Partitions()
         self._medium = Medium(
-            self.clock, self._queue, self.trace, MessageFaults(self.faults, self.rates), latency
+            self.clock,
+            self._queue,
+            self.trace,
+            MessageFaults(self.faults, self.rates),
+            latency,
+            self.partitions,
         )
         self._datagrams = Datagrams(self._medium, self._nodes)
 
@@ -108,6 +117,20 @@ class SimWorld:
             raise SimError(f"node {name!r} is running; crash it before restarting it")
         record.incarnation += 1
         return self._start(record, Kind.RESTART)
+
+    def partition(self, a: str, b: str) -> None:
+        """Cut the network between nodes `a` and `b` (see partitions.py) until `heal`."""
+        for name in (a, b):
+            lookup(self._nodes, name)  # raises UnknownNode
+        self.partitions.cut(a, b)
+        self.trace.record(self.clock.now, Kind.PARTITION, a, dst=b)
+
+    def heal(self, a: str, b: str) -> None:
+        """End the partition of `a` and `b`: the stream data held at it arrives now."""
+        released = self.partitions.heal(a, b)
+        self.trace.record(self.clock.now, Kind.HEAL, a, dst=b, note=f"{len(released)} held")
+        for arrival in released:
+            arrival()
 
     def _start(self, record: NodeRecord, kind: str) -> NodeContext:
         record.up = True
