@@ -22,6 +22,11 @@ Rules:
   was written FILE_SYNC or committed (see properties.model.content), and the write
   verifier must have changed. COMMIT makes the model's data durable only when it answers
   the verifier the writes got.
+- Partitions (config.partitions, where the target can): the `partition` rule cuts the
+  network between client and server, starting while the next call's message or reply
+  travels, for up to a minute (below the DRC's max_age). The hard-mounted client
+  retransmits until it heals; the replies must still match the model, so a call whose
+  reply was lost must be answered from the cache, not run again.
 - The teardown of a run whose steps all finished lists every live directory and reads
   every live file and symlink back (`_check_everything`); not when Hypothesis stopped
   the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
@@ -153,6 +158,11 @@ CHUNK = 4096
 MAX_READDIR_CALLS = 64
 DOTS = (b".", b"..")
 ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
+# A partition starts before the next call, while its first message travels (the link's
+# latency is 1 ms: the call is lost) or while its reply does (the call ran, the reply is
+# lost); it lasts from a few retransmissions to a minute, below the DRC's max_age.
+PARTITION_STARTS = st.sampled_from((0.0, 0.0005, 0.0015))
+PARTITION_LASTS = st.sampled_from((0.3, 5.0, 60.0))
 
 
 TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
@@ -171,6 +181,7 @@ class MachineConfig:
     retransmit: bool = False
     crashes: bool = False
     odd_names: tuple[bytes, ...] = ODD_NAMES
+    partitions: bool = False
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
     # the latest run's recorded steps (only the latest: a run's record holds its world)
     latest: RunRecord | None = None
@@ -183,6 +194,7 @@ class MachineConfig:
             "retransmit": self.retransmit,
             "crashes": self.crashes,
             "odd_names": [name.hex() for name in self.odd_names],
+            "partitions": self.partitions,
         }
 
     @staticmethod
@@ -191,9 +203,10 @@ class MachineConfig:
         does not describe one."""
         rates = settings["rates"]
         flags = [settings[name] for name in ("drc", "retransmit", "crashes")]
+        flags.append(settings.get("partitions", False))  # files from before partitions
         if not all(isinstance(flag, bool) for flag in flags):
-            raise TypeError("drc, retransmit and crashes must be true or false")
-        drc, retransmit, crashes = flags
+            raise TypeError("drc, retransmit, crashes and partitions must be true or false")
+        drc, retransmit, crashes, partitions = flags
         return MachineConfig(
             make_target,
             drc,
@@ -201,6 +214,7 @@ class MachineConfig:
             retransmit,
             crashes,
             tuple(bytes.fromhex(name) for name in settings["odd_names"]),
+            partitions=partitions,
         )
 
 
@@ -827,6 +841,17 @@ class NfsMachine(RecordedMachine):
         files = self.model.ids(alive=True, kind=RegularFile)
         if self.verifier_before_crash is not None and files:
             self._commit(files[0])  # the verifier must have changed
+
+    @precondition(
+        lambda self: (
+            self.config.partitions and self._target is not None and self._target.can_partition
+        )
+    )
+    @rule(starts_in=PARTITION_STARTS, lasts=PARTITION_LASTS)
+    @recorded
+    def partition(self, starts_in: float, lasts: float) -> None:
+        self._step(f"PARTITION client and server in {starts_in} s, for {lasts} s")
+        self.target.partition(starts_in, lasts)
 
     def _check_after_crash(self, object_id: ObjectId) -> None:
         reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))

@@ -1,15 +1,17 @@
 """NFSv3 server properties, in every world of properties/conftest.py: random sequences of
-operations (create in all three modes, mkdir, symlink, remove, rmdir, rename, link,
-lookup, getattr, setattr, read, write stable and unstable, commit, readdir and
-readdirplus) get the replies the model file system allows, without faults and through
-dropped, duplicated, delayed and reordered messages with the duplicate request cache on;
-every non-idempotent call sent twice with one XID gets byte-identical replies and changes
-nothing more, and with the cache off the suite finds the double execution and shrinks it
-to a single call; a removed file's handle answers NFS3ERR_STALE once its inode is reused
-and never reads the new file; forged, bit-flipped, cut and extended handles get
-BADHANDLE or STALE, never NFS3_OK; and after a crash at any point everything written
-FILE_SYNC or committed is still there, every handle still works and the write verifier
-has changed.
+operations (create in all three modes, mkdir, symlink, remove, rmdir, rename, link, lookup,
+getattr, setattr, read, write stable and unstable, commit, readdir and readdirplus) get the
+replies the model file system allows, without faults and through dropped, duplicated,
+delayed and reordered messages with the duplicate request cache on; every non-idempotent
+call sent twice with one XID gets byte-identical replies and changes nothing more, and with
+the cache off the suite finds the double execution and shrinks it to a single call; a
+partition that begins mid-call and lasts up to a minute loses no call and runs none twice
+with the cache (without it, the lost reply's retransmission runs the call again, and the
+suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE once its
+inode is reused and never reads the new file; forged, bit-flipped, cut and extended handles
+get BADHANDLE or STALE, never NFS3_OK; and after a crash at any point everything written
+FILE_SYNC or committed is still there, every handle still works and the write verifier has
+changed.
 """
 
 from __future__ import annotations
@@ -106,6 +108,33 @@ def test_a_crash_loses_nothing_committed(
     config = MachineConfig(target_factory, crashes=True, odd_names=odd_names(world))
     with reported_findings(world):
         run_machine(config, STEPS, run_context(request, world))
+
+
+def test_partitions_heal_and_every_call_runs_once(
+    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+) -> None:
+    probe = target_factory(NoFaults())
+    probe.close()
+    if not probe.can_partition:
+        pytest.skip(f"{probe.name}: partitions are simulated (real sockets: the black hole)")
+    config = MachineConfig(target_factory, partitions=True, odd_names=odd_names(world))
+    with reported_findings(world):
+        run_machine(config, STEPS, run_context(request, world))
+
+
+def test_without_the_cache_a_partition_that_loses_a_reply_is_found(
+    target_factory: TargetFactory,
+) -> None:
+    probe = target_factory(NoFaults(), drc=False)
+    probe.close()
+    if probe.has_drc or not probe.can_partition:
+        pytest.skip(f"{probe.name}: needs partitions and a server without the cache")
+    config = MachineConfig(target_factory, drc=False, partitions=True)
+    with pytest.raises(ModelMismatch):
+        run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
+    shrunk = config.logs[-1]
+    assert shrunk[0] == "PARTITION client and server in 0.0015 s, for 0.3 s", shrunk
+    assert len(shrunk) == 2, shrunk  # the partition and the call whose reply it lost
 
 
 def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory) -> None:

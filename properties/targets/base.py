@@ -2,9 +2,9 @@
 
 Rules: a property talks to a server only through a Target: generated NFSv3 / MOUNT v3
 stubs bound to the target's Caller, raw messages for same-XID retransmissions, and
-crash/restart where the world can do it. Worlds differ in how time passes (virtual in
-the simulation, real on sockets): `run()` hides that, so the same property code runs
-in every world. A capability a world lacks is a flag, never a silent no-op.
+crash/restart and network partitions where the world can do them. Worlds differ in how
+time passes (virtual in the simulation, real on sockets): `run()` hides that, so the
+same property code runs in every world. A capability a world lacks is a flag, never a silent no-op.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Target(Protocol):
     can_crash: bool  # crash_and_restart() is supported
     has_drc: bool  # the server promises a duplicate request cache
     can_inject_faults: bool  # the fault source given to the factory reaches the messages
+    can_partition: bool  # partition() is supported
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one coroutine (calls through the stubs) to completion in this world."""
@@ -42,6 +43,11 @@ class Target(Protocol):
 
     def crash_and_restart(self) -> None:
         """Crash the server (losing volatile state) and start it again on the same store."""
+        ...
+
+    def partition(self, starts_in: float, lasts: float) -> None:
+        """Cut the network between client and server `starts_in` seconds from now (while
+        the next operations run), for `lasts` seconds."""
         ...
 
     def close(self) -> None: ...

@@ -128,6 +128,7 @@ class _Borrowed:
         self.can_crash = server.can_crash
         self.has_drc = server.has_drc
         self.can_inject_faults = server.can_inject_faults
+        self.can_partition = server.can_partition
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self.server.run(operation)
@@ -140,6 +141,9 @@ class _Borrowed:
 
     def crash_and_restart(self) -> None:
         self.server.crash_and_restart()
+
+    def partition(self, starts_in: float, lasts: float) -> None:
+        self.server.partition(starts_in, lasts)
 
     def close(self) -> None:
         """The server stays until the end of the session."""

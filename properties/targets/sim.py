@@ -6,6 +6,8 @@ Rules:
   verifier comes from a PRNG seeded by the incarnation, so runs replay exactly.
 - Node "client" runs a hard-mount RPC client (AUTH_SYS as root): calls are retried
   until answered, as the Linux client's default `hard` mount does.
+- `partition(starts_in, lasts)` cuts the network between the two nodes with world timers
+  (no crash cancels them), so a partition can begin in the middle of a call.
 - Time is virtual: `run()` advances the world until the coroutine finishes, bounded by
   MAX_EVENTS (a run that exceeds it is a SimLimitExceeded, never a hang).
 """
@@ -47,6 +49,7 @@ class SimTarget:
     export = b"/export"
     can_crash = True
     can_inject_faults = True
+    can_partition = True
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
@@ -110,6 +113,15 @@ class SimTarget:
         self.world.crash("server")
         self.store.crash()
         self.world.restart("server")
+
+    def partition(self, starts_in: float, lasts: float) -> None:
+        world = self.world
+
+        def cut() -> None:
+            world.partition("client", "server")
+            world.call_later(lasts, None, lambda: world.heal("client", "server"))
+
+        world.call_later(starts_in, None, cut)
 
     def close(self) -> None:
         self.store.close()

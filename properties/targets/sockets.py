@@ -100,6 +100,7 @@ class SocketTarget(Generic[S]):
         self.host = host
         self.can_crash = can_crash
         self.can_inject_faults = proxy is not None  # only a fault proxy reaches the messages
+        self.can_partition = False
         self.proxy = proxy
         self._policy = policy
         self._cleanup = cleanup
@@ -166,6 +167,12 @@ class SocketTarget(Generic[S]):
 
     def crash_and_restart(self) -> None:
         self.server.restart()
+
+    def partition(self, starts_in: float, lasts: float) -> None:
+        raise NotImplementedError(
+            f"{self.name}: partitions are simulated only; on real sockets the Toxiproxy "
+            "timeout toxic is the black hole (properties/test_toxiproxy.py)"
+        )
 
     def close(self) -> None:
         try:

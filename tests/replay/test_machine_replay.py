@@ -140,3 +140,18 @@ def test_a_target_world_failure_replays_against_the_recorded_url(tmp_path: Path)
         assert replay.target == url and replay.settings["target_drc"] is False
         _, outcome = replay_file(saved)
     assert outcome.reproduced, outcome.message
+
+
+def test_a_partition_failure_replays_with_the_same_trace_byte_for_byte(tmp_path: Path) -> None:
+    """Without the cache, a partition that loses a reply makes the retransmission run the
+    call again; the replay file keeps the partition step and replays it exactly."""
+    config = MachineConfig(make_sim_target, drc=False, partitions=True)
+    context = RunContext("nfs-machine-partition")
+    with pytest.raises(ModelMismatch):
+        run_machine(config, SEARCH, context, tmp_path)
+    saved = tmp_path / "nfs-machine-partition-sim.json"
+    replay = load(saved)
+    assert replay.settings["machine"]["partitions"] is True
+    functions = [step["function"] for step in replay.operations]
+    assert functions[:2] == ["mount", "partition"], functions
+    assert_replayed_byte_for_byte(saved)
