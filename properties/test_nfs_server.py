@@ -5,13 +5,13 @@ replies the model file system allows, without faults and through dropped, duplic
 delayed and reordered messages with the duplicate request cache on; every non-idempotent
 call sent twice with one XID gets byte-identical replies and changes nothing more, and with
 the cache off the suite finds the double execution and shrinks it to a single call; a
-partition that begins mid-call and lasts up to a minute loses no call and runs none twice
-with the cache (without it, the lost reply's retransmission runs the call again, and the
-suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE once its
-inode is reused and never reads the new file; forged, bit-flipped, cut and extended handles
-get BADHANDLE or STALE, never NFS3_OK; and after a crash at any point everything written
-FILE_SYNC or committed is still there, every handle still works and the write verifier has
-changed.
+simulated partition that begins mid-call and lasts up to a minute loses no call and runs
+none twice with the cache (without it, the lost reply's retransmission runs the call again,
+and the suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE once
+its inode is reused and never reads the new file; forged, bit-flipped, cut and extended
+handles get BADHANDLE or STALE, never NFS3_OK; and after a crash at any point everything
+written FILE_SYNC or committed is still there, every handle still works and the write
+verifier has changed.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from properties.nfs_handles import (
 from properties.nfs_machine import ODD_NAMES, MachineConfig, run_machine
 from properties.nfs_wire import MKDIR, sattr
 from properties.replay import run_context
+from properties.targets.sim import make_sim_target
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
 
 STEPS = settings(stateful_step_count=30)
@@ -110,26 +111,17 @@ def test_a_crash_loses_nothing_committed(
         run_machine(config, STEPS, run_context(request, world))
 
 
-def test_partitions_heal_and_every_call_runs_once(
-    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
-) -> None:
-    probe = target_factory(NoFaults())
-    probe.close()
-    if not probe.can_partition:
-        pytest.skip(f"{probe.name}: partitions are simulated (real sockets: the black hole)")
-    config = MachineConfig(target_factory, partitions=True, odd_names=odd_names(world))
-    with reported_findings(world):
-        run_machine(config, STEPS, run_context(request, world))
+# Partitions are simulated only (on real sockets, the Toxiproxy black hole plays that
+# part: properties/test_toxiproxy.py), so these two run in the sim world, once.
 
 
-def test_without_the_cache_a_partition_that_loses_a_reply_is_found(
-    target_factory: TargetFactory,
-) -> None:
-    probe = target_factory(NoFaults(), drc=False)
-    probe.close()
-    if probe.has_drc or not probe.can_partition:
-        pytest.skip(f"{probe.name}: needs partitions and a server without the cache")
-    config = MachineConfig(target_factory, drc=False, partitions=True)
+def test_partitions_heal_and_every_call_runs_once(request: pytest.FixtureRequest) -> None:
+    config = MachineConfig(make_sim_target, partitions=True)
+    run_machine(config, STEPS, run_context(request, "sim"))
+
+
+def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
+    config = MachineConfig(make_sim_target, drc=False, partitions=True)
     with pytest.raises(ModelMismatch):
         run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
     shrunk = config.logs[-1]
