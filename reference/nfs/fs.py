@@ -3,8 +3,11 @@
 Rules:
 - Sans-I/O apart from the store: time comes from the injected `clock_ns` (the simulation
   passes virtual time, the real server time.time_ns), randomness from `random_bytes`.
-  Timestamps of changes strictly increase within one instance (a clock that stands still
-  still gives each change its own mtime/ctime, one nanosecond apart).
+  Timestamps of changes strictly increase (a clock that stands still still gives each
+  change its own mtime/ctime, one nanosecond apart), across restarts too: a new instance
+  starts after the store's newest ctime, so a clock that stepped back while the server
+  was down cannot give a file a ctime it had before (a client's cache would take the new
+  contents for the old).
 - Operations take handles (bytes) and an Identity, and return the result dataclasses
   below. Failures raise NfsError with an nfsstat3 code; an operation that raises has
   changed nothing, because every check runs before the first mutation. A failure reply
@@ -276,7 +279,7 @@ class FileSystem:
         self._clock_ns = clock_ns
         self._random_bytes = random_bytes
         self._codec = HandleCodec(store.secret, store.volume_id)
-        self._last_change_ns = 0
+        self._last_change_ns = store.latest_ctime_ns()
         self._verifier = random_bytes(VERIFIER_SIZE)
         self._verifier_epoch = store.epoch
 

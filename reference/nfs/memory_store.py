@@ -146,6 +146,9 @@ class MemoryStore(Store):
         if keep and first_dropped - 1 in stored:
             stored[first_dropped - 1] = stored[first_dropped - 1][:keep]
 
+    def _latest_ctime_ns(self) -> int:
+        return max(inode.ctime_ns for inode in self.durable.inodes.values())
+
     def _usage(self) -> Usage:
         data = sum(len(b) for blocks in self.durable.blocks.values() for b in blocks.values())
         return Usage(len(self.durable.inodes), data)

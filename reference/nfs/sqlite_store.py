@@ -259,6 +259,10 @@ class SqliteStore(Store):
                 (keep, ino, first_dropped - 1),
             )
 
+    def _latest_ctime_ns(self) -> int:
+        (latest,) = self._db.execute("SELECT max(ctime) FROM inodes").fetchone()
+        return int(latest)
+
     def _usage(self) -> Usage:
         (files,) = self._db.execute("SELECT count(*) FROM inodes").fetchone()
         (data,) = self._db.execute("SELECT total(length(data)) FROM blocks").fetchone()

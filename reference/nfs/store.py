@@ -195,6 +195,12 @@ class Store(ABC):
         durable = self._usage()
         return Usage(durable.files, durable.bytes + self.pending.total_bytes)
 
+    def latest_ctime_ns(self) -> int:
+        """The newest ctime of any inode: a new FileSystem hands out later times only."""
+        pending = (self.pending.get(ino) for ino in self.pending.inodes())
+        overlay = (file.inode.ctime_ns for file in pending if file is not None)
+        return max((self._latest_ctime_ns(), *overlay))
+
     # -- durable primitives (backends) ----------------------------------------------------
 
     @abstractmethod
@@ -219,6 +225,9 @@ class Store(ABC):
 
     @abstractmethod
     def _usage(self) -> Usage: ...
+
+    @abstractmethod
+    def _latest_ctime_ns(self) -> int: ...
 
     def _read_block(self, ino: int, index: int) -> bytes:
         return self._read_blocks(ino, range(index, index + 1)).get(index, b"")

@@ -298,6 +298,20 @@ def test_changes_get_strictly_increasing_times_even_if_the_clock_stands_still(
     assert second.ctime_ns == second.mtime_ns
 
 
+def test_after_a_restart_with_the_clock_stepped_back_times_still_increase(
+    backend: Backend, clock: StepClock
+) -> None:
+    fs = FileSystem(backend.store, clock)
+    made = fs.create(fs.root_handle(), b"f", ROOT)
+    before = fs.write(made.handle, 0, b"first", stable_how.FILE_SYNC, ROOT).wcc.after
+    clock.advance(-3600 * 10**9)  # NTP stepped the clock back an hour while it was down
+    restarted = FileSystem(backend.reopen(), clock)
+    after = restarted.write(made.handle, 0, b"other", stable_how.FILE_SYNC, ROOT).wcc.after
+    assert after.ctime_ns > before.ctime_ns  # else a cache could take "other" for "first"
+    made_later = restarted.create(restarted.root_handle(), b"g", ROOT)
+    assert made_later.attributes.ctime_ns > after.ctime_ns
+
+
 # -- setattr ----------------------------------------------------------------------------
 
 
