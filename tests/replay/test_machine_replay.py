@@ -153,5 +153,5 @@ def test_a_partition_failure_replays_with_the_same_trace_byte_for_byte(tmp_path:
     replay = load(saved)
     assert replay.settings["machine"]["partitions"] is True
     functions = [step["function"] for step in replay.operations]
-    assert functions[:2] == ["mount", "partition"], functions
+    assert functions[0] == "mount" and functions.count("partition") == 1, functions
     assert_replayed_byte_for_byte(saved)
