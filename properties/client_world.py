@@ -51,7 +51,6 @@ V = TypeVar("V")
 SERVER: Address = ("server", 2049)
 CLIENT_PORT = 800
 EXPORT = b"/export"
-EPOCH_NS = 1_700_000_000 * 1_000_000_000  # virtual time 0, as a wall-clock time
 MAX_EVENTS = 200_000
 ROOT = Identity(0, 0)
 # Procedures that may change what the server holds (RFC 1813 numbers).
@@ -182,7 +181,7 @@ class ClientWorld:
         verifiers = random.Random(f"verifier:{self._seed}:{node.incarnation}")
         self.fs = FileSystem(
             self.store,
-            clock_ns=lambda: EPOCH_NS + round(self.world.now * 1e9),
+            clock_ns=node.wall_clock_ns,
             random_bytes=verifiers.randbytes,
         )
         service = RecordingNfsService(self.fs, self._changed)

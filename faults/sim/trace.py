@@ -44,6 +44,7 @@ class Kind:
     CRASH: Final = "crash"
     PARTITION: Final = "partition"
     HEAL: Final = "heal"
+    CLOCK_JUMP: Final = "clock jump"
     RESTART: Final = "restart"
     TIMER: Final = "timer"
     SPAWN: Final = "spawn"

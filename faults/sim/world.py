@@ -10,6 +10,10 @@ Rules:
   with a fresh context. A context of an older incarnation refuses to act (`NodeDown`).
 - `partition(a, b)` cuts the network between two nodes until `heal(a, b)`: datagrams
   across the cut are lost, stream data is held and arrives at the heal (partitions.py).
+- Each node has a wall clock, `wall_clock_ns(node)`: virtual time counted from
+  WALL_EPOCH_NS, plus the node's clock jumps (`jump_clock`, which a crash keeps, as a
+  machine's clock outlives its processes). Timers, the network and everything else keep
+  virtual time, as monotonic clocks do.
 - Timers belong to a node (discarded by its crash) or to the world (node None: harness
   timers that no crash touches). `call_at` refuses times in the past.
 - Runs are bounded by `max_events` and raise `SimLimitExceeded` when it is reached.
@@ -38,6 +42,7 @@ from faults.sim.trace import Kind, Trace
 T = TypeVar("T")
 
 DEFAULT_MAX_EVENTS = 1_000_000
+WALL_EPOCH_NS = 1_700_000_000 * 1_000_000_000  # virtual time 0 on the nodes' wall clocks
 
 
 class SimWorld:
@@ -58,6 +63,7 @@ class SimWorld:
         self._queue = EventQueue(self.clock)
         self._nodes: dict[str, NodeRecord] = {}
         self._contexts: dict[str, NodeContext] = {}
+        self._clock_offsets_ns: dict[str, int] = {}
         self.partitions = Partitions()
         self._medium = Medium(
             self.clock,
@@ -117,6 +123,18 @@ class SimWorld:
             raise SimError(f"node {name!r} is running; crash it before restarting it")
         record.incarnation += 1
         return self._start(record, Kind.RESTART)
+
+    def wall_clock_ns(self, node: str) -> int:
+        """What `node`'s wall clock reads now, in nanoseconds since the epoch."""
+        offset = self._clock_offsets_ns.get(node, 0)
+        return WALL_EPOCH_NS + round(self.clock.now * 1e9) + offset
+
+    def jump_clock(self, node: str, seconds: float) -> None:
+        """Step `node`'s wall clock by `seconds` (back if negative), as NTP may."""
+        lookup(self._nodes, node)  # raises UnknownNode
+        offset = self._clock_offsets_ns.get(node, 0) + round(seconds * 1e9)
+        self._clock_offsets_ns[node] = offset
+        self.trace.record(self.clock.now, Kind.CLOCK_JUMP, node, note=f"{seconds:+} s")
 
     def partition(self, a: str, b: str) -> None:
         """Cut the network between nodes `a` and `b` (see partitions.py) until `heal`."""
@@ -284,6 +302,10 @@ class NodeContext:
     @property
     def alive(self) -> bool:
         return self._record.up and self._record.incarnation == self.incarnation
+
+    def wall_clock_ns(self) -> int:
+        """This node's wall clock (see SimWorld.jump_clock), in nanoseconds."""
+        return self.world.wall_clock_ns(self.name)
 
     def _check_alive(self) -> None:
         if not self.alive:

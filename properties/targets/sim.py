@@ -37,7 +37,6 @@ T = TypeVar("T")
 SERVER: Address = ("server", 2049)
 CLIENT_PORT = 800
 RAW_PORT = 801
-EPOCH_NS = 1_700_000_000 * 1_000_000_000  # virtual time 0, as a wall-clock time
 MAX_EVENTS = 200_000
 RAW_ATTEMPTS = 20
 HARD_MOUNT = RetryPolicy(timeo=0.05, retrans=3, hard=True, max_timeo=0.4)
@@ -72,7 +71,7 @@ class SimTarget:
         verifiers = random.Random(f"verifier:{self._seed}:{node.incarnation}")
         fs = FileSystem(
             self.store,
-            clock_ns=lambda: EPOCH_NS + round(self.world.now * 1e9),
+            clock_ns=node.wall_clock_ns,
             random_bytes=verifiers.randbytes,
         )
         service = NfsV3Service(fs)
