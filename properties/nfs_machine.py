@@ -27,6 +27,11 @@ Rules:
   travels, for up to a minute (below the DRC's max_age). The hard-mounted client
   retransmits until it heals; the replies must still match the model, so a call whose
   reply was lost must be answered from the cache, not run again.
+- Clock jumps (config.clock_jumps, where the target can): the `clock_jump` rule steps the
+  server's wall clock back or forward. An object's ctime must never go back (a client
+  validates its caches by the attributes): every ctime seen is checked against the
+  latest one of that object. A crash starts the comparison afresh, as it may take back
+  unstable changes together with their times.
 - The teardown of a run whose steps all finished lists every live directory and reads
   every live file and symlink back (`_check_everything`); not when Hypothesis stopped
   the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
@@ -163,6 +168,7 @@ ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
 # lost); it lasts from a few retransmissions to a minute, below the DRC's max_age.
 PARTITION_STARTS = st.sampled_from((0.0, 0.0005, 0.0015))
 PARTITION_LASTS = st.sampled_from((0.3, 5.0, 60.0))
+CLOCK_JUMPS = st.sampled_from((-3600.0, -1.0, 1.0))  # NTP stepping the server's clock
 
 
 TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
@@ -182,6 +188,7 @@ class MachineConfig:
     crashes: bool = False
     odd_names: tuple[bytes, ...] = ODD_NAMES
     partitions: bool = False
+    clock_jumps: bool = False
     logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
     # the latest run's recorded steps (only the latest: a run's record holds its world)
     latest: RunRecord | None = None
@@ -195,6 +202,7 @@ class MachineConfig:
             "crashes": self.crashes,
             "odd_names": [name.hex() for name in self.odd_names],
             "partitions": self.partitions,
+            "clock_jumps": self.clock_jumps,
         }
 
     @staticmethod
@@ -203,10 +211,13 @@ class MachineConfig:
         does not describe one."""
         rates = settings["rates"]
         flags = [settings[name] for name in ("drc", "retransmit", "crashes")]
-        flags.append(settings.get("partitions", False))  # files from before partitions
+        # files from before partitions and clock jumps have neither
+        flags += [settings.get("partitions", False), settings.get("clock_jumps", False)]
         if not all(isinstance(flag, bool) for flag in flags):
-            raise TypeError("drc, retransmit, crashes and partitions must be true or false")
-        drc, retransmit, crashes, partitions = flags
+            raise TypeError(
+                "drc, retransmit, crashes, partitions and clock_jumps must be true or false"
+            )
+        drc, retransmit, crashes, partitions, clock_jumps = flags
         return MachineConfig(
             make_target,
             drc,
@@ -215,6 +226,7 @@ class MachineConfig:
             crashes,
             tuple(bytes.fromhex(name) for name in settings["odd_names"]),
             partitions=partitions,
+            clock_jumps=clock_jumps,
         )
 
 
@@ -253,6 +265,7 @@ class NfsMachine(RecordedMachine):
         self.model = ModelFs()
         self.handles: dict[ObjectId, bytes] = {}
         self.fileids: dict[ObjectId, int] = {}
+        self.ctimes: dict[ObjectId, int] = {}  # the latest ctime seen, with clock jumps
         self.verifier: bytes | None = None  # the write verifier since the last restart
         self.verifier_before_crash: bytes | None = None
         self.deviations: dict[str, None] = {}
@@ -379,6 +392,19 @@ class NfsMachine(RecordedMachine):
                 f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
                 f"not {obj.mode:o}"
             )
+        if self.config.clock_jumps:
+            self._check_ctime(object_id, attributes, where)
+
+    def _check_ctime(self, object_id: ObjectId, attributes: fattr3, where: str) -> None:
+        ctime = attributes.ctime.seconds * 1_000_000_000 + attributes.ctime.nseconds
+        seen = self.ctimes.get(object_id)
+        if seen is not None and ctime < seen:
+            self._fail(
+                f"{where}: the ctime of {self.model.describe(object_id)} went back from "
+                f"{seen} to {ctime} ns: after the server's clock stepped back, a change can "
+                "repeat attributes a client has cached, and the client keeps stale data"
+            )
+        self.ctimes[object_id] = ctime
 
     def _check_post_op(self, object_id: ObjectId, attributes: post_op_attr, where: str) -> None:
         if attributes.attributes_follow and attributes.attributes is not None:
@@ -835,6 +861,7 @@ class NfsMachine(RecordedMachine):
     def crash(self) -> None:
         self._step("CRASH the server and restart it")
         self.target.crash_and_restart()
+        self.ctimes.clear()  # the crash may take back unstable changes, and their times
         self.verifier_before_crash, self.verifier = self.verifier, None
         for object_id in self.model.ids(alive=True):
             self._check_after_crash(object_id)
@@ -852,6 +879,17 @@ class NfsMachine(RecordedMachine):
     def partition(self, starts_in: float, lasts: float) -> None:
         self._step(f"PARTITION client and server in {starts_in} s, for {lasts} s")
         self.target.partition(starts_in, lasts)
+
+    @precondition(
+        lambda self: (
+            self.config.clock_jumps and self._target is not None and self._target.can_jump_clock
+        )
+    )
+    @rule(seconds=CLOCK_JUMPS)
+    @recorded
+    def clock_jump(self, seconds: float) -> None:
+        self._step(f"CLOCK of the server stepped {seconds:+} s")
+        self.target.jump_clock(seconds)
 
     def _check_after_crash(self, object_id: ObjectId) -> None:
         reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))

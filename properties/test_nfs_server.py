@@ -9,9 +9,10 @@ simulated partition that begins mid-call and lasts up to a minute loses no call 
 none twice with the cache (without it, the lost reply's retransmission runs the call again,
 and the suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE once
 its inode is reused and never reads the new file; forged, bit-flipped, cut and extended
-handles get BADHANDLE or STALE, never NFS3_OK; and after a crash at any point everything
-written FILE_SYNC or committed is still there, every handle still works and the write
-verifier has changed.
+handles get BADHANDLE or STALE, never NFS3_OK; after a crash at any point everything written
+FILE_SYNC or committed is still there, every handle still works and the write verifier has
+changed; and no ctime goes back when the server's clock is stepped back, even across a
+restart.
 """
 
 from __future__ import annotations
@@ -112,8 +113,14 @@ def test_a_crash_loses_nothing_committed(
         run_machine(config, STEPS, run_context(request, world))
 
 
-# Partitions are simulated only (on real sockets, the Toxiproxy black hole plays that
-# part: properties/test_toxiproxy.py), so these two run in the sim world, once.
+# Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black
+# hole plays the partition's part: properties/test_toxiproxy.py), so these run in the
+# sim world, once.
+
+
+def test_a_clock_stepped_back_never_takes_file_times_back(request: pytest.FixtureRequest) -> None:
+    config = MachineConfig(make_sim_target, crashes=True, clock_jumps=True)
+    run_machine(config, STEPS, run_context(request, "sim"))
 
 
 def test_partitions_heal_and_every_call_runs_once(request: pytest.FixtureRequest) -> None:

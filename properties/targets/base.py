@@ -2,7 +2,7 @@
 
 Rules: a property talks to a server only through a Target: generated NFSv3 / MOUNT v3
 stubs bound to the target's Caller, raw messages for same-XID retransmissions, and
-crash/restart and network partitions where the world can do them. Worlds differ in how
+crash/restart, network partitions and clock jumps where the world can do them. Worlds differ in how
 time passes (virtual in the simulation, real on sockets): `run()` hides that, so the
 same property code runs in every world. A capability a world lacks is a flag, never a silent no-op.
 """
@@ -27,6 +27,7 @@ class Target(Protocol):
     has_drc: bool  # the server promises a duplicate request cache
     can_inject_faults: bool  # the fault source given to the factory reaches the messages
     can_partition: bool  # partition() is supported
+    can_jump_clock: bool  # jump_clock() is supported
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one coroutine (calls through the stubs) to completion in this world."""
@@ -48,6 +49,10 @@ class Target(Protocol):
     def partition(self, starts_in: float, lasts: float) -> None:
         """Cut the network between client and server `starts_in` seconds from now (while
         the next operations run), for `lasts` seconds."""
+        ...
+
+    def jump_clock(self, seconds: float) -> None:
+        """Step the server's wall clock by `seconds` (back if negative), as NTP may."""
         ...
 
     def close(self) -> None: ...

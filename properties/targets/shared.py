@@ -129,6 +129,7 @@ class _Borrowed:
         self.has_drc = server.has_drc
         self.can_inject_faults = server.can_inject_faults
         self.can_partition = server.can_partition
+        self.can_jump_clock = server.can_jump_clock
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self.server.run(operation)
@@ -144,6 +145,9 @@ class _Borrowed:
 
     def partition(self, starts_in: float, lasts: float) -> None:
         self.server.partition(starts_in, lasts)
+
+    def jump_clock(self, seconds: float) -> None:
+        self.server.jump_clock(seconds)
 
     def close(self) -> None:
         """The server stays until the end of the session."""

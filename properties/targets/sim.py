@@ -49,6 +49,7 @@ class SimTarget:
     can_crash = True
     can_inject_faults = True
     can_partition = True
+    can_jump_clock = True
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
@@ -121,6 +122,9 @@ class SimTarget:
             world.call_later(lasts, None, lambda: world.heal("client", "server"))
 
         world.call_later(starts_in, None, cut)
+
+    def jump_clock(self, seconds: float) -> None:
+        self.world.jump_clock("server", seconds)
 
     def close(self) -> None:
         self.store.close()

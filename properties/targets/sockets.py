@@ -101,6 +101,7 @@ class SocketTarget(Generic[S]):
         self.can_crash = can_crash
         self.can_inject_faults = proxy is not None  # only a fault proxy reaches the messages
         self.can_partition = False
+        self.can_jump_clock = False
         self.proxy = proxy
         self._policy = policy
         self._cleanup = cleanup
@@ -167,6 +168,11 @@ class SocketTarget(Generic[S]):
 
     def crash_and_restart(self) -> None:
         self.server.restart()
+
+    def jump_clock(self, seconds: float) -> None:
+        raise NotImplementedError(
+            f"{self.name}: clock jumps are simulated only; a real server reads its machine's clock"
+        )
 
     def partition(self, starts_in: float, lasts: float) -> None:
         raise NotImplementedError(

@@ -1,4 +1,4 @@
-"""The event queue, timers, runs and node life cycles."""
+"""The event queue, timers, runs, node life cycles and the nodes' wall clocks."""
 
 from functools import partial
 
@@ -15,6 +15,7 @@ from faults.sim import (
     UnknownNode,
     WorldIdle,
 )
+from faults.sim.world import WALL_EPOCH_NS
 
 
 def idle_node(context: NodeContext) -> None:
@@ -163,3 +164,21 @@ def test_nodes_act_through_their_context() -> None:
     world.run_until_idle()
     assert received == [(b"hi", ("client", 9), 0.5)]
     assert world.trace[2].note == "hello from the client"
+
+
+def test_a_clock_jump_moves_one_nodes_wall_clock_and_outlives_its_crash() -> None:
+    world = SimWorld()
+    server = world.add_node("server", lambda context: None)
+    client = world.add_node("client", lambda context: None)
+    world.run_for(2.0)
+    assert server.wall_clock_ns() == client.wall_clock_ns() == WALL_EPOCH_NS + 2 * 10**9
+    world.jump_clock("server", -3600.0)
+    world.crash("server")
+    server = world.restart("server")
+    assert server.wall_clock_ns() == WALL_EPOCH_NS + 2 * 10**9 - 3600 * 10**9
+    assert client.wall_clock_ns() == WALL_EPOCH_NS + 2 * 10**9
+    assert world.now == 2.0  # virtual time, timers and the network do not jump
+    jumps = [(event.src, event.note) for event in world.trace if event.kind == Kind.CLOCK_JUMP]
+    assert jumps == [("server", "-3600.0 s")]
+    with pytest.raises(UnknownNode):
+        world.jump_clock("nobody", 1.0)
