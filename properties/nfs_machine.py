@@ -231,13 +231,13 @@ class MachineConfig:
 
 
 def machine_class(config: MachineConfig) -> type[NfsMachine]:
-    """A machine class bound to `config` (run it with run_state_machine_as_test)."""
-
-    class ConfiguredNfsMachine(NfsMachine):
-        pass
-
-    ConfiguredNfsMachine.config = config
-    return ConfiguredNfsMachine
+    """A machine class bound to `config` (run it with run_state_machine_as_test). The
+    partition and clock-jump rules exist only in the machines that want them, so the
+    rule choices, and the examples, of every other machine stay as they were."""
+    chosen = ((config.partitions, NetworkPartitions), (config.clock_jumps, ClockJumps))
+    bases = tuple(rules for wanted, rules in chosen if wanted) or (NfsMachine,)
+    configured: type[NfsMachine] = type("ConfiguredNfsMachine", bases, {"config": config})
+    return configured
 
 
 def run_machine(
@@ -869,28 +869,6 @@ class NfsMachine(RecordedMachine):
         if self.verifier_before_crash is not None and files:
             self._commit(files[0])  # the verifier must have changed
 
-    @precondition(
-        lambda self: (
-            self.config.partitions and self._target is not None and self._target.can_partition
-        )
-    )
-    @rule(starts_in=PARTITION_STARTS, lasts=PARTITION_LASTS)
-    @recorded
-    def partition(self, starts_in: float, lasts: float) -> None:
-        self._step(f"PARTITION client and server in {starts_in} s, for {lasts} s")
-        self.target.partition(starts_in, lasts)
-
-    @precondition(
-        lambda self: (
-            self.config.clock_jumps and self._target is not None and self._target.can_jump_clock
-        )
-    )
-    @rule(seconds=CLOCK_JUMPS)
-    @recorded
-    def clock_jump(self, seconds: float) -> None:
-        self._step(f"CLOCK of the server stepped {seconds:+} s")
-        self.target.jump_clock(seconds)
-
     def _check_after_crash(self, object_id: ObjectId) -> None:
         reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
         if reply.status != NFS3_OK or reply.resok is None:
@@ -952,3 +930,25 @@ class ReaddirPage:
     entries: list[ListedEntry] = field(default_factory=list)
     eof: bool = False
     cookie_verifier: bytes = bytes(8)
+
+
+class NetworkPartitions(NfsMachine):
+    """The partition rule, in the machines of configs with `partitions`."""
+
+    @precondition(lambda self: self._target is not None and self._target.can_partition)
+    @rule(starts_in=PARTITION_STARTS, lasts=PARTITION_LASTS)
+    @recorded
+    def partition(self, starts_in: float, lasts: float) -> None:
+        self._step(f"PARTITION client and server in {starts_in} s, for {lasts} s")
+        self.target.partition(starts_in, lasts)
+
+
+class ClockJumps(NfsMachine):
+    """The clock_jump rule, in the machines of configs with `clock_jumps`."""
+
+    @precondition(lambda self: self._target is not None and self._target.can_jump_clock)
+    @rule(seconds=CLOCK_JUMPS)
+    @recorded
+    def clock_jump(self, seconds: float) -> None:
+        self._step(f"CLOCK of the server stepped {seconds:+} s")
+        self.target.jump_clock(seconds)
