@@ -18,6 +18,11 @@ from reference.xdr.gen.nfs3 import NFS_V3_Client
 T = TypeVar("T")
 
 
+class SimulatedOnly(RuntimeError):
+    """A socket world was asked for a fault only the simulation can make (its `can_` flag
+    said so): partitions and clock jumps."""
+
+
 class Target(Protocol):
     name: str  # "sim", "loopback" or "target:<url>": printed in failure reports
     export: bytes  # the export path MNT takes

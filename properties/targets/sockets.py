@@ -32,6 +32,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from faults.proxy.base import ProxyBase
+from properties.targets.base import SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
@@ -170,12 +171,12 @@ class SocketTarget(Generic[S]):
         self.server.restart()
 
     def jump_clock(self, seconds: float) -> None:
-        raise NotImplementedError(
+        raise SimulatedOnly(
             f"{self.name}: clock jumps are simulated only; a real server reads its machine's clock"
         )
 
     def partition(self, starts_in: float, lasts: float) -> None:
-        raise NotImplementedError(
+        raise SimulatedOnly(
             f"{self.name}: partitions are simulated only; on real sockets the Toxiproxy "
             "timeout toxic is the black hole (properties/test_toxiproxy.py)"
         )
