@@ -265,7 +265,6 @@ class NfsMachine(RecordedMachine):
         self.model = ModelFs()
         self.handles: dict[ObjectId, bytes] = {}
         self.fileids: dict[ObjectId, int] = {}
-        self.ctimes: dict[ObjectId, int] = {}  # the latest ctime seen, with clock jumps
         self.verifier: bytes | None = None  # the write verifier since the last restart
         self.verifier_before_crash: bytes | None = None
         self.deviations: dict[str, None] = {}
@@ -392,19 +391,6 @@ class NfsMachine(RecordedMachine):
                 f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
                 f"not {obj.mode:o}"
             )
-        if self.config.clock_jumps:
-            self._check_ctime(object_id, attributes, where)
-
-    def _check_ctime(self, object_id: ObjectId, attributes: fattr3, where: str) -> None:
-        ctime = attributes.ctime.seconds * 1_000_000_000 + attributes.ctime.nseconds
-        seen = self.ctimes.get(object_id)
-        if seen is not None and ctime < seen:
-            self._fail(
-                f"{where}: the ctime of {self.model.describe(object_id)} went back from "
-                f"{seen} to {ctime} ns: after the server's clock stepped back, a change can "
-                "repeat attributes a client has cached, and the client keeps stale data"
-            )
-        self.ctimes[object_id] = ctime
 
     def _check_post_op(self, object_id: ObjectId, attributes: post_op_attr, where: str) -> None:
         if attributes.attributes_follow and attributes.attributes is not None:
@@ -861,13 +847,16 @@ class NfsMachine(RecordedMachine):
     def crash(self) -> None:
         self._step("CRASH the server and restart it")
         self.target.crash_and_restart()
-        self.ctimes.clear()  # the crash may take back unstable changes, and their times
+        self._restarted()
         self.verifier_before_crash, self.verifier = self.verifier, None
         for object_id in self.model.ids(alive=True):
             self._check_after_crash(object_id)
         files = self.model.ids(alive=True, kind=RegularFile)
         if self.verifier_before_crash is not None and files:
             self._commit(files[0])  # the verifier must have changed
+
+    def _restarted(self) -> None:
+        """The server has just restarted (a hook for the machines that track more)."""
 
     def _check_after_crash(self, object_id: ObjectId) -> None:
         reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
@@ -944,7 +933,30 @@ class NetworkPartitions(NfsMachine):
 
 
 class ClockJumps(NfsMachine):
-    """The clock_jump rule, in the machines of configs with `clock_jumps`."""
+    """The clock_jump rule, in the machines of configs with `clock_jumps`, and its check:
+    no object's ctime goes back from the latest seen (a restart starts afresh, as a crash
+    may take back unstable changes together with their times)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctimes: dict[ObjectId, int] = {}
+
+    def _check_attributes(
+        self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
+    ) -> None:
+        super()._check_attributes(object_id, attributes, where, exact_size)
+        ctime = attributes.ctime.seconds * 1_000_000_000 + attributes.ctime.nseconds
+        seen = self.ctimes.get(object_id)
+        if seen is not None and ctime < seen:
+            self._fail(
+                f"{where}: the ctime of {self.model.describe(object_id)} went back from "
+                f"{seen} to {ctime} ns: after the server's clock stepped back, a change can "
+                "repeat attributes a client has cached, and the client keeps stale data"
+            )
+        self.ctimes[object_id] = ctime
+
+    def _restarted(self) -> None:
+        self.ctimes.clear()
 
     @precondition(lambda self: self._target is not None and self._target.can_jump_clock)
     @rule(seconds=CLOCK_JUMPS)

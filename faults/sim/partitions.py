@@ -36,9 +36,6 @@ class Partitions:
         self._cut: set[frozenset[str]] = set()
         self._held: list[HeldArrival] = []
 
-    def __bool__(self) -> bool:
-        return bool(self._cut)
-
     def cut(self, a: str, b: str) -> None:
         if a == b:
             raise ValueError(f"a node cannot be cut off from itself ({a!r})")

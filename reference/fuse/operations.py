@@ -59,7 +59,7 @@ _FILE_TYPE_BITS = {
 }
 
 
-def _time_to_set(nanoseconds: int) -> TimeToSet:
+def _utimens_time(nanoseconds: int) -> TimeToSet:
     if nanoseconds == UTIME_NOW:
         return SERVER_NOW
     if nanoseconds == UTIME_OMIT:
@@ -176,7 +176,7 @@ class NfsOperations:
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
         atime, mtime = (UTIME_NOW, UTIME_NOW) if times is None else times
-        change = self.client.utime(path, _time_to_set(atime), _time_to_set(mtime))
+        change = self.client.utime(path, _utimens_time(atime), _utimens_time(mtime))
         self._run(change, "utimens", path)
         return 0
 

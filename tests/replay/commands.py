@@ -1,11 +1,15 @@
 """How the replay tests replay: `nfsprop replay FILE` as a user runs it (a subprocess of
-this Python, from the repository), and an in-process replay checked byte for byte."""
+this Python, from the repository), edited copies of a replay file, and an in-process
+replay checked byte for byte."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from properties.replay import load
 from properties.replay_run import replay_file
@@ -22,6 +26,15 @@ def nfsprop_replay(path: Path) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+def edited(saved: Path, directory: Path, change: Callable[[dict[str, Any]], object]) -> Path:
+    """A copy of the replay file in `directory`, its JSON body changed in place by `change`."""
+    body = json.loads(saved.read_text())
+    change(body)
+    copy = directory / saved.name
+    copy.write_text(json.dumps(body))
+    return copy
 
 
 def assert_replayed_byte_for_byte(saved: Path, message_start: str = "") -> None:

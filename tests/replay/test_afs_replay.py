@@ -5,8 +5,8 @@ byte."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -17,7 +17,7 @@ from properties.profiles import SLOW_OK
 from properties.replay import RunContext, load
 from properties.replay_run import replay_file
 from reference.afs.server import ServerMutants
-from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 
 NAME = "afs-forgotten-breaks"
 HUNT = settings(
@@ -72,12 +72,10 @@ def test_a_replay_has_the_same_failure_and_trace_byte_for_byte(
 def test_the_same_steps_on_a_correct_server_do_not_fail(
     afs_failure: tuple[Path, AfsMachineConfig], tmp_path: Path
 ) -> None:
-    saved, _ = afs_failure
-    body = json.loads(saved.read_text())
-    body["settings"]["afs"]["server_mutants"]["forget_breaks"] = False
-    fixed = tmp_path / saved.name
-    fixed.write_text(json.dumps(body))
-    _, outcome = replay_file(fixed)
+    def correct_server(body: dict[str, Any]) -> None:
+        body["settings"]["afs"]["server_mutants"]["forget_breaks"] = False
+
+    _, outcome = replay_file(edited(afs_failure[0], tmp_path, correct_server))
     assert not outcome.reproduced, outcome.message
 
 

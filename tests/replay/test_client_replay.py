@@ -5,9 +5,9 @@ without Hypothesis, with the same trace byte for byte."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -28,7 +28,7 @@ from properties.client_scenario import (
 from properties.replay import RunContext, load
 from properties.replay_run import replay_file
 from reference.client import ClientBugs
-from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 
 NAME = "client-without-flush-on-close"
 SETUP = ClientSetup(("close-to-open",), bugs=ClientBugs(skip_flush_on_close=True), finish=False)
@@ -84,12 +84,10 @@ def test_a_replay_has_the_same_failure_and_trace_byte_for_byte(
 def test_the_same_program_on_a_correct_client_keeps_close_to_open(
     client_failure: tuple[Path, ClientRun], tmp_path: Path
 ) -> None:
-    saved, _ = client_failure
-    body = json.loads(saved.read_text())
-    body["settings"]["client"] = replace(SETUP, bugs=ClientBugs()).settings()
-    fixed = tmp_path / saved.name
-    fixed.write_text(json.dumps(body))
-    _, outcome = replay_file(fixed)
+    def correct_client(body: dict[str, Any]) -> None:
+        body["settings"]["client"] = replace(SETUP, bugs=ClientBugs()).settings()
+
+    _, outcome = replay_file(edited(client_failure[0], tmp_path, correct_client))
     assert not outcome.reproduced, outcome.message
 
 

@@ -6,8 +6,6 @@ ganesha and target worlds against a fresh (or the given) server."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from properties.replay_targets import world_targets
 from properties.targets.loopback import running_server
 from properties.targets.sim import make_sim_target
 from properties.worlds import TargetUrl
-from tests.replay.commands import assert_replayed_byte_for_byte, nfsprop_replay
+from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 
 NAME = "nfs-machine-without-cache"
 FAULTY = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
@@ -56,15 +54,6 @@ def sim_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Machine
     return find_failure(directory, make_sim_target, RunContext(NAME), FAULTY)
 
 
-def edited(saved: Path, directory: Path, change: dict[str, object]) -> Path:
-    """A copy of the replay file with top-level fields replaced."""
-    copy = directory / saved.name
-    shutil.copy(saved, copy)
-    body = json.loads(copy.read_text())
-    copy.write_text(json.dumps(body | change))
-    return copy
-
-
 def test_the_file_holds_the_shrunk_runs_steps_decisions_and_trace(
     sim_failure: tuple[Path, MachineConfig],
 ) -> None:
@@ -94,7 +83,7 @@ def test_without_its_last_step_the_run_passes_with_another_trace(
     sim_failure: tuple[Path, MachineConfig], tmp_path: Path
 ) -> None:
     saved, _ = sim_failure
-    shortened = edited(saved, tmp_path, {"operations": load(saved).operations[:-1]})
+    shortened = edited(saved, tmp_path, lambda body: body["operations"].pop())
     _, outcome = replay_file(shortened)
     assert not outcome.reproduced
     assert outcome.trace_identical is False
@@ -104,7 +93,7 @@ def test_a_run_asking_for_decisions_the_recording_lacks_has_diverged(
     sim_failure: tuple[Path, MachineConfig], tmp_path: Path
 ) -> None:
     saved, _ = sim_failure
-    truncated = edited(saved, tmp_path, {"faults": []})
+    truncated = edited(saved, tmp_path, lambda body: body.update(faults=[]))
     _, outcome = replay_file(truncated)
     assert not outcome.reproduced
     assert outcome.message.startswith("the run diverged from the recording: replay ran out")
