@@ -169,6 +169,7 @@ ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
 PARTITION_STARTS = st.sampled_from((0.0, 0.0005, 0.0015))
 PARTITION_LASTS = st.sampled_from((0.3, 5.0, 60.0))
 CLOCK_JUMPS = st.sampled_from((-3600.0, -1.0, 1.0))  # NTP stepping the server's clock
+ROOT_PROBE_MODE = 0o777  # what the export's root is made (it already is: the store's default)
 
 
 TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
@@ -493,7 +494,9 @@ class NfsMachine(RecordedMachine):
     @rule(data=st.data(), mode=st.none() | MODES, size=st.none() | SIZES)
     @recorded
     def setattr(self, data: Draws, mode: int | None, size: int | None) -> None:
-        object_id = self._draw_object(data, "object", RegularFile)
+        self._setattr(self._draw_object(data, "object", RegularFile), mode, size)
+
+    def _setattr(self, object_id: ObjectId, mode: int | None, size: int | None) -> None:
         plan = self.model.setattr(object_id, mode, size)
         self._step(plan.operation)
         size_before = self._size(object_id)
@@ -935,7 +938,9 @@ class NetworkPartitions(NfsMachine):
 class ClockJumps(NfsMachine):
     """The clock_jump rule, in the machines of configs with `clock_jumps`, and its check:
     no object's ctime goes back from the latest seen (a restart starts afresh, as a crash
-    may take back unstable changes together with their times)."""
+    may take back unstable changes together with their times). Each step of the clock is
+    followed by a change the model knows, a SETATTR of the root's mode, so that a time
+    gone back shows at once rather than only if a later random step changes something."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -964,3 +969,4 @@ class ClockJumps(NfsMachine):
     def clock_jump(self, seconds: float) -> None:
         self._step(f"CLOCK of the server stepped {seconds:+} s")
         self.target.jump_clock(seconds)
+        self._setattr(ROOT_ID, ROOT_PROBE_MODE, None)  # a change at once, with its ctime
