@@ -1,9 +1,9 @@
 """Root conftest: the repository's own pytest setup.
 
-The Hypothesis profiles (dev, ci, thorough) live in properties/profiles.py so that an
+The Hypothesis profiles (dev, ci, thorough) live in properties/harness/profiles.py so that an
 installed copy (`pytest --pyargs properties`) gets them through the plugin too.
 """
 
-from properties import profiles
+from properties.harness import profiles
 
 profiles.register()

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from bench.table import print_table
-from properties.fuse_mount import MountProcess
-from properties.targets.loopback import ServerProcess
+from properties.peers.fuse_mount import MountProcess
+from properties.worlds.loopback import ServerProcess
 
 FILE_MIB = 32
 CHUNK = 1024 * 1024

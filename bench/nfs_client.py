@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from bench.table import best_rate, print_table
 from faults.sim import NoFaults, SeededFaults
-from properties.client_scenario import (
+from properties.nfs_client.scenario import (
     FILES,
     Crash,
     ListDir,
@@ -37,7 +37,7 @@ from properties.client_scenario import (
     check_durability,
     run_program,
 )
-from properties.client_world import SIM_MOUNT, ClientWorld
+from properties.nfs_client.world import SIM_MOUNT, ClientWorld
 from reference.client import MountOptions, NfsClient, OpenFile
 
 PROGRAMS = 40

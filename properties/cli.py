@@ -13,8 +13,13 @@ from collections.abc import Callable, Sequence
 
 
 def _check(args: argparse.Namespace) -> int:
-    from properties.check import run_check
-    from properties.worlds import WorldError, check_reachable, parse_target_url, parse_worlds
+    from properties.harness.check import run_check
+    from properties.worlds.options import (
+        WorldError,
+        check_reachable,
+        parse_target_url,
+        parse_worlds,
+    )
 
     try:
         worlds = parse_worlds(args.world)
@@ -36,9 +41,9 @@ def _check(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from properties.replay import ReplayFileError
-    from properties.replay_run import replay_file
-    from properties.replay_targets import ReplayWorldError
+    from properties.harness.replay.file import ReplayFileError
+    from properties.harness.replay.run import replay_file
+    from properties.worlds.replay import ReplayWorldError
 
     try:
         replay, outcome = replay_file(Path(args.file))

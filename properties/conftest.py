@@ -1,14 +1,14 @@
 """Worlds the server properties run in: the `world` parameter and `target_factory`.
 
-Rules: `--world` (properties/plugin.py) chooses the worlds; every test that takes
+Rules: `--world` (properties/harness/plugin.py) chooses the worlds; every test that takes
 `target_factory` (or `world`) runs once per chosen world, in the order given. "sim" is
 the simulation; the real-socket worlds are SOCKET_WORLDS (the reference server, NFS-
 Ganesha) and "target" (the --target server), each started or reached once per session
-(properties/targets/shared.py); adding a world is one line in `_socket_worlds`.
+(properties/worlds/shared.py); adding a world is one line in `_socket_worlds`.
 A factory takes the fault source, whether the server's duplicate request cache is on,
 and the fault rates (None: no faults). In the sim world the fault source decides every
 message; in the socket worlds an example with rates goes through a fresh fault proxy
-bound to that source (properties/targets/proxied.py). A property that needs what a
+bound to that source (properties/worlds/proxied.py). A property that needs what a
 world cannot do (crashes, turning the cache off) checks the Target's flags and says so
 in its skip reason.
 """
@@ -21,14 +21,14 @@ from typing import Any, Protocol
 import pytest
 
 from faults.sim import FaultRates, FaultSource
-from properties.plugin import WorldOptions, world_options
-from properties.targets.base import Target
-from properties.targets.external import make_external_target
-from properties.targets.ganesha import make_ganesha_target
-from properties.targets.loopback import make_loopback_target
-from properties.targets.shared import SharedServers
-from properties.targets.sim import make_sim_target
-from properties.targets.sockets import SocketTarget
+from properties.harness.plugin import WorldOptions, world_options
+from properties.worlds.external import make_external_target
+from properties.worlds.ganesha import make_ganesha_target
+from properties.worlds.loopback import make_loopback_target
+from properties.worlds.shared import SharedServers
+from properties.worlds.sim import make_sim_target
+from properties.worlds.sockets import SocketTarget
+from properties.worlds.target import Target
 
 
 class TargetFactory(Protocol):

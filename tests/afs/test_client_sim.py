@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faults.sim import FaultRates, FaultSource, NoFaults, SeededFaults
-from properties.afs_world import AfsWorld, make_afs_world
+from properties.afs.world import AfsWorld, make_afs_world
 from reference.afs.client import AfsError
 from reference.afs.events import BreakEnded
 from reference.xdr.gen.afs import afs_stat

@@ -13,17 +13,17 @@ from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, RecordingFaults
 from properties.cli import main
-from properties.counter_scenario import (
+from properties.harness.replay.file import load, replay_on_failure
+from properties.harness.replay.run import replay_file
+from properties.nfs3.machine import MachineConfig
+from properties.rpc.counter import (
     AtMostOnceViolation,
     CounterRun,
     check_at_most_once,
     counter_replay,
     run_counter,
 )
-from properties.nfs_machine import MachineConfig
-from properties.replay import load, replay_on_failure
-from properties.replay_run import replay_file
-from properties.targets.sim import make_sim_target
+from properties.worlds.sim import make_sim_target
 
 
 def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:

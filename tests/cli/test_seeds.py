@@ -1,4 +1,4 @@
-"""The run's seed (properties/seeds.py) against the installed Hypothesis: a run prints its
+"""The run's seed (properties/harness/seeds.py) against the installed Hypothesis: a run prints its
 seed, the same seed draws the same examples (decorated and nested tests, under xdist too),
 the example database stays on, and a failed test prints a command that fails it again."""
 

@@ -17,7 +17,7 @@ Rules:
   failure is planted), none skipped. The passing run serves MOUNT on its own port, as
   real servers do; the planted failure's replay file is replayed with `nfsprop replay`
   against the same server, and `nfsprop check`'s rerun line for it fails it again.
-- ExternalServer.restart (properties/targets/external.py) is also tested alone against a
+- ExternalServer.restart (properties/worlds/external.py) is also tested alone against a
   listening socket: a command that leaves a process in the background, a failing
   command, a MOUNT port that never comes back.
 - Only processes the test started are signalled, by pid: the launcher (SIGTERM, then
@@ -42,18 +42,18 @@ from pathlib import Path
 
 import pytest
 
+from properties.harness.replay.file import file_name
 from properties.peers.ports import free_port
 from properties.peers.processes import stop_process
-from properties.replay import file_name
-from properties.targets import external
-from properties.targets.external import ExternalServer, RestartError
-from properties.targets.loopback import die_with_parent, read_first_line
-from properties.worlds import TargetUrl
+from properties.worlds import external
+from properties.worlds.external import ExternalServer, RestartError
+from properties.worlds.loopback import die_with_parent, read_first_line
+from properties.worlds.options import TargetUrl
 from tests.cli import serve_launcher
 from tests.replay.commands import nfsprop_replay
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_PROPERTIES = "properties/test_nfs_server.py"
+SERVER_PROPERTIES = "properties/nfs3/test_server.py"
 INNER_RUN_TIMEOUT = 600.0
 MODEL = "test_replies_match_the_model[target]"
 CRASH = "test_a_crash_loses_nothing_committed[target]"

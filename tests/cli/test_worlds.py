@@ -8,7 +8,13 @@ import sys
 import pytest
 
 from properties.peers.ports import free_port
-from properties.worlds import TargetUrl, WorldError, check_reachable, parse_target_url, parse_worlds
+from properties.worlds.options import (
+    TargetUrl,
+    WorldError,
+    check_reachable,
+    parse_target_url,
+    parse_worlds,
+)
 
 
 def test_a_full_target_url_parses_and_prints_canonically() -> None:
@@ -75,7 +81,7 @@ def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
 def test_pytest_turns_bad_world_options_into_a_one_line_usage_error(
     args: tuple[str, ...], problem: str
 ) -> None:
-    done = run_pytest("properties/test_at_most_once.py", *args)
+    done = run_pytest("properties/rpc/test_at_most_once.py", *args)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert problem in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -84,13 +90,15 @@ def test_pytest_turns_bad_world_options_into_a_one_line_usage_error(
 def test_an_unreachable_target_is_a_usage_error() -> None:
     port = free_port()
     url = f"nfs://127.0.0.1:{port}/export?mountport={port}"
-    done = run_pytest("properties/test_at_most_once.py", "--world", "sim,target", "--target", url)
+    done = run_pytest(
+        "properties/rpc/test_at_most_once.py", "--world", "sim,target", "--target", url
+    )
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "nothing answers on" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_chosen_worlds_parametrize_the_server_properties() -> None:
-    done = run_pytest("properties/test_nfs_server.py", "--world", "sim", "-k", "forged")
+    done = run_pytest("properties/nfs3/test_server.py", "--world", "sim", "-k", "forged")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "stale[sim]" in done.stdout and "loopback" not in done.stdout
 

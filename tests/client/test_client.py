@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from faults.sim import NoFaults
-from properties.client_world import SIM_MOUNT, ClientWorld
+from properties.nfs_client.world import SIM_MOUNT, ClientWorld
 from reference.client import ClientBugs, MountOptions, NfsClient, OpenFile, StaleFileHandle
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import NFS_V3_Client

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from properties.fuse_mount import FuseUnavailable, MountProcess, require_fuse
-from properties.targets.loopback import ServerProcess
+from properties.peers.fuse_mount import FuseUnavailable, MountProcess, require_fuse
+from properties.worlds.loopback import ServerProcess
 
 TWO_MIB = 2 * 1024 * 1024
 

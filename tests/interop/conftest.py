@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from properties.targets.loopback import ServerProcess
+from properties.worlds.loopback import ServerProcess
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from properties.targets.base import Target
-from properties.targets.loopback import LoopbackTarget, make_loopback_target
+from properties.worlds.loopback import LoopbackTarget, make_loopback_target
+from properties.worlds.target import Target
 from reference.rpc.auth import encode_credential
 from reference.rpc.message import SUCCESS, encode_call, parse_reply
 from reference.rpc.stubs import AuthSys

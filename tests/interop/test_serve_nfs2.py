@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from properties.targets.loopback import ServerProcess
-from properties.targets.sockets import ROOT
+from properties.worlds.loopback import ServerProcess
+from properties.worlds.sockets import ROOT
 from reference.nfs.handles import to_v2
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy

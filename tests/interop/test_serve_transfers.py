@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import random
 
-from properties.targets.loopback import ServerProcess
-from properties.targets.sockets import ROOT
+from properties.worlds.loopback import ServerProcess
+from properties.worlds.sockets import ROOT
 from reference.nfs.fs import RTMAX, WTMAX
 from reference.nfs.nfs3_service import UDP_MAX_TRANSFER
 from reference.nfs.server_main import MAX_RECORD

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from properties.model import Content
+from properties.nfs3.model import Content
 
 
 def test_a_write_past_the_end_leaves_zeros() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar, cast
 
-from properties.model import ROOT_ID, CreateHow, ModelFs, ObjectId, Plan, RegularFile, Verdict
+from properties.nfs3.model import ROOT_ID, CreateHow, ModelFs, ObjectId, Plan, RegularFile, Verdict
 from reference.xdr.gen.nfs3 import (
     EXCLUSIVE,
     GUARDED,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from properties.model import Judgement, ModelMismatch, Plan, Verdict
-from properties.model.verdict import Refusals
+from properties.nfs3.model import Judgement, ModelMismatch, Plan, Verdict
+from properties.nfs3.model.verdict import Refusals
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
     NFS3ERR_EXIST,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from properties.cli import build_parser
-from properties.targets.loopback import ServerProcess, read_first_line
+from properties.worlds.loopback import ServerProcess, read_first_line
 
 TIMEOUT = 30
 

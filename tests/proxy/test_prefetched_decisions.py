@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from faults.sim import FaultRates
-from properties.targets.loopback import LoopbackTarget, make_loopback_target
-from properties.targets.proxied import PREFETCHED, proxied_target
+from properties.worlds.loopback import LoopbackTarget, make_loopback_target
+from properties.worlds.proxied import PREFETCHED, proxied_target
 
 EVERY_FAULT = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.01)
 

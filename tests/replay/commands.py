@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from properties.replay import load
-from properties.replay_run import replay_file
+from properties.harness.replay.file import load
+from properties.harness.replay.run import replay_file
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
-from properties.afs_checks import CallbackSafetyViolation
-from properties.afs_machine import AfsMachineConfig, run_afs_machine
-from properties.profiles import SLOW_OK
-from properties.replay import RunContext, load
-from properties.replay_run import replay_file
+from properties.afs.checks import CallbackSafetyViolation
+from properties.afs.machine import AfsMachineConfig, run_afs_machine
+from properties.harness.profiles import SLOW_OK
+from properties.harness.replay.file import RunContext, load
+from properties.harness.replay.run import replay_file
 from reference.afs.server import ServerMutants
 from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 

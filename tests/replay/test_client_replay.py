@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, RecordingFaults
-from properties.client_scenario import (
+from properties.harness.replay.file import RunContext, load
+from properties.harness.replay.run import replay_file
+from properties.nfs_client.scenario import (
     ClientRun,
     ClientSetup,
     CloseToOpenViolation,
@@ -25,8 +27,6 @@ from properties.client_scenario import (
     decode_program,
     programs,
 )
-from properties.replay import RunContext, load
-from properties.replay_run import replay_file
 from reference.client import ClientBugs
 from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 

@@ -12,15 +12,15 @@ import pytest
 from hypothesis import Phase, settings
 
 from faults.sim import FaultRates
-from properties.model import ModelMismatch
-from properties.nfs_machine import MachineConfig, TargetMaker, run_machine
-from properties.profiles import SLOW_OK
-from properties.replay import ReplayFile, RunContext, load
-from properties.replay_run import replay_file
-from properties.replay_targets import world_targets
-from properties.targets.loopback import running_server
-from properties.targets.sim import make_sim_target
-from properties.worlds import TargetUrl
+from properties.harness.profiles import SLOW_OK
+from properties.harness.replay.file import ReplayFile, RunContext, load
+from properties.harness.replay.run import replay_file
+from properties.nfs3.machine import MachineConfig, TargetMaker, run_machine
+from properties.nfs3.model import ModelMismatch
+from properties.worlds.loopback import running_server
+from properties.worlds.options import TargetUrl
+from properties.worlds.replay import world_targets
+from properties.worlds.sim import make_sim_target
 from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 
 NAME = "nfs-machine-without-cache"
@@ -108,7 +108,7 @@ def test_nfsprop_replay_reruns_a_machine_file(sim_failure: tuple[Path, MachineCo
     assert "reproduced: at-most-once:" in done.stdout
 
 
-@pytest.mark.filterwarnings("ignore::properties.model.Deviation")  # Ganesha's, known
+@pytest.mark.filterwarnings("ignore::properties.nfs3.model.Deviation")  # Ganesha's, known
 @pytest.mark.parametrize("world", ["loopback", "ganesha"])
 def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, world: str) -> None:
     with world_targets(world, drc=False) as make_target:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from properties.steps import Codec, RecordedStep, StepFormatError
+from properties.harness.steps import Codec, RecordedStep, StepFormatError
 from reference.xdr.gen.nfs3 import stable_how
 
 

@@ -1,0 +1,155 @@
+"""pytest plugin (entry point `nfsprop`): lets an installed copy run the suite with
+`pytest --pyargs properties`, and adds the suite's command-line options.
+
+Rules:
+- The Hypothesis profiles are registered at import time, before Hypothesis's own plugin
+  reads `--hypothesis-profile`.
+- Options: `--world` (comma list of sim, loopback, ganesha, target; default
+  DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default yes) and
+  `--restart-cmd CMD` for the target world. They are checked once, in pytest_configure:
+  a bad value, a target world without --target, or a target that does not answer is a
+  pytest.UsageError of one line naming the problem and the fix, never a traceback. The
+  checked choice is `world_options(config)`.
+- The run's Hypothesis seed (properties/harness/seeds.py) is settled in pytest_configure, after
+  Hypothesis has loaded the profile; the xdist controller hands its choice to the
+  workers. The header shows it, and every failed test's report gets a "reproduce" section
+  with the pytest command that repeats it (node id, profile, seed, the suite's options).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from properties.harness import profiles, seeds
+from properties.worlds.options import (
+    DEFAULT_WORLDS,
+    URL_FORM,
+    TargetUrl,
+    WorldError,
+    check_reachable,
+    parse_target_url,
+    parse_worlds,
+    parse_yes_no,
+)
+
+profiles.register()
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    worlds: tuple[str, ...]
+    target: TargetUrl | None = None
+    target_drc: bool = True
+    restart_cmd: str | None = None
+
+    def as_arguments(self) -> list[str]:
+        """These options as pytest arguments, to repeat a run."""
+        arguments = ["--world", ",".join(self.worlds)]
+        if self.target is not None:
+            arguments += ["--target", str(self.target)]
+            arguments += ["--target-drc", "yes" if self.target_drc else "no"]
+        if self.restart_cmd is not None:
+            arguments += ["--restart-cmd", self.restart_cmd]
+        return arguments
+
+
+_OPTIONS = pytest.StashKey[WorldOptions]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nfsprop", "nfsprop worlds and targets")
+    group.addoption(
+        "--world",
+        default=DEFAULT_WORLDS,
+        help=f"comma list of worlds to run the properties in: sim, loopback, ganesha, target "
+        f"(default: {DEFAULT_WORLDS})",
+    )
+    group.addoption(
+        "--target",
+        metavar="URL",
+        help=f"the server of the target world: {URL_FORM}; its export is emptied per example",
+    )
+    group.addoption(
+        "--target-drc",
+        default="yes",
+        metavar="yes|no",
+        help="whether the --target server keeps a duplicate request cache (default: yes)",
+    )
+    group.addoption(
+        "--restart-cmd",
+        metavar="CMD",
+        help="shell command that kills and restarts the --target server (enables crash tests)",
+    )
+
+
+def _checked(config: pytest.Config) -> WorldOptions:
+    worlds = parse_worlds(config.getoption("world"))
+    url_text: str | None = config.getoption("target")
+    drc = parse_yes_no(config.getoption("target_drc"), "--target-drc")
+    restart_cmd: str | None = config.getoption("restart_cmd")
+    if "target" not in worlds:
+        if url_text is not None or restart_cmd is not None:
+            raise WorldError(
+                "--target/--restart-cmd given without the target world: add "
+                "target to --world (e.g. --world sim,target)"
+            )
+        return WorldOptions(worlds)
+    if url_text is None:
+        raise WorldError(f"--world target needs --target {URL_FORM}")
+    url = parse_target_url(url_text)
+    if not hasattr(config, "workerinput"):  # the controller checks once, not every worker
+        check_reachable(url)
+    return WorldOptions(worlds, url, drc, restart_cmd)
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded the profile
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[_OPTIONS] = _checked(config)
+    except WorldError as error:
+        raise pytest.UsageError(str(error)) from None
+    worker_input: dict[str, Any] = getattr(config, "workerinput", {})
+    given: str | None = config.getoption("hypothesis_seed", None)
+    seeds.set_current(seeds.choose(given, worker_input.get(_SEED_KEY)))
+
+
+_SEED_KEY = "nfsprop_run_seed"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: the workers run with the controller's seed."""
+    node.workerinput[_SEED_KEY] = seeds.current().value
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    options = world_options(config)
+    return f"nfsprop: worlds {','.join(options.worlds)}; seed {seeds.current().describe()}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # the file name and the test's name: the same from any root directory or --pyargs
+    seeds.current().start_test(f"{item.path.name}::{item.nodeid.split('::', 1)[-1]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and call.when == "call":
+        arguments = world_options(item.config).as_arguments()
+        command = seeds.reproduce_command(item.nodeid, arguments)
+        report.sections.append(
+            ("nfsprop: reproduce", f"seed: {seeds.current().describe()}\n{command}")
+        )
+    return report
+
+
+def world_options(config: pytest.Config) -> WorldOptions:
+    return config.stash[_OPTIONS]

@@ -1,0 +1,310 @@
+"""Replay files: every failing example leaves one under `.nfsprop/failures/`, and
+`nfsprop replay FILE` re-runs it.
+
+Rules:
+- A replay file is JSON (FORMAT, VERSION): the property, the kind of run (KINDS), the
+  world, the target URL (the target world), the settings (Hypothesis profile and seed,
+  the target's options, and what the kind needs to build the same run again), the
+  operations, the fault decisions as recorded by faults.sim.RecordingFaults, the failure
+  message, a human-readable step log, and for simulated runs the trace (faults.sim.trace
+  JSON).
+- Operations by kind: "counter", the counter's increments; "machine" (the NFSv3 server
+  machine, properties/nfs3/machine.py) and "afs" (properties/afs/machine.py), the recorded
+  steps of properties/harness/steps.py ({function, args, draws}); "client", the program of
+  properties/nfs_client/scenario.py, its steps in the steps' JSON of values. The settings
+  key of each kind (SETTINGS_KEYS) holds its configuration: cache on or off and fault
+  rates (counter), the machine config, the AFS mutants and rates, the client setup.
+- One file per property and world, `<property>-<world>.json`, overwritten by each failing
+  run: Hypothesis runs the minimal failing example last, so the file left is the shrunk
+  one. The directory is $NFSPROP_FAILURES_DIR, or `.nfsprop/failures` under the current
+  directory. `replay_on_failure()` writes the file when its block raises and adds the
+  seed and the replay command to the failure as a note (pytest prints notes).
+- Replaying needs no Hypothesis example generation: see properties/harness/replay/run.py.
+- A missing or malformed file is a ReplayFileError, one line naming the problem and the
+  fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+
+from faults.sim import FaultRates
+from faults.sim.faults import Choice
+from properties.harness import seeds
+from properties.harness.seeds import RunSeed
+from properties.harness.steps import RecordedStep, RunRecord, StepFormatError
+from properties.worlds.options import KNOWN_WORLDS
+
+FORMAT = "nfsprop-replay"
+VERSION = 2
+DEFAULT_DIRECTORY = Path(".nfsprop") / "failures"
+SETTINGS_KEYS = {
+    "counter": ("drc", "rates"),
+    "machine": ("machine",),
+    "client": ("client",),
+    "afs": ("afs",),
+}
+KINDS = tuple(SETTINGS_KEYS)
+STEP_KINDS = ("machine", "afs")  # whose operations are recorded steps
+MAX_FAILURE_TEXT = 4000
+
+
+class ReplayFileError(ValueError):
+    """A replay file that cannot be read; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class ReplayFile:
+    property: str  # a pytest node id, or a scenario name
+    kind: str  # one of KINDS
+    world: str
+    failure: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    operations: list[Any] = field(default_factory=list)
+    faults: list[Choice] = field(default_factory=list)
+    target: str | None = None
+    trace: str | None = None
+    log: list[str] = field(default_factory=list)  # the steps, as the failure message shows them
+
+    def to_json(self) -> str:
+        body = dataclasses.asdict(self)
+        body["faults"] = [[choice.label, choice.index] for choice in self.faults]
+        return json.dumps({"format": FORMAT, "version": VERSION, **body}, indent=1) + "\n"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a failing property ran: what every replay file records besides its kind's own."""
+
+    property: str  # a pytest node id, or a scenario name
+    world: str = "sim"
+    seed: str | None = None
+    target: str | None = None  # the target world's URL
+    target_drc: bool = True
+    restart_cmd: str | None = None
+
+    def settings(self, **kind_settings: Any) -> dict[str, Any]:
+        common: dict[str, Any] = {"profile": settings.get_current_profile_name(), "seed": self.seed}
+        if self.target is not None:
+            common |= {"target_drc": self.target_drc, "restart_cmd": self.restart_cmd}
+        return common | kind_settings
+
+
+def run_context(request: pytest.FixtureRequest, world: str = "sim") -> RunContext:
+    """The RunContext of the running pytest test, from the suite's command-line options."""
+    from properties.harness.plugin import world_options
+
+    options = world_options(request.config)
+    url = str(options.target) if world == "target" and options.target is not None else None
+    return RunContext(
+        request.node.nodeid,
+        world,
+        seeds.current().value,
+        url,
+        options.target_drc,
+        options.restart_cmd,
+    )
+
+
+class RecordedRunConfig(Protocol):
+    """A state machine's config that keeps its runs' step logs and its latest run's record
+    (NfsMachine's MachineConfig, AfsMachine's AfsMachineConfig)."""
+
+    @property
+    def latest(self) -> RunRecord | None: ...
+    @property
+    def logs(self) -> list[list[str]]: ...
+    def settings(self) -> dict[str, Any]: ...
+
+
+def steps_replay(
+    context: RunContext, kind: str, config: RecordedRunConfig, error: BaseException
+) -> ReplayFile:
+    """The replay file of `config`'s latest run, which failed with `error` (`kind` one of
+    STEP_KINDS)."""
+    record = config.latest or RunRecord()
+    return ReplayFile(
+        property=context.property,
+        kind=kind,
+        world=context.world,
+        failure=failure_text(error),
+        settings=context.settings(**{kind: config.settings()}),
+        operations=[step.to_json() for step in record.steps],
+        faults=record.fault_decisions,
+        target=context.target,
+        trace=None if record.world is None else record.world.trace.to_json(),
+        log=list(config.logs[-1]) if config.logs else [],
+    )
+
+
+def run_recorded_machine(
+    machine: type[RuleBasedStateMachine],
+    configured: settings,
+    kind: str,
+    config: RecordedRunConfig,
+    context: RunContext | None = None,
+    directory: Path | None = None,
+) -> None:
+    """Run `machine` under `configured`; with `context`, a failure leaves a replay file (in
+    `directory`, default failures_dir()) of the last run: the shrunk one."""
+    if context is None:
+        run_state_machine_as_test(machine, settings=configured)
+        return
+    with replay_on_failure(lambda error: steps_replay(context, kind, config, error), directory):
+        run_state_machine_as_test(machine, settings=configured)
+
+
+def failures_dir() -> Path:
+    return Path(os.environ.get("NFSPROP_FAILURES_DIR", DEFAULT_DIRECTORY))
+
+
+def file_name(property_id: str, world: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", property_id.rsplit("/", 1)[-1]).strip("_")
+    return f"{slug}-{world}.json"
+
+
+def save(replay: ReplayFile, directory: Path | None = None) -> Path:
+    where = failures_dir() if directory is None else directory
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / file_name(replay.property, replay.world)
+    path.write_text(replay.to_json())
+    return path
+
+
+def replay_command(path: Path) -> str:
+    return f"nfsprop replay {path}"
+
+
+def report(path: Path, seed: str | None) -> str:
+    seed_text = RunSeed(seed).describe()
+    return f"seed: {seed_text}\nreplay file: {path}\nreplay with: {replay_command(path)}"
+
+
+@contextmanager
+def replay_on_failure(
+    describe: Callable[[BaseException], ReplayFile], directory: Path | None = None
+) -> Iterator[None]:
+    """Save `describe(error)` when the block raises, and add the replay command to `error`."""
+    try:
+        yield
+    except Exception as error:
+        replay = describe(error)
+        path = save(replay, directory)
+        error.add_note(report(path, replay.settings.get("seed")))
+        raise
+
+
+def rates_settings(rates: FaultRates) -> dict[str, float]:
+    return dataclasses.asdict(rates)
+
+
+def failure_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_FAILURE_TEXT]
+
+
+def _field(body: dict[str, Any], name: str, kind: type, path: Path) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kind):
+        raise ReplayFileError(
+            f"{path}: field {name!r} is missing or not a {kind.__name__}; "
+            "replay a file written by the suite (under .nfsprop/failures/)"
+        )
+    return value
+
+
+def load(path: Path) -> ReplayFile:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ReplayFileError(
+            f"{path}: no such replay file; give a file from .nfsprop/failures/"
+        ) from None
+    except OSError as error:
+        raise ReplayFileError(
+            f"{path}: cannot read it ({error.strerror}); check the path"
+        ) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ReplayFileError(
+            f"{path}: not JSON ({error.msg} at line {error.lineno}); "
+            "give a replay file the suite wrote"
+        ) from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise ReplayFileError(f'{path}: not an nfsprop replay file (no "format": "{FORMAT}")')
+    if body.get("version") != VERSION:
+        raise ReplayFileError(
+            f"{path}: replay format version {body.get('version')!r}; this nfsprop reads "
+            f"version {VERSION}: replay it with the nfsprop that wrote it"
+        )
+    kind = _field(body, "kind", str, path)
+    if kind not in KINDS:
+        raise ReplayFileError(f"{path}: unknown kind {kind!r}; expected one of {KINDS}")
+    faults = []
+    for entry in _field(body, "faults", list, path):
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], int)
+        ):
+            raise ReplayFileError(f"{path}: a fault decision is not [label, index]: {entry!r}")
+        faults.append(Choice(entry[0], entry[1]))
+    target = body.get("target")
+    trace = body.get("trace")
+    if target is not None and not isinstance(target, str):
+        raise ReplayFileError(f"{path}: field 'target' is not a string")
+    if trace is not None and not isinstance(trace, str):
+        raise ReplayFileError(f"{path}: field 'trace' is not a string")
+    world = _checked_world(path, kind, _field(body, "world", str, path), target)
+    settings = _field(body, "settings", dict, path)
+    for key in SETTINGS_KEYS[kind]:
+        if key not in settings:
+            raise ReplayFileError(
+                f"{path}: settings lack {key!r}, which a {kind} run needs; "
+                "replay a file the suite wrote"
+            )
+    operations = _field(body, "operations", list, path)
+    if kind in STEP_KINDS:
+        for number, step in enumerate(operations, 1):
+            try:
+                RecordedStep.from_json(step)
+            except StepFormatError as error:
+                raise ReplayFileError(f"{path}: operation {number}: {error}") from None
+    log = body.get("log", [])
+    if not isinstance(log, list) or not all(isinstance(line, str) for line in log):
+        raise ReplayFileError(f"{path}: field 'log' is not a list of strings")
+    return ReplayFile(
+        property=_field(body, "property", str, path),
+        kind=kind,
+        world=world,
+        failure=_field(body, "failure", str, path),
+        settings=settings,
+        operations=operations,
+        faults=faults,
+        target=target,
+        trace=trace,
+        log=log,
+    )
+
+
+def _checked_world(path: Path, kind: str, world: str, target: str | None) -> str:
+    if world not in KNOWN_WORLDS:
+        raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {KNOWN_WORLDS}")
+    if kind != "machine" and world != "sim":
+        raise ReplayFileError(f"{path}: a {kind} run happens in the sim world, not {world!r}")
+    if world == "target" and target is None:
+        raise ReplayFileError(f"{path}: a target-world run without its 'target' URL")
+    return world

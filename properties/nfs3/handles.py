@@ -1,0 +1,264 @@
+"""Handle scenarios: a removed file's inode reused, and handles forged from valid ones.
+
+Rules:
+- Staleness: a file is written, its handle kept, and the file removed (or replaced by a
+  RENAME over it); then new files are created and written until one gets the old fileid
+  (the inode reused) or REUSE_ATTEMPTS creates have failed to. The old handle must then
+  answer GETATTR and READ with NFS3ERR_STALE; before reuse it may still answer as the
+  removed file (nlink 0, its old data), which is a WARN. Answering with the new file's
+  attributes or data is always a FAIL.
+- Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
+  by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
+  NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
+- Every call goes through `target.run(...)`; a scenario returns what it saw, and raises
+  ModelMismatch on a FAIL.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import strategies as st
+
+from properties.nfs3.model import Deviation, ModelMismatch
+from properties.nfs3.model.verdict import status_name
+from properties.nfs3.wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
+from properties.worlds.target import Target
+from reference.rpc.errors import RpcDenied
+from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.nfs3 import (
+    FILE_SYNC,
+    GUARDED,
+    NFS3_FHSIZE,
+    NFS3_OK,
+    NFS3ERR_BADHANDLE,
+    NFS3ERR_STALE,
+    CREATE3args,
+    GETATTR3args,
+    LOOKUP3args,
+    READ3args,
+    REMOVE3args,
+    RENAME3args,
+    WRITE3args,
+    createhow3,
+    diropargs3,
+    nfs_fh3,
+    nfsstat3,
+)
+
+REUSE_ATTEMPTS = 64
+REFUSED = frozenset((NFS3ERR_BADHANDLE, NFS3ERR_STALE))
+OLD_DATA = b"old file data: must never be read through another file's handle"
+NEW_DATA = b"NEW FILE DATA, different from the old"
+
+
+@dataclass(frozen=True)
+class File:
+    handle: nfs_fh3
+    fileid: int
+
+
+def mount(target: Target) -> nfs_fh3:
+    reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+    if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
+        raise ModelMismatch(f"MNT {target.export!r} answered {reply.fhs_status.name}")
+    return nfs_fh3(reply.mountinfo.fhandle)
+
+
+def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) -> File:
+    """A new file holding `data` (FILE_SYNC), with its handle and fileid."""
+    where = diropargs3(directory, name)
+    created = target.run(
+        target.nfs.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(0o644))))
+    )
+    if created.status != NFS3_OK or created.resok is None:
+        raise ModelMismatch(f"CREATE {name!r} answered {status_name(created.status)}")
+    handle = created.resok.obj.handle
+    if handle is None:
+        looked_up = target.run(target.nfs.caller.call(LOOKUP, LOOKUP3args(where)))
+        if looked_up.resok is None:
+            raise ModelMismatch(f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
+        handle = looked_up.resok.object
+    write = WRITE3args(handle, 0, len(data), FILE_SYNC, data)
+    written = target.run(target.nfs.caller.call(WRITE, write))
+    if written.status != NFS3_OK:
+        raise ModelMismatch(f"WRITE to {name!r} answered {status_name(written.status)}")
+    attributes = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle)))
+    if attributes.resok is None:
+        raise ModelMismatch(f"GETATTR of {name!r} answered {status_name(attributes.status)}")
+    return File(handle, attributes.resok.obj_attributes.fileid)
+
+
+# -- staleness --
+
+Removal = Literal["remove", "rename over"]
+
+
+@dataclass
+class StalenessRun:
+    reused: bool  # a new file got the removed file's fileid
+    creates: int  # files created after the removal
+    getattr_status: int
+    read_status: int
+    warnings: list[str]
+
+
+def reuse_inode(target: Target, extra_files: int, removal: Removal) -> StalenessRun:
+    root = mount(target)
+    for number in range(extra_files):
+        create_file(target, root, b"extra%d" % number, b"x" * number)
+    old = create_file(target, root, b"old", OLD_DATA)
+    _unlink(target, root, removal)
+    creates = 0
+    reused = False
+    while creates < REUSE_ATTEMPTS and not reused:
+        new = create_file(target, root, b"new%d" % creates, NEW_DATA)
+        creates += 1
+        reused = new.fileid == old.fileid
+    warnings: list[str] = []
+    getattr_reply = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(old.handle)))
+    if getattr_reply.status == NFS3_OK:
+        assert getattr_reply.resok is not None
+        answered = getattr_reply.resok.obj_attributes
+        if reused or answered.fileid != old.fileid or answered.nlink != 0:
+            raise ModelMismatch(
+                f"staleness: GETATTR of the removed file's handle answered NFS3_OK with "
+                f"fileid {answered.fileid}, nlink {answered.nlink} (old fileid {old.fileid}, "
+                f"inode reused: {reused})"
+            )
+        warnings.append("the removed file's handle still answers GETATTR (inode not reused)")
+    elif getattr_reply.status != NFS3ERR_STALE:
+        raise ModelMismatch(
+            f"staleness: GETATTR of the removed file's handle answered "
+            f"{status_name(getattr_reply.status)}, not NFS3ERR_STALE"
+        )
+    read = READ3args(old.handle, 0, len(OLD_DATA) + len(NEW_DATA))
+    read_reply = target.run(target.nfs.caller.call(READ, read))
+    if read_reply.status == NFS3_OK:
+        assert read_reply.resok is not None
+        if reused or read_reply.resok.data != OLD_DATA:
+            raise ModelMismatch(
+                f"staleness: READ of the removed file's handle answered "
+                f"{read_reply.resok.data!r} (inode reused: {reused})"
+            )
+        warnings.append("the removed file's handle still reads its old data (inode not reused)")
+    elif read_reply.status != NFS3ERR_STALE:
+        raise ModelMismatch(
+            f"staleness: READ of the removed file's handle answered "
+            f"{status_name(read_reply.status)}, not NFS3ERR_STALE"
+        )
+    return StalenessRun(reused, creates, getattr_reply.status, read_reply.status, warnings)
+
+
+def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
+    if removal == "remove":
+        reply = target.run(
+            target.nfs.caller.call(REMOVE, REMOVE3args(diropargs3(root, b"old")))
+        ).status
+    else:
+        create_file(target, root, b"replacement", b"")
+        args = RENAME3args(diropargs3(root, b"replacement"), diropargs3(root, b"old"))
+        reply = target.run(target.nfs.caller.call(RENAME, args)).status
+    if reply != NFS3_OK:
+        raise ModelMismatch(f"{removal} of the old file answered {status_name(reply)}")
+
+
+# -- forged handles --
+
+
+@dataclass(frozen=True)
+class Forgery:
+    """How a valid handle is damaged."""
+
+    kind: Literal["flip", "truncate", "extend", "random"]
+    position: int = 0  # flip: the bit; truncate: the new length
+    extra: bytes = b""  # extend: appended bytes; random: the whole handle
+
+    def apply(self, handle: bytes) -> bytes:
+        if self.kind == "flip":
+            bit = self.position % (8 * len(handle))
+            damaged = bytearray(handle)
+            damaged[bit // 8] ^= 0x80 >> (bit % 8)
+            return bytes(damaged)
+        if self.kind == "truncate":
+            return handle[: self.position % len(handle)]
+        if self.kind == "extend":
+            return (handle + self.extra)[:NFS3_FHSIZE]
+        return self.extra
+
+
+forgeries = st.one_of(
+    st.builds(Forgery, st.just("flip"), st.integers(0, 8 * NFS3_FHSIZE - 1)),
+    st.builds(Forgery, st.just("truncate"), st.integers(0, NFS3_FHSIZE - 1)),
+    st.builds(Forgery, st.just("extend"), extra=st.binary(min_size=1, max_size=NFS3_FHSIZE)),
+    st.builds(Forgery, st.just("random"), extra=st.binary(max_size=NFS3_FHSIZE)),
+)
+
+
+@dataclass
+class ForgeryRun:
+    forged: bytes
+    statuses: dict[str, nfsstat3]  # procedure -> status
+
+
+def names_the_same_object(target: Target, original: bytes, forged: bytes) -> bool:
+    """Whether two handles get the same fsid and fileid from GETATTR."""
+    identities = []
+    for handle in (original, forged):
+        reply = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(nfs_fh3(handle))))
+        if reply.resok is None:
+            return False
+        attributes = reply.resok.obj_attributes
+        identities.append((attributes.fsid, attributes.fileid))
+    return identities[0] == identities[1]
+
+
+def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
+    """Damage the root's or a file's handle and call with it; None if the damage left the
+    handle as it was (random bytes equal to it, or an extension of a full-size handle)."""
+    root = mount(target)
+    file = create_file(target, root, b"file", OLD_DATA)
+    original = root.data if of_root else file.handle.data
+    forged = forgery.apply(original)
+    if forged == original:
+        return None
+    handle = nfs_fh3(forged)
+    try:
+        statuses = {
+            "GETATTR": target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle))).status,
+            "READ": target.run(target.nfs.caller.call(READ, READ3args(handle, 0, 4096))).status,
+            "LOOKUP": target.run(
+                target.nfs.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
+            ).status,
+        }
+    except RpcDenied as denied:
+        warnings.warn(
+            Deviation(
+                f"{target.name}: a damaged handle ({forgery.kind}) was refused at the RPC "
+                f"layer ({denied}), not with NFS3ERR_BADHANDLE or NFS3ERR_STALE: refused, "
+                "but a client cannot tell it from a credential problem"
+            ),
+            stacklevel=1,
+        )
+        return ForgeryRun(forged, {})
+    accepted = [procedure for procedure, status in statuses.items() if status not in REFUSED]
+    if accepted and names_the_same_object(target, original, forged):
+        warnings.warn(
+            Deviation(
+                f"{target.name}: a damaged handle ({forgery.kind}) still names the same "
+                f"object ({', '.join(accepted)} answered NFS3_OK): the server ignores some "
+                "bits of its handles; it never reached another object"
+            ),
+            stacklevel=1,
+        )
+        return ForgeryRun(forged, statuses)
+    for procedure, status in statuses.items():
+        if status not in REFUSED:
+            raise ModelMismatch(
+                f"forged handle {forged.hex()} ({forgery.kind} of the "
+                f"{'root' if of_root else 'file'} handle {original.hex()}): {procedure} "
+                f"answered {status_name(status)}, not NFS3ERR_BADHANDLE or NFS3ERR_STALE"
+            )
+    return ForgeryRun(forged, statuses)

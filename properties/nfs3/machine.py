@@ -1,0 +1,972 @@
+"""The NFSv3 server state machine: random operation sequences, each reply checked by the model.
+
+Rules:
+- One machine drives one Target, made by its MachineConfig's world factory with the
+  example's fault source (`data.fault_source()`, or NoFaults when the config has no
+  fault rates): the `mount` step MNTs the export (which must start empty); every rule then makes one
+  NFSv3 call through `target.run(...)` and applies the same operation to the model
+  (properties.nfs3.model). The reply's status is judged against the model's Plan (FAIL raises
+  ModelMismatch with the steps so far; WARN is collected and reported as a Deviation
+  warning at teardown); data, listings and attributes must equal the model's.
+- Names come from a small alphabet (a, b, c, d) so that they collide, plus odd ones ('.',
+  '..', '', 'a/b', 256 bytes). Objects are drawn from the model, live ones first, then
+  removed ones, whose handles the suite keeps to probe staleness.
+- Identity: the suite keeps the handle and fileid of every model object. One object
+  always shows one fileid; two live objects never share one; a removed object's handle
+  that still answers must answer as that object, never as a live one.
+- Retransmission (config.retransmit): every non-idempotent call is sent twice with one
+  XID through `send_raw`; the replies must be byte-identical, and the model applies the
+  operation once, so a second execution shows up as a mismatch later if not at once.
+- Crashes (config.crashes, where the target can): the `crash` rule crashes and restarts
+  the server; every live object's handle must still answer, every file must hold what
+  was written FILE_SYNC or committed (see properties.nfs3.model.content), and the write
+  verifier must have changed. COMMIT makes the model's data durable only when it answers
+  the verifier the writes got.
+- Partitions (config.partitions, where the target can): the `partition` rule cuts the
+  network between client and server, starting while the next call's message or reply
+  travels, for up to a minute (below the DRC's max_age). The hard-mounted client
+  retransmits until it heals; the replies must still match the model, so a call whose
+  reply was lost must be answered from the cache, not run again.
+- Clock jumps (config.clock_jumps, where the target can): the `clock_jump` rule steps the
+  server's wall clock back or forward. An object's ctime must never go back (a client
+  validates its caches by the attributes): every ctime seen is checked against the
+  latest one of that object. A crash starts the comparison afresh, as it may take back
+  unstable changes together with their times.
+- The teardown of a run whose steps all finished lists every live directory and reads
+  every live file and symlink back (`_check_everything`); not when Hypothesis stopped
+  the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
+  the check would fail in its event loop and the hard-mounted client retry forever).
+- Every step is recorded as data (properties/harness/steps.py) besides its line in the log, so
+  `run_machine` can leave a replay file of the last (shrunk) run that `nfsprop replay`
+  runs again without Hypothesis (properties/harness/replay/run.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn, TypeVar
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.errors import StopTest
+from hypothesis.stateful import (
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from faults.sim import FaultRates, FaultSource, NoFaults
+from properties.harness.replay.file import RunContext, run_recorded_machine
+from properties.harness.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
+from properties.nfs3.model import (
+    ROOT_ID,
+    CreateHow,
+    Deviation,
+    Directory,
+    ModelFs,
+    ModelMismatch,
+    ModelObject,
+    ObjectId,
+    Plan,
+    RegularFile,
+    Symlink,
+    Verdict,
+)
+from properties.nfs3.model.verdict import status_name
+from properties.nfs3.wire import (
+    COMMIT,
+    CREATE,
+    GETATTR,
+    LINK,
+    LOOKUP,
+    MKDIR,
+    NON_IDEMPOTENT,
+    READ,
+    READDIR,
+    READDIRPLUS,
+    READLINK,
+    REMOVE,
+    RENAME,
+    RMDIR,
+    SETATTR,
+    SYMLINK,
+    WRITE,
+    decode_reply,
+    raw_call,
+    sattr,
+)
+from properties.worlds.sim import SimTarget
+from properties.worlds.target import Target
+from reference.rpc.stubs import Procedure
+from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.nfs3 import (
+    EXCLUSIVE,
+    GUARDED,
+    NFS3_OK,
+    UNCHECKED,
+    UNSTABLE,
+    COMMIT3args,
+    CREATE3args,
+    GETATTR3args,
+    LINK3args,
+    LOOKUP3args,
+    MKDIR3args,
+    READ3args,
+    READDIR3args,
+    READDIRPLUS3args,
+    READLINK3args,
+    REMOVE3args,
+    RENAME3args,
+    RMDIR3args,
+    SETATTR3args,
+    SYMLINK3args,
+    WRITE3args,
+    createhow3,
+    createmode3,
+    diropargs3,
+    fattr3,
+    nfs_fh3,
+    post_op_attr,
+    post_op_fh3,
+    sattrguard3,
+    stable_how,
+    symlinkdata3,
+    wcc_data,
+)
+
+A = TypeVar("A")
+R = TypeVar("R")
+T = TypeVar("T")
+
+NAMES = (b"a", b"b", b"c", b"d")
+ODD_NAMES = (b".", b"..", b"", b"a/b", b"n" * 256)
+# Names are drawn through the running machine, so a world can leave out an odd name
+# whose known finding would end every run early (see properties/nfs3/findings.py).
+NAME = st.runner().flatmap(lambda machine: st.sampled_from(NAMES * 6 + machine.config.odd_names))
+SYMLINK_TARGETS = (b"a", b"../b", b"/outside/the/export", b"long/" * 20)
+CREATE_VERIFIERS = (b"verifier", b"another!")
+OFFSETS = st.integers(0, 9000)
+LENGTHS = st.integers(1, 3000)
+READ_COUNTS = st.integers(0, 4096)
+SIZES = st.sampled_from((0, 1, 4096, 5000)) | st.integers(0, 10_000)
+MODES = st.integers(0, 0o77).map(lambda low: 0o700 | low)  # the owner keeps rwx
+STABILITY = st.sampled_from(list(stable_how))
+READDIR_COUNTS = st.sampled_from((512, 1024, 8192))
+CHUNK = 4096
+MAX_READDIR_CALLS = 64
+DOTS = (b".", b"..")
+ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
+# A partition starts before the next call, while its first message travels (the link's
+# latency is 1 ms: the call is lost) or while its reply does (the call ran, the reply is
+# lost); it lasts from a few retransmissions to a minute, below the DRC's max_age.
+PARTITION_STARTS = st.sampled_from((0.0, 0.0005, 0.0015))
+PARTITION_LASTS = st.sampled_from((0.3, 5.0, 60.0))
+CLOCK_JUMPS = st.sampled_from((-3600.0, -1.0, 1.0))  # NTP stepping the server's clock
+ROOT_PROBE_MODE = 0o777  # what the export's root is made (it already is: the store's default)
+
+
+TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
+
+
+@dataclass
+class MachineConfig:
+    """What a machine class is for: its target, and which checks it runs.
+
+    `make_target(faults, drc, rates)` is a world's target factory; with `rates` None the
+    example has no network faults (its target gets NoFaults)."""
+
+    make_target: TargetMaker
+    drc: bool = True
+    rates: FaultRates | None = None
+    retransmit: bool = False
+    crashes: bool = False
+    odd_names: tuple[bytes, ...] = ODD_NAMES
+    partitions: bool = False
+    clock_jumps: bool = False
+    logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
+    # the latest run's recorded steps (only the latest: a run's record holds its world)
+    latest: RunRecord | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What a replay file keeps to build the same config again (`from_settings`)."""
+        return {
+            "drc": self.drc,
+            "rates": None if self.rates is None else dataclasses.asdict(self.rates),
+            "retransmit": self.retransmit,
+            "crashes": self.crashes,
+            "odd_names": [name.hex() for name in self.odd_names],
+            "partitions": self.partitions,
+            "clock_jumps": self.clock_jumps,
+        }
+
+    @staticmethod
+    def from_settings(settings: dict[str, Any], make_target: TargetMaker) -> MachineConfig:
+        """The config `settings()` described; TypeError, ValueError or KeyError if it
+        does not describe one."""
+        rates = settings["rates"]
+        flags = [settings[name] for name in ("drc", "retransmit", "crashes")]
+        # files from before partitions and clock jumps have neither
+        flags += [settings.get("partitions", False), settings.get("clock_jumps", False)]
+        if not all(isinstance(flag, bool) for flag in flags):
+            raise TypeError(
+                "drc, retransmit, crashes, partitions and clock_jumps must be true or false"
+            )
+        drc, retransmit, crashes, partitions, clock_jumps = flags
+        return MachineConfig(
+            make_target,
+            drc,
+            None if rates is None else FaultRates(**rates),
+            retransmit,
+            crashes,
+            tuple(bytes.fromhex(name) for name in settings["odd_names"]),
+            partitions=partitions,
+            clock_jumps=clock_jumps,
+        )
+
+
+def machine_class(config: MachineConfig) -> type[NfsMachine]:
+    """A machine class bound to `config` (run it with run_state_machine_as_test). The
+    partition and clock-jump rules exist only in the machines that want them, so the
+    rule choices, and the examples, of every other machine stay as they were."""
+    chosen = ((config.partitions, NetworkPartitions), (config.clock_jumps, ClockJumps))
+    bases = tuple(rules for wanted, rules in chosen if wanted) or (NfsMachine,)
+    configured: type[NfsMachine] = type("ConfiguredNfsMachine", bases, {"config": config})
+    return configured
+
+
+def run_machine(
+    config: MachineConfig,
+    configured: settings,
+    context: RunContext | None = None,
+    directory: Path | None = None,
+) -> None:
+    """Run the machine; with `context`, a failure leaves a replay file (run_recorded_machine)."""
+    run_recorded_machine(machine_class(config), configured, "machine", config, context, directory)
+
+
+def payload(seed: int, length: int) -> bytes:
+    """`length` bytes that differ per seed, so overlapping writes are told apart."""
+    return random.Random(seed).randbytes(length)
+
+
+class NfsMachine(RecordedMachine):
+    config: ClassVar[MachineConfig]
+    codec = Codec((createmode3, stable_how))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config.latest = self.record
+        self.model = ModelFs()
+        self.handles: dict[ObjectId, bytes] = {}
+        self.fileids: dict[ObjectId, int] = {}
+        self.verifier: bytes | None = None  # the write verifier since the last restart
+        self.verifier_before_crash: bytes | None = None
+        self.deviations: dict[str, None] = {}
+        self.log: list[str] = []
+        self.unfinished: str | None = None  # the step running now
+        self.config.logs.append(self.log)
+        self._target: Target | None = None
+
+    @property
+    def target(self) -> Target:
+        assert self._target is not None, "the mount step has not run"
+        return self._target
+
+    # -- plumbing --
+
+    def _step(self, text: str) -> None:
+        self.log.append(text)
+        self.unfinished = text
+
+    @invariant()
+    def step_finished(self) -> None:
+        """Runs after every step that did not raise (a failure, or running out of data)."""
+        self.unfinished = None
+
+    def _fail(self, reason: str) -> NoReturn:
+        steps = "\n".join(f"  {number}. {step}" for number, step in enumerate(self.log, 1))
+        raise ModelMismatch(f"{reason}\nsteps on {self.target.name}:\n{steps}")
+
+    def _warn(self, reason: str) -> None:
+        self.deviations[reason] = None
+
+    def _call(self, procedure: Procedure[A, R], args: A) -> R:
+        target = self.target
+        if self.config.retransmit and procedure in NON_IDEMPOTENT:
+            return self._call_twice(procedure, args)
+        return target.run(target.nfs.caller.call(procedure, args))
+
+    def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
+        target = self.target
+        xid = target.next_xid()
+        call = raw_call(xid, procedure, args)
+        first = target.run(target.send_raw(call))
+        second = target.run(target.send_raw(call))
+        if first is None or second is None:
+            self._fail(f"{procedure.name} xid {xid:#x}: no reply to a raw call")
+        if first != second:
+            self._fail(
+                f"at-most-once: {procedure.name} sent twice with xid {xid:#x} got two different "
+                f"replies (executed twice?):\n  first:  {decode_reply(procedure, first)}\n"
+                f"  second: {decode_reply(procedure, second)}"
+            )
+        return decode_reply(procedure, first)
+
+    def _settle(self, plan: Plan[T], status: int) -> T | None:
+        judgement = plan.judge(status)
+        if judgement.verdict is Verdict.FAIL:
+            self._fail(judgement.reason)
+        if judgement.verdict is not Verdict.PASS:
+            self._warn(
+                f"{judgement.reason} ({plan.operation.split()[0]} got {status_name(status)})"
+            )
+        return plan.settle(status)
+
+    def _fh(self, object_id: ObjectId) -> nfs_fh3:
+        return nfs_fh3(self.handles[object_id])
+
+    def _where(self, directory: ObjectId, name: bytes) -> diropargs3:
+        return diropargs3(self._fh(directory), name)
+
+    def _draw_object(
+        self, data: Draws, label: str, prefer: type[ModelObject] | None = None
+    ) -> ObjectId:
+        """Mostly a live object of the preferred kind; sometimes any other, removed ones too."""
+        preferred = self.model.ids(alive=True, kind=prefer)
+        others = [i for i in self.model.ids() if i not in preferred]
+        if preferred and (not others or data.draw(ODD_PICK, label=f"{label} is odd") != 0):
+            return data.draw(st.sampled_from(preferred), label=label)
+        return data.draw(st.sampled_from(others), label=label)
+
+    # -- identity and attributes --
+
+    def _check_fileid(self, object_id: ObjectId, fileid: int, where: str) -> None:
+        known = self.fileids.setdefault(object_id, fileid)
+        if known != fileid:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}"
+            )
+        alive = self.model[object_id].alive
+        for other, other_fileid in self.fileids.items():
+            if other == object_id or other_fileid != fileid or not self.model[other].alive:
+                continue
+            if alive:
+                self._fail(f"{where}: live objects {object_id} and {other} share fileid {fileid}")
+            self._fail(
+                f"staleness: {where}: the handle of removed {self.model.describe(object_id)} "
+                f"answered as live {self.model.describe(other)} (fileid {fileid} was reused)"
+            )
+
+    def _check_attributes(
+        self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
+    ) -> None:
+        obj = self.model[object_id]
+        if attributes.type != obj.type:
+            self._fail(f"{where}: {self.model.describe(object_id)} has type {attributes.type.name}")
+        self._check_fileid(object_id, attributes.fileid, where)
+        nlink = self.model.nlink(obj)
+        if attributes.nlink != nlink:
+            message = (
+                f"{where}: {self.model.describe(object_id)} nlink {attributes.nlink}, not {nlink}"
+            )
+            if isinstance(obj, Directory):
+                self._warn(f"directory link count is not 2 + subdirectories ({message})")
+            else:
+                self._fail(message)
+        if isinstance(obj, RegularFile) and exact_size and attributes.size != obj.content.size:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} size {attributes.size}, "
+                f"not {obj.content.size}"
+            )
+        if isinstance(obj, Symlink) and attributes.size != len(obj.target):
+            self._warn(f"{where}: a symlink's size is not the length of its target")
+        if obj.mode is not None and attributes.mode & 0o7777 != obj.mode:
+            self._fail(
+                f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
+                f"not {obj.mode:o}"
+            )
+
+    def _check_post_op(self, object_id: ObjectId, attributes: post_op_attr, where: str) -> None:
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(object_id, attributes.attributes, where)
+
+    def _check_wcc(
+        self, object_id: ObjectId, wcc: wcc_data, where: str, size_before: int | None = None
+    ) -> None:
+        """Weak cache consistency: the size before (files) and the attributes after."""
+        before = wcc.before.attributes
+        if size_before is not None and before is not None and before.size != size_before:
+            self._fail(f"{where}: pre-op size {before.size}, but it was {size_before}")
+        self._check_post_op(object_id, wcc.after, where)
+
+    def _size(self, object_id: ObjectId) -> int | None:
+        obj = self.model[object_id]
+        return obj.content.size if isinstance(obj, RegularFile) else None
+
+    def _adopt(
+        self,
+        object_id: ObjectId,
+        handle: post_op_fh3,
+        attributes: post_op_attr,
+        where: diropargs3,
+        operation: str,
+    ) -> None:
+        """Record the handle of an object a CREATE-like call answered, and check it."""
+        if handle.handle_follows and handle.handle is not None:
+            data = handle.handle.data
+        else:
+            reply = self._call(LOOKUP, LOOKUP3args(where))
+            if reply.status != NFS3_OK or reply.resok is None:
+                self._fail(f"{operation} sent no handle, and LOOKUP answered {reply.status.name}")
+            data = reply.resok.object.data
+        self.handles.setdefault(object_id, data)
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(object_id, attributes.attributes, operation)
+        else:
+            self._getattr(object_id)
+
+    def _check_verifier(self, verifier: bytes, where: str) -> bool:
+        """Whether `verifier` is the one earlier writes got since the last restart."""
+        if self.verifier is None:
+            if verifier == self.verifier_before_crash:
+                self._fail(f"{where}: the write verifier did not change across the restart")
+            self.verifier = verifier
+            return True
+        if verifier != self.verifier:
+            self._warn(f"{where}: the write verifier changed without a restart")
+            self.verifier = verifier
+            return False
+        return True
+
+    # -- the start --
+
+    @initialize(data=st.data())
+    @recorded
+    def mount(self, data: Draws) -> None:
+        self.unfinished = "MNT"  # not a logged step: shrunk lengths count the rules only
+        config = self.config
+        faults = NoFaults() if config.rates is None else data.fault_source()
+        self._target = target = config.make_target(faults, config.drc, config.rates)
+        if isinstance(target, SimTarget):
+            self.record.world = target.world
+        reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+        if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
+            self._fail(f"MNT {target.export!r} answered {reply.fhs_status.name}")
+        self.handles[ROOT_ID] = reply.mountinfo.fhandle
+        self._getattr(ROOT_ID)
+
+    def teardown(self) -> None:
+        if self._target is None:
+            return
+        stopped = isinstance(sys.exc_info()[1], StopTest)  # Hypothesis ended the run midway
+        try:
+            if self.unfinished is None and not stopped:
+                self._step("check everything")
+                self._check_everything()
+        finally:
+            self._target.close()
+        for reason in self.deviations:
+            warnings.warn(Deviation(f"{self.target.name}: {reason}"), stacklevel=1)
+
+    # -- attributes and names --
+
+    def _getattr(self, object_id: ObjectId) -> None:
+        plan = self.model.getattr(object_id)
+        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
+        if self._settle(plan, reply.status) is not None:
+            assert reply.resok is not None
+            self._check_attributes(object_id, reply.resok.obj_attributes, "GETATTR")
+
+    @rule(data=st.data())
+    @recorded
+    def getattr(self, data: Draws) -> None:
+        object_id = self._draw_object(data, "object")
+        self._step(f"GETATTR {self.model.describe(object_id)}")
+        self._getattr(object_id)
+
+    @rule(data=st.data(), mode=st.none() | MODES, size=st.none() | SIZES)
+    @recorded
+    def setattr(self, data: Draws, mode: int | None, size: int | None) -> None:
+        self._setattr(self._draw_object(data, "object", RegularFile), mode, size)
+
+    def _setattr(self, object_id: ObjectId, mode: int | None, size: int | None) -> None:
+        plan = self.model.setattr(object_id, mode, size)
+        self._step(plan.operation)
+        size_before = self._size(object_id)
+        args = SETATTR3args(self._fh(object_id), sattr(mode, size), sattrguard3(False))
+        reply = self._call(SETATTR, args)
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(object_id, reply.resok.obj_wcc, "SETATTR", size_before)
+
+    @rule(data=st.data(), name=NAME)
+    @recorded
+    def lookup(self, data: Draws, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.lookup(directory, name)
+        self._step(plan.operation)
+        reply = self._call(LOOKUP, LOOKUP3args(self._where(directory, name)))
+        found = self._settle(plan, reply.status)
+        if found is None:
+            return
+        assert reply.resok is not None
+        self.handles.setdefault(found, reply.resok.object.data)
+        attributes = reply.resok.obj_attributes
+        if attributes.attributes_follow and attributes.attributes is not None:
+            self._check_attributes(found, attributes.attributes, f"LOOKUP {name!r}")
+            return
+        looked_up = self._call(GETATTR, GETATTR3args(reply.resok.object))
+        if looked_up.status != NFS3_OK or looked_up.resok is None:
+            self._fail(f"the handle LOOKUP {name!r} returned answers {looked_up.status.name}")
+        self._check_attributes(found, looked_up.resok.obj_attributes, f"LOOKUP {name!r}")
+
+    @rule(data=st.data())
+    @recorded
+    def readlink(self, data: Draws) -> None:
+        object_id = self._draw_object(data, "symlink", Symlink)
+        self._step(f"READLINK {self.model.describe(object_id)}")
+        self._readlink(object_id)
+
+    def _readlink(self, object_id: ObjectId) -> None:
+        plan = self.model.readlink(object_id)
+        reply = self._call(READLINK, READLINK3args(self._fh(object_id)))
+        expected = self._settle(plan, reply.status)
+        if expected is not None:
+            assert reply.resok is not None
+            if reply.resok.data != expected:
+                self._fail(f"{plan.operation} answered {reply.resok.data!r}, not {expected!r}")
+
+    # -- creating --
+
+    @rule(data=st.data(), name=NAME, mode=st.sampled_from((UNCHECKED, GUARDED, EXCLUSIVE)))
+    @recorded
+    def create(self, data: Draws, name: bytes, mode: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        if mode == EXCLUSIVE:
+            verifier = data.draw(st.sampled_from(CREATE_VERIFIERS), label="verifier")
+            how = CreateHow(EXCLUSIVE, verifier=verifier)
+            wire = createhow3(EXCLUSIVE, verf=verifier)
+        else:
+            file_mode = data.draw(MODES, label="file mode")
+            truncate = data.draw(st.booleans(), label="size 0")
+            how = CreateHow(UNCHECKED if mode == UNCHECKED else GUARDED, file_mode, truncate)
+            wire = createhow3(how.mode, obj_attributes=sattr(file_mode, 0 if truncate else None))
+        plan = self.model.create(directory, name, how)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(CREATE, CREATE3args(where, wire))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "CREATE")
+            self._check_wcc(directory, reply.resok.dir_wcc, "CREATE")
+
+    @rule(data=st.data(), name=NAME, mode=MODES)
+    @recorded
+    def mkdir(self, data: Draws, name: bytes, mode: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.mkdir(directory, name, mode)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(MKDIR, MKDIR3args(where, sattr(mode)))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "MKDIR")
+            self._check_wcc(directory, reply.resok.dir_wcc, "MKDIR")
+
+    @rule(data=st.data(), name=NAME, link_target=st.sampled_from(SYMLINK_TARGETS))
+    @recorded
+    def symlink(self, data: Draws, name: bytes, link_target: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.symlink(directory, name, link_target)
+        self._step(plan.operation)
+        where = self._where(directory, name)
+        reply = self._call(SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
+        created = self._settle(plan, reply.status)
+        if created is not None:
+            assert reply.resok is not None
+            self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "SYMLINK")
+            self._check_wcc(directory, reply.resok.dir_wcc, "SYMLINK")
+
+    @rule(data=st.data(), name=NAME)
+    @recorded
+    def link(self, data: Draws, name: bytes) -> None:
+        object_id = self._draw_object(data, "object", RegularFile)
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.link(object_id, directory, name)
+        self._step(plan.operation)
+        reply = self._call(LINK, LINK3args(self._fh(object_id), self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_post_op(object_id, reply.resok.file_attributes, "LINK")
+            self._check_wcc(directory, reply.resok.linkdir_wcc, "LINK")
+
+    # -- removing and renaming --
+
+    @rule(data=st.data(), name=NAME)
+    @recorded
+    def remove(self, data: Draws, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.remove(directory, name)
+        self._step(plan.operation)
+        reply = self._call(REMOVE, REMOVE3args(self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(directory, reply.resok.dir_wcc, "REMOVE")
+
+    @rule(data=st.data(), name=NAME)
+    @recorded
+    def rmdir(self, data: Draws, name: bytes) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        plan = self.model.rmdir(directory, name)
+        self._step(plan.operation)
+        reply = self._call(RMDIR, RMDIR3args(self._where(directory, name)))
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(directory, reply.resok.dir_wcc, "RMDIR")
+
+    @rule(data=st.data(), from_name=NAME, to_name=NAME)
+    @recorded
+    def rename(self, data: Draws, from_name: bytes, to_name: bytes) -> None:
+        from_dir = self._draw_object(data, "from directory", Directory)
+        to_dir = self._draw_object(data, "to directory", Directory)
+        plan = self.model.rename(from_dir, from_name, to_dir, to_name)
+        self._step(plan.operation)
+        args = RENAME3args(self._where(from_dir, from_name), self._where(to_dir, to_name))
+        reply = self._call(RENAME, args)
+        self._settle(plan, reply.status)
+        if reply.resok is not None:
+            self._check_wcc(from_dir, reply.resok.fromdir_wcc, "RENAME from")
+            self._check_wcc(to_dir, reply.resok.todir_wcc, "RENAME to")
+
+    # -- file data --
+
+    @rule(
+        data=st.data(),
+        offset=OFFSETS,
+        length=LENGTHS,
+        seed=st.integers(0, 255),
+        stable=STABILITY,
+    )
+    @recorded
+    def write(self, data: Draws, offset: int, length: int, seed: int, stable: stable_how) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._write(object_id, offset, payload(seed, length), stable)
+
+    @rule(data=st.data(), chunks=st.lists(st.tuples(OFFSETS, LENGTHS), min_size=1, max_size=3))
+    @recorded
+    def flush(self, data: Draws, chunks: list[tuple[int, int]]) -> None:
+        """What a client's write-behind does: UNSTABLE writes, then COMMIT."""
+        object_id = self._draw_object(data, "file", RegularFile)
+        for seed, (offset, length) in enumerate(chunks):
+            self._write(object_id, offset, payload(seed, length), UNSTABLE)
+        self._step(f"COMMIT {self.model.describe(object_id)}")
+        self._commit(object_id)
+
+    def _write(self, object_id: ObjectId, offset: int, content: bytes, stable: stable_how) -> None:
+        plan = self.model.write(object_id, offset, content, durable=stable != UNSTABLE)
+        self._step(f"{plan.operation} {stable.name}")
+        size_before = self._size(object_id)
+        args = WRITE3args(self._fh(object_id), offset, len(content), stable, content)
+        reply = self._call(WRITE, args)
+        self._settle(plan, reply.status)
+        if reply.status != NFS3_OK:
+            return
+        resok = reply.resok
+        assert resok is not None
+        if resok.count != len(content):
+            self._fail(f"{plan.operation}: a short write of {resok.count} bytes (not modelled)")
+        if resok.committed < stable:
+            self._fail(f"{plan.operation}: asked {stable.name}, answered {resok.committed.name}")
+        self._check_verifier(resok.verf, "WRITE")
+        obj = self.model[object_id]
+        if stable == UNSTABLE and resok.committed != UNSTABLE and isinstance(obj, RegularFile):
+            obj.content.write(offset, content, durable=True)  # the server made it stable
+        self._check_wcc(object_id, resok.file_wcc, "WRITE", size_before)
+
+    @rule(data=st.data())
+    @recorded
+    def commit(self, data: Draws) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._step(f"COMMIT {self.model.describe(object_id)}")
+        self._commit(object_id)
+
+    def _commit(self, object_id: ObjectId) -> None:
+        plan = self.model.commit(object_id)
+        reply = self._call(COMMIT, COMMIT3args(self._fh(object_id), 0, 0))
+        content = self._settle(plan, reply.status)
+        if content is None:
+            return
+        assert reply.resok is not None
+        if self._check_verifier(reply.resok.verf, "COMMIT"):
+            content.commit()
+
+    @rule(data=st.data(), offset=OFFSETS, count=READ_COUNTS)
+    @recorded
+    def read(self, data: Draws, offset: int, count: int) -> None:
+        object_id = self._draw_object(data, "file", RegularFile)
+        self._step(f"READ {self.model.describe(object_id)} [{offset}, +{count})")
+        self._read(object_id, offset, count)
+
+    def _read(self, object_id: ObjectId, offset: int, count: int) -> bool:
+        """One checked READ; True if it reached the end of the file."""
+        plan = self.model.read(object_id, offset, count)
+        reply = self._call(READ, READ3args(self._fh(object_id), offset, count))
+        expected = self._settle(plan, reply.status)
+        if expected is None:
+            return True
+        resok = reply.resok
+        assert resok is not None
+        obj = self.model[object_id]
+        assert isinstance(obj, RegularFile)
+        if resok.data != expected:
+            self._fail(
+                f"{plan.operation} of {self.model.describe(object_id)} answered "
+                f"{len(resok.data)} bytes {resok.data[:32]!r}..., not {len(expected)} bytes "
+                f"{expected[:32]!r}..."
+            )
+        if resok.count != len(resok.data):
+            self._fail(f"{plan.operation}: count {resok.count} but {len(resok.data)} bytes")
+        at_end = offset + len(expected) >= obj.content.size
+        if resok.eof != at_end and count == 0:
+            self._warn(
+                f"READ: a zero-count READ at {offset} of a {obj.content.size}-byte file "
+                f"answered eof {resok.eof} (RFC 1813: eof is TRUE when the read reaches the "
+                "end of the file, offset + count >= size)"
+            )
+        elif resok.eof != at_end:
+            self._fail(f"{plan.operation}: eof {resok.eof} at size {obj.content.size}")
+        self._check_post_op(object_id, resok.file_attributes, "READ")
+        return at_end
+
+    # -- directories --
+
+    @rule(data=st.data(), plus=st.booleans(), count=READDIR_COUNTS)
+    @recorded
+    def readdir(self, data: Draws, plus: bool, count: int) -> None:
+        directory = self._draw_object(data, "directory", Directory)
+        self._step(f"READDIR{'PLUS' if plus else ''} {self.model.describe(directory)} by {count}")
+        self._list(directory, plus, count)
+
+    def _list(self, directory: ObjectId, plus: bool, count: int) -> None:
+        """A whole listing, over as many calls as the server needs, against the model."""
+        plan = self.model.readdir(directory)
+        operation = "READDIRPLUS" if plus else "READDIR"
+        listed: dict[bytes, int] = {}
+        cookie, cookie_verifier = 0, bytes(8)
+        expected: dict[bytes, ObjectId] | None = None
+        for call in range(MAX_READDIR_CALLS):
+            page = self._readdir_page(directory, plus, count, cookie, cookie_verifier)
+            if call == 0:
+                expected = self._settle(plan, page.status)
+                if expected is None:
+                    return
+            elif page.status != NFS3_OK:
+                self._fail(f"{operation} at cookie {cookie} answered {status_name(page.status)}")
+            for entry in page.entries:
+                if entry.name in listed:
+                    where = self.model.describe(directory)
+                    self._fail(f"{operation} of {where} listed {entry.name!r} twice")
+                listed[entry.name] = entry.fileid
+                cookie = entry.cookie
+                child = expected.get(entry.name) if expected else None
+                if child is not None and entry.attributes is not None:
+                    self._check_post_op(child, entry.attributes, operation)
+            cookie_verifier = page.cookie_verifier
+            if page.eof:
+                break
+            if not page.entries:
+                self._fail(f"{operation} answered no entries and no eof at cookie {cookie}")
+        else:
+            self._fail(f"{operation} did not reach eof in {MAX_READDIR_CALLS} calls")
+        assert expected is not None
+        self._compare_listing(directory, operation, expected, listed)
+
+    def _compare_listing(
+        self,
+        directory: ObjectId,
+        operation: str,
+        expected: dict[bytes, ObjectId],
+        listed: dict[bytes, int],
+    ) -> None:
+        names = {name for name in listed if name not in DOTS}
+        if names != set(expected):
+            self._fail(
+                f"{operation} of {self.model.describe(directory)} listed {sorted(names)}, "
+                f"the model has {sorted(expected)}"
+            )
+        for name, child in expected.items():
+            self._check_fileid(child, listed[name], f"{operation} entry {name!r}")
+        node = self.model[directory]
+        assert isinstance(node, Directory)
+        for name, meant in ((b".", directory), (b"..", node.parent)):
+            if name in listed and meant in self.fileids and listed[name] != self.fileids[meant]:
+                self._warn(f"{operation}: the fileid of {name!r} is not its directory's")
+
+    def _readdir_page(
+        self, directory: ObjectId, plus: bool, count: int, cookie: int, verifier: bytes
+    ) -> ReaddirPage:
+        handle = self._fh(directory)
+        if plus:
+            args = READDIRPLUS3args(handle, cookie, verifier, count // 2, count)
+            reply_plus = self._call(READDIRPLUS, args)
+            if reply_plus.resok is None:
+                return ReaddirPage(reply_plus.status)
+            listing = reply_plus.resok.reply
+            return ReaddirPage(
+                reply_plus.status,
+                [
+                    ListedEntry(e.name, e.fileid, e.cookie, e.name_attributes)
+                    for e in listing.entries
+                ],
+                listing.eof,
+                reply_plus.resok.cookieverf,
+            )
+        reply = self._call(READDIR, READDIR3args(handle, cookie, verifier, count))
+        if reply.resok is None:
+            return ReaddirPage(reply.status)
+        return ReaddirPage(
+            reply.status,
+            [ListedEntry(e.name, e.fileid, e.cookie, None) for e in reply.resok.reply.entries],
+            reply.resok.reply.eof,
+            reply.resok.cookieverf,
+        )
+
+    # -- crashes and the whole picture --
+
+    @precondition(
+        lambda self: self.config.crashes and self._target is not None and self._target.can_crash
+    )
+    @rule()
+    @recorded
+    def crash(self) -> None:
+        self._step("CRASH the server and restart it")
+        self.target.crash_and_restart()
+        self._restarted()
+        self.verifier_before_crash, self.verifier = self.verifier, None
+        for object_id in self.model.ids(alive=True):
+            self._check_after_crash(object_id)
+        files = self.model.ids(alive=True, kind=RegularFile)
+        if self.verifier_before_crash is not None and files:
+            self._commit(files[0])  # the verifier must have changed
+
+    def _restarted(self) -> None:
+        """The server has just restarted (a hook for the machines that track more)."""
+
+    def _check_after_crash(self, object_id: ObjectId) -> None:
+        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
+        if reply.status != NFS3_OK or reply.resok is None:
+            self._fail(
+                f"after the restart, the handle of {self.model.describe(object_id)} answered "
+                f"{status_name(reply.status)}: handles must survive restarts"
+            )
+        attributes = reply.resok.obj_attributes
+        self._check_attributes(object_id, attributes, "GETATTR after the restart", exact_size=False)
+        obj = self.model[object_id]
+        if not isinstance(obj, RegularFile):
+            return
+        data = self._read_back(object_id, attributes.size)
+        why = obj.content.admits(data)
+        if why is not None:
+            self._fail(f"durability: {self.model.describe(object_id)}: {why}")
+        obj.content.adopt(data)
+
+    def _read_back(self, object_id: ObjectId, size: int) -> bytes:
+        """The file's bytes after a crash, when the model only knows what is possible."""
+        chunks: list[bytes] = []
+        offset = 0
+        while True:
+            reply = self._call(READ, READ3args(self._fh(object_id), offset, CHUNK))
+            if reply.status != NFS3_OK or reply.resok is None:
+                self._fail(f"READ after the restart answered {status_name(reply.status)}")
+            chunks.append(reply.resok.data)
+            offset += len(reply.resok.data)
+            if reply.resok.eof or not reply.resok.data or offset >= size:
+                return b"".join(chunks)
+
+    def _check_everything(self) -> None:
+        for object_id in self.model.ids(alive=True):
+            obj = self.model[object_id]
+            if isinstance(obj, Directory):
+                self._list(object_id, plus=False, count=8192)
+            elif isinstance(obj, RegularFile):
+                self._getattr(object_id)
+                offset = 0
+                while not self._read(object_id, offset, CHUNK):
+                    offset += CHUNK
+            else:
+                self._readlink(object_id)
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    name: bytes
+    fileid: int
+    cookie: int
+    attributes: post_op_attr | None  # READDIRPLUS only
+
+
+@dataclass(frozen=True)
+class ReaddirPage:
+    """One READDIR or READDIRPLUS reply, as `_list` walks it."""
+
+    status: int
+    entries: list[ListedEntry] = field(default_factory=list)
+    eof: bool = False
+    cookie_verifier: bytes = bytes(8)
+
+
+class NetworkPartitions(NfsMachine):
+    """The partition rule, in the machines of configs with `partitions`."""
+
+    @precondition(lambda self: self._target is not None and self._target.can_partition)
+    @rule(starts_in=PARTITION_STARTS, lasts=PARTITION_LASTS)
+    @recorded
+    def partition(self, starts_in: float, lasts: float) -> None:
+        self._step(f"PARTITION client and server in {starts_in} s, for {lasts} s")
+        self.target.partition(starts_in, lasts)
+
+
+class ClockJumps(NfsMachine):
+    """The clock_jump rule, in the machines of configs with `clock_jumps`, and its check:
+    no object's ctime goes back from the latest seen (a restart starts afresh, as a crash
+    may take back unstable changes together with their times). Each step of the clock is
+    followed by a change the model knows, a SETATTR of the root's mode, so that a time
+    gone back shows at once rather than only if a later random step changes something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctimes: dict[ObjectId, int] = {}
+
+    def _check_attributes(
+        self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
+    ) -> None:
+        super()._check_attributes(object_id, attributes, where, exact_size)
+        ctime = attributes.ctime.seconds * 1_000_000_000 + attributes.ctime.nseconds
+        seen = self.ctimes.get(object_id)
+        if seen is not None and ctime < seen:
+            self._fail(
+                f"{where}: the ctime of {self.model.describe(object_id)} went back from "
+                f"{seen} to {ctime} ns: after the server's clock stepped back, a change can "
+                "repeat attributes a client has cached, and the client keeps stale data"
+            )
+        self.ctimes[object_id] = ctime
+
+    def _restarted(self) -> None:
+        self.ctimes.clear()
+
+    @precondition(lambda self: self._target is not None and self._target.can_jump_clock)
+    @rule(seconds=CLOCK_JUMPS)
+    @recorded
+    def clock_jump(self, seconds: float) -> None:
+        self._step(f"CLOCK of the server stepped {seconds:+} s")
+        self.target.jump_clock(seconds)
+        self._setattr(ROOT_ID, ROOT_PROBE_MODE, None)  # a change at once, with its ctime

@@ -1,0 +1,37 @@
+"""The model file system: the oracle the server properties compare every reply with.
+
+A plain, obviously-correct NFSv3 file system (objects with model ids, a tree of names,
+link counts, POSIX rename, durable and volatile file data) whose operations answer with
+the set of statuses RFC 1813 allows, each judged pass or warn (verdict.py), so that the
+suite classifies a server's deviation instead of failing on allowed variation.
+"""
+
+from properties.nfs3.model.content import Content
+from properties.nfs3.model.fs import CreateHow, ModelFs, Path
+from properties.nfs3.model.objects import (
+    ROOT_ID,
+    Directory,
+    ModelObject,
+    ObjectId,
+    RegularFile,
+    Symlink,
+)
+from properties.nfs3.model.verdict import Deviation, Judgement, ModelMismatch, Plan, Verdict
+
+__all__ = [
+    "ROOT_ID",
+    "Content",
+    "CreateHow",
+    "Deviation",
+    "Directory",
+    "Judgement",
+    "ModelFs",
+    "ModelMismatch",
+    "ModelObject",
+    "ObjectId",
+    "Path",
+    "Plan",
+    "RegularFile",
+    "Symlink",
+    "Verdict",
+]

@@ -1,1 +1,0 @@
-"""Targets: an NFS server the properties can talk to, in one of the worlds."""

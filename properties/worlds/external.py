@@ -1,0 +1,117 @@
+"""The "target" world: somebody else's NFSv3 server, given as `--target URL`.
+
+Rules:
+- The suite does not own the server's process. It reaches it through a SocketTarget at
+  the URL's host and ports; it can crash and restart it only through the user's
+  `--restart-cmd` (run with the shell, like pynfs's server helper), so `can_crash` is
+  true only when one was given. After the command returns (exit status 0, within
+  RESTART_TIMEOUT seconds) the server must accept TCP connections again on its NFS and
+  MOUNT ports within RESTART_TIMEOUT seconds; otherwise RestartError says what happened.
+- The suite waits for the command's shell only, never for its output to end: a command
+  that starts the server in the background hands it the output it was given, and the
+  server keeps it open as long as it runs. So the output goes to a temporary file (a
+  RestartError shows its last OUTPUT_TAIL bytes), not to a pipe. A command that outlives
+  RESTART_TIMEOUT is SIGKILLed (the shell, by its pid).
+- Whether the server keeps a duplicate request cache is the user's word (`--target-drc`);
+  the suite cannot turn it off.
+- The suite empties the export before every example: point it at a scratch export.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import IO
+
+from properties.worlds.options import TargetUrl
+from properties.worlds.sockets import SocketTarget
+
+RESTART_TIMEOUT = 60.0
+POLL_INTERVAL = 0.1
+OUTPUT_TAIL = 500  # bytes of the command's output a RestartError shows
+
+
+class RestartError(RuntimeError):
+    """The restart command failed, or the server did not come back after it."""
+
+
+@dataclass
+class ExternalServer:
+    """A ServerControl for a server the suite does not own."""
+
+    url: TargetUrl
+    restart_cmd: str | None
+
+    @property
+    def port(self) -> int:
+        return self.url.port
+
+    @property
+    def mount_port(self) -> int:
+        return self.url.mount_port
+
+    def restart(self) -> None:
+        if self.restart_cmd is None:
+            raise RestartError(f"{self.url}: no --restart-cmd was given: cannot restart it")
+        with tempfile.TemporaryFile() as output:
+            command = subprocess.Popen(
+                self.restart_cmd,
+                shell=True,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                status = command.wait(timeout=RESTART_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                command.kill()
+                command.wait()
+                raise RestartError(
+                    f"--restart-cmd {self.restart_cmd!r} ran longer than {RESTART_TIMEOUT} s"
+                ) from None
+            if status != 0:
+                raise RestartError(
+                    f"--restart-cmd {self.restart_cmd!r} exited with status {status}: "
+                    f"{_tail(output)}"
+                )
+        for port in dict.fromkeys((self.url.port, self.url.mount_port)):
+            self._wait_until_listening(port)
+
+    def _wait_until_listening(self, port: int) -> None:
+        deadline = time.monotonic() + RESTART_TIMEOUT
+        while True:
+            try:
+                socket.create_connection((self.url.host, port), timeout=1.0).close()
+                return
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    raise RestartError(
+                        f"{self.url}: port {port} not listening {RESTART_TIMEOUT} s after "
+                        f"--restart-cmd ({error}); the command must start the server again"
+                    ) from None
+                time.sleep(POLL_INTERVAL)
+
+
+def _tail(output: IO[bytes]) -> str:
+    """The last OUTPUT_TAIL bytes written to `output`, as text."""
+    size = output.seek(0, os.SEEK_END)
+    output.seek(max(0, size - OUTPUT_TAIL))
+    return output.read().decode(errors="replace").strip()
+
+
+def make_external_target(
+    url: TargetUrl, has_drc: bool, restart_cmd: str | None
+) -> SocketTarget[ExternalServer]:
+    return SocketTarget(
+        f"target:{url}",
+        ExternalServer(url, restart_cmd),
+        url.export,
+        has_drc,
+        lambda: None,
+        host=url.host,
+        can_crash=restart_cmd is not None,
+    )

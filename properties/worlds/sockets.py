@@ -1,0 +1,196 @@
+"""A Target over real sockets: any NFSv3 server the suite can reach (the reference
+`nfsprop serve`, NFS-Ganesha on 127.0.0.1, somebody else's server given by --target).
+
+Rules:
+- The client is the reference RpcSocketClient over TCP as root (AUTH_SYS uid 0), with a
+  hard-mount policy (like the sim target and Linux's default `hard`): a call is retried
+  until answered, every HARD_MOUNT.timeo seconds; after a crash it reconnects from the
+  same local port when it can and resends with the same XIDs. What bounds a run is
+  `run()`'s timeout (RUN_TIMEOUT seconds), never the policy. MOUNT gets its own client
+  when the server serves it on another port.
+- `proxy` (a fault proxy, not yet started, forwarding to the server) is started on the
+  target's loop and carries the stub client's calls, MOUNT included when it shares the
+  NFS port; being on that loop, it decides (and draws from the fault source) only while
+  `run()` drives the loop, in the caller's thread. `close()` closes it. `policy`
+  replaces the hard mount's (a proxied target retransmits sooner, so dropped calls cost
+  little time). Raw retransmissions (`send_raw`) always go straight to the server.
+- `run()` runs a coroutine on the target's private event loop (asyncio.new_event_loop),
+  so the target is usable from plain synchronous test code.
+- `send_raw()` sends over one UDP socket that lives as long as the target: every copy of
+  a message comes from the same address and port, which duplicate request caches key
+  on. A copy is resent every RAW_TIMEO seconds until a reply with its XID arrives, at
+  most RAW_ATTEMPTS times. XIDs from `next_xid()` start at 0x80000000; the stub
+  client's start at 1 (and travel over TCP: no DRC key can collide).
+- `crash_and_restart()` asks the server control to SIGKILL and restart the server (same
+  store, same ports). `close()` closes the clients, then runs the `cleanup` given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, Protocol, TypeVar
+
+from faults.proxy.base import ProxyBase
+from properties.worlds.target import SimulatedOnly
+from reference.nfs.server_main import MAX_RECORD
+from reference.rpc.aio_client import RpcSocketClient
+from reference.rpc.client import RetryPolicy
+from reference.rpc.message import peek_xid
+from reference.rpc.stubs import AuthSys
+from reference.xdr.gen.mount3 import MOUNT_V3_Client
+from reference.xdr.gen.nfs3 import NFS_V3_Client
+
+T = TypeVar("T")
+
+HOST = "127.0.0.1"
+HARD_MOUNT = RetryPolicy(timeo=2.0, retrans=2, hard=True, max_timeo=10.0, backoff="linear")
+ROOT = AuthSys(0, b"nfsprop-client", 0, 0)
+RUN_TIMEOUT = 120.0
+RAW_TIMEO = 0.5
+RAW_ATTEMPTS = 20
+FIRST_RAW_XID = 0x8000_0000
+
+
+class ServerControl(Protocol):
+    """What a socket target needs of the server process it drives."""
+
+    @property
+    def port(self) -> int: ...  # NFS
+
+    @property
+    def mount_port(self) -> int: ...
+
+    def restart(self) -> None: ...  # SIGKILL, then start again on the same store and ports
+
+
+S = TypeVar("S", bound=ServerControl)
+
+
+class _RawReplies(asyncio.DatagramProtocol):
+    """Replies that arrive on the raw UDP socket, by XID."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, asyncio.Future[bytes]] = {}
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        known = peek_xid(data)
+        waiter = None if known is None else self.waiting.get(known[0])
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+
+
+class SocketTarget(Generic[S]):
+    def __init__(
+        self,
+        name: str,
+        server: S,
+        export: bytes,
+        drc: bool,
+        cleanup: Callable[[], None],
+        *,
+        host: str = HOST,
+        can_crash: bool = True,
+        proxy: ProxyBase | None = None,
+        policy: RetryPolicy = HARD_MOUNT,
+    ) -> None:
+        self.name = name
+        self.server = server
+        self.export = export
+        self.has_drc = drc
+        self.host = host
+        self.can_crash = can_crash
+        self.can_inject_faults = proxy is not None  # only a fault proxy reaches the messages
+        self.can_partition = False
+        self.can_jump_clock = False
+        self.proxy = proxy
+        self._policy = policy
+        self._cleanup = cleanup
+        self._loop = asyncio.new_event_loop()
+        self._raw: asyncio.DatagramTransport | None = None
+        self._raw_replies = _RawReplies()
+        self._next_raw_xid = FIRST_RAW_XID
+        try:
+            if proxy is not None:
+                self._loop.run_until_complete(proxy.start())
+            self.client = self._connect(
+                server.port if proxy is None else proxy.port, proxy is not None
+            )
+            self.mount_client = (
+                self.client
+                if server.mount_port == server.port
+                else self._connect(server.mount_port, False)
+            )
+        except BaseException:
+            if proxy is not None:
+                self._loop.run_until_complete(proxy.close())
+            self._loop.close()
+            cleanup()
+            raise
+        self.nfs = NFS_V3_Client(self.client)
+        self.mount = MOUNT_V3_Client(self.mount_client)
+
+    def _connect(self, port: int, proxied: bool) -> RpcSocketClient:
+        host = HOST if proxied else self.host
+        return self._loop.run_until_complete(
+            RpcSocketClient.connect(
+                host, port, "tcp", self._policy, ROOT, first_xid=1, max_record=MAX_RECORD
+            )
+        )
+
+    def run(self, operation: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(asyncio.wait_for(operation, RUN_TIMEOUT))
+
+    async def send_raw(self, message: bytes) -> bytes | None:
+        known = peek_xid(message)
+        if known is None:
+            raise ValueError("send_raw needs a whole RPC call message")
+        if self._raw is None:
+            transport, _ = await self._loop.create_datagram_endpoint(
+                lambda: self._raw_replies, remote_addr=(self.host, self.server.port)
+            )
+            self._raw = transport
+        reply: asyncio.Future[bytes] = self._loop.create_future()
+        self._raw_replies.waiting[known[0]] = reply
+        try:
+            for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
+                self._raw.sendto(message)
+                try:
+                    return await asyncio.wait_for(asyncio.shield(reply), RAW_TIMEO)
+                except TimeoutError:
+                    continue
+            return None
+        finally:
+            self._raw_replies.waiting.pop(known[0], None)
+
+    def next_xid(self) -> int:
+        self._next_raw_xid += 1
+        return self._next_raw_xid
+
+    def crash_and_restart(self) -> None:
+        self.server.restart()
+
+    def jump_clock(self, seconds: float) -> None:
+        raise SimulatedOnly(
+            f"{self.name}: clock jumps are simulated only; a real server reads its machine's clock"
+        )
+
+    def partition(self, starts_in: float, lasts: float) -> None:
+        raise SimulatedOnly(
+            f"{self.name}: partitions are simulated only; on real sockets the Toxiproxy "
+            "timeout toxic is the black hole (properties/rpc/test_toxiproxy.py)"
+        )
+
+    def close(self) -> None:
+        try:
+            self._loop.run_until_complete(self.client.close())
+            if self.mount_client is not self.client:
+                self._loop.run_until_complete(self.mount_client.close())
+            if self._raw is not None:
+                self._raw.close()
+            if self.proxy is not None:
+                self._loop.run_until_complete(self.proxy.close())
+            self._loop.run_until_complete(asyncio.sleep(0))
+        finally:
+            self._loop.close()
+            self._cleanup()
