@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.table import print_table
 from properties.peers.fuse_mount import MountProcess
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 
 FILE_MIB = 32
 CHUNK = 1024 * 1024

@@ -38,7 +38,7 @@ from bench.table import best_rate, print_table
 from faults.proxy.base import ProxyBase
 from faults.proxy.tcp import TcpProxy
 from faults.proxy.udp import UdpProxy
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 from reference.rpc import message as msg
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.auth import encode_credential

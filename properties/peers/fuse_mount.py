@@ -8,9 +8,11 @@ Rules:
   and waits, bounded by `start_timeout`, for the "mounted" line the command prints once
   the kernel has the mount (libfuse's init); then the mount point must be a mount.
   Its stderr goes to LOG (beside the mount point), whose tail is in every error.
-- `unmount()` runs `fusermount3 -u` and `wait()`s, bounded, for the process to end; both
-  return the process's exit status. `close()` is for clean-up paths: unmount if still
-  mounted, then end the process by its pid (SIGTERM, then SIGKILL), never by name.
+- MountProcess is a PeerProcess. `unmount()` runs `fusermount3 -u` and `wait()`s,
+  bounded, for the process to end; both return the process's exit status. `stop()` (the
+  end of a `with` block) is for clean-up paths: unmount lazily if still mounted, then end
+  the process by its pid (SIGTERM, then SIGKILL), never by name. Every step of ending a
+  mount is bounded by `stop_timeout`.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-import properties
-from properties.peers.processes import BOOTSTRAP_HINT, find_binary, stop_process, tail
-from properties.worlds.loopback import read_first_line
-
-_REPO_ROOT = Path(properties.__file__).resolve().parent.parent
+from properties.peers.processes import (
+    BOOTSTRAP_HINT,
+    PeerProcess,
+    find_binary,
+    launch_nfsprop,
+    nfsprop_command,
+    read_first_line,
+    tail,
+)
 
 
 class FuseUnavailable(RuntimeError):
@@ -53,7 +57,7 @@ def require_fuse() -> str:
     return fusermount
 
 
-class MountProcess:
+class MountProcess(PeerProcess):
     """`nfsprop mount URL MOUNTPOINT --foreground`; use as a context manager."""
 
     def __init__(
@@ -70,29 +74,19 @@ class MountProcess:
         self.flags = flags
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
+        self.stop_grace = stop_timeout
         self.log_path = mountpoint.parent / f"{mountpoint.name}.mount.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        mount = [sys.executable, "-m", "properties.cli", "mount", self.url, str(self.mountpoint)]
+        mount = nfsprop_command("mount", self.url, str(self.mountpoint))
         return [*mount, "--foreground", *self.flags]
 
     def start(self) -> None:
         self.mountpoint.mkdir(parents=True, exist_ok=True)
-        environment = dict(os.environ)
-        paths = [str(_REPO_ROOT), environment.get("PYTHONPATH", "")]
-        environment["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=environment,
-            )
+        self._process = launch_nfsprop(self.command(), self.log_path)
         line = read_first_line(self._process, self.start_timeout)
         if not line.startswith(b"mounted ") or not os.path.ismount(self.mountpoint):
-            self.close()
+            self.stop()
             raise MountFailed(
                 f"`{' '.join(self.command())}` did not mount within {self.start_timeout} s "
                 f"(first line {line!r}); last lines of {self.log_path}:\n{tail(self.log_path)}"
@@ -125,17 +119,12 @@ class MountProcess:
                 f"the mount process did not end within {self.stop_timeout} s; "
                 f"last lines of {self.log_path}:\n{tail(self.log_path)}"
             ) from None
-        self._close_pipe()
-        self._process = None
+        self._forget()
         return status
 
-    @property
-    def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    def close(self) -> None:
-        """Best-effort clean-up: unmount if still mounted, end the process by its pid."""
+    def stop(self) -> int | None:
+        """Best-effort clean-up: unmount lazily if still mounted, then end the process by
+        its pid (PeerProcess.stop); its exit status."""
         if os.path.ismount(self.mountpoint):
             subprocess.run(
                 [self.fusermount, "-u", "-z", str(self.mountpoint)],
@@ -143,23 +132,4 @@ class MountProcess:
                 timeout=self.stop_timeout,
                 check=False,
             )
-        if self._process is not None:
-            stop_process(self._process, grace=self.stop_timeout)
-            self._close_pipe()
-            self._process = None
-
-    def _close_pipe(self) -> None:
-        if self._process is not None and self._process.stdout is not None:
-            self._process.stdout.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+        return super().stop()

@@ -13,8 +13,9 @@ Rules:
 - Every start passes a new epoch (`-E`), strictly greater than the last one: Ganesha's
   write verifier derives from it, so two starts within one second still get different
   verifiers.
-- `kill` is SIGKILL (a crash), `stop` is SIGTERM then SIGKILL, `restart` is kill + start;
-  all act on the pid this object started and on nothing else.
+- It is a PeerProcess: `kill` is SIGKILL (a crash), `stop` is SIGTERM then SIGKILL,
+  `restart` is kill + start on the same ports with a new epoch; all act on the pid this
+  object started and on nothing else.
 - MNT takes the export's real directory path (`export_path`); `url` is the libnfs URL.
 """
 
@@ -30,11 +31,10 @@ from properties.peers.ports import LOOPBACK, free_ports
 from properties.peers.processes import (
     PeerNotInstalled,
     PeerProcess,
+    answers_while_running,
     find_binary,
     kill_process,
-    stop_process,
     tail,
-    wait_until,
 )
 from properties.peers.rpcbind import rpcbind_for_startup
 from properties.peers.rpcping import null_call
@@ -76,7 +76,6 @@ class GaneshaServer(PeerProcess):
         self.nfs_port, self.mount_port = free_ports(2, udp=True)
         self.epoch = int(time.time()) & 0xFFFF_FFFF
         self.starts = 0
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def export_path(self) -> str:
@@ -93,12 +92,6 @@ class GaneshaServer(PeerProcess):
         suffix = f"/{path.lstrip('/')}" if path else ""
         query = f"version=3&nfsport={self.nfs_port}&mountport={self.mount_port}"
         return f"nfs://{LOOPBACK}{self.export_path}{suffix}?{query}"
-
-    @property
-    def pid(self) -> int | None:
-        """The pid of the running ganesha.nfsd, or None when it is not running."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
 
     def start(self) -> None:
         """Start ganesha.nfsd and wait until NFS and MOUNT answer; raises GaneshaError."""
@@ -129,23 +122,6 @@ class GaneshaServer(PeerProcess):
                 f"{tail(self.output_path, _LOG_LINES)}"
             )
 
-    def kill(self) -> None:
-        """SIGKILL the running server (a crash) and reap it."""
-        if self._process is not None:
-            kill_process(self._process)
-            self._process = None
-
-    def restart(self) -> None:
-        """Crash (SIGKILL) and start again on the same ports with a new epoch."""
-        self.kill()
-        self.start()
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM, wait up to `grace` seconds, then SIGKILL."""
-        if self._process is not None:
-            stop_process(self._process, grace)
-            self._process = None
-
     def _write_config(self, plugins_dir: Path) -> None:
         config = GaneshaConfig(
             nfs_port=self.nfs_port,
@@ -163,8 +139,7 @@ class GaneshaServer(PeerProcess):
         exits or the start-up timeout passes (then it is killed and reaped)."""
         with rpcbind_for_startup():
             process = self._launch(binary)
-            wait_until(lambda: process.poll() is not None or self._answers(), self.start_timeout)
-            if process.poll() is None and self._answers():
+            if answers_while_running(process, self._answers, self.start_timeout):
                 return process
         kill_process(process)
         return process

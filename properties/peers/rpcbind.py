@@ -24,7 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from properties.peers.processes import find_binary, stop_process, wait_until
+from properties.peers.processes import (
+    answers_while_running,
+    find_binary,
+    stop_process,
+    wait_until,
+)
 from properties.peers.rpcping import PORTMAP_PROGRAM, PORTMAP_VERSION, null_call
 
 RPCBIND_SOCKET = "/run/rpcbind.sock"
@@ -90,8 +95,7 @@ def _start_private_rpcbind(timeout: float) -> subprocess.Popen[bytes]:
             stderr=errors,
         )
         started = time.monotonic()
-        wait_until(lambda: process.poll() is not None or rpcbind_answers(), timeout)
-        if process.poll() is None and rpcbind_answers():
+        if answers_while_running(process, rpcbind_answers, timeout):
             return process
         stop_process(process)
         errors.seek(0)

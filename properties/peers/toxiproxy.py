@@ -5,7 +5,7 @@ Rules:
 - A ToxiproxyServer runs one `toxiproxy-server -host 127.0.0.1 -port P` on a free port,
   logging to `work_dir/toxiproxy.log`; start-up is done when GET /version answers, within
   `start_timeout` seconds. A start whose port was taken in the meantime is retried on a
-  new port. It is stopped by pid (SIGTERM, then SIGKILL).
+  new port. It is a PeerProcess, ended by pid (`stop`: SIGTERM, 5 s, then SIGKILL).
 - toxiproxy-python 0.1.1 is used as it is, not forked. Its API address lives in class
   attributes of `toxiproxy.api.APIConsumer` and it calls `requests` without timeouts. So
   every call goes through `_api`, which, under one lock, points APIConsumer at this server
@@ -37,11 +37,10 @@ from toxiproxy.exceptions import ProxyExists
 from properties.peers.ports import LOOPBACK, free_port
 from properties.peers.processes import (
     PeerProcess,
+    answers_while_running,
     find_binary,
     kill_process,
-    stop_process,
     tail,
-    wait_until,
 )
 
 Stream = Literal["upstream", "downstream"]
@@ -87,6 +86,8 @@ class _TimedRequests:
 class ToxiproxyServer(PeerProcess):
     """A private toxiproxy-server on 127.0.0.1 and the calls that configure it."""
 
+    stop_grace = 5.0
+
     def __init__(
         self, work_dir: Path, *, start_timeout: float = 10.0, request_timeout: float = 5.0
     ) -> None:
@@ -96,7 +97,6 @@ class ToxiproxyServer(PeerProcess):
         self.log_path = work_dir / "toxiproxy.log"
         self.host = LOOPBACK
         self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def api_url(self) -> str:
@@ -121,12 +121,6 @@ class ToxiproxyServer(PeerProcess):
                 f"{self.start_timeout} s (exit status {process.returncode}); last lines of "
                 f"{self.log_path}:\n{tail(self.log_path)}"
             )
-
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM, wait up to `grace` seconds, then SIGKILL."""
-        if self._process is not None:
-            stop_process(self._process, grace)
-            self._process = None
 
     def version(self) -> str:
         """The server's version, e.g. "2.12.0" (v2.12 answers JSON, older ones plain text)."""
@@ -223,8 +217,7 @@ class ToxiproxyServer(PeerProcess):
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
-        wait_until(lambda: process.poll() is not None or self._answers(), self.start_timeout)
-        if process.poll() is None and self._answers():
+        if answers_while_running(process, self._answers, self.start_timeout):
             return process
         kill_process(process)
         return process

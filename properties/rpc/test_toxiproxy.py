@@ -27,8 +27,8 @@ import pytest
 from toxiproxy import Proxy
 
 from properties.peers.ports import LOOPBACK, free_port
+from properties.peers.reference_server import ServerProcess, running_server
 from properties.peers.toxiproxy import Stream, ToxiproxyServer, listen_port
-from properties.worlds.loopback import ServerProcess, running_server
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcConnectionError, RpcSocketClient
 from reference.rpc.client import RetryPolicy

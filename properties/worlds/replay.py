@@ -28,10 +28,11 @@ from faults.sim import FaultRates, FaultSource, ReplayFaults
 from properties.nfs3.machine import TargetMaker
 from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
+from properties.peers.reference_server import ServerStartError
 from properties.peers.rpcbind import RpcbindError
 from properties.worlds.external import make_external_target
 from properties.worlds.ganesha import make_ganesha_target
-from properties.worlds.loopback import ServerStartError, make_loopback_target
+from properties.worlds.loopback import make_loopback_target
 from properties.worlds.options import WorldError, check_reachable, parse_target_url
 from properties.worlds.shared import SharedServers
 from properties.worlds.sim import make_sim_target

@@ -38,7 +38,7 @@ from typing import NoReturn
 
 import reference.nfs.server_main  # noqa: F401  (`nfsprop serve` imports it: once, before forks)
 from properties.cli import main as nfsprop_main
-from properties.worlds.loopback import die_with_parent, read_line
+from properties.peers.processes import die_with_parent, read_line
 
 START_TIMEOUT = 30.0
 HOST = "127.0.0.1"

@@ -44,10 +44,9 @@ import pytest
 
 from properties.harness.replay.file import file_name
 from properties.peers.ports import free_port
-from properties.peers.processes import stop_process
+from properties.peers.processes import die_with_parent, read_first_line, stop_process
 from properties.worlds import external
 from properties.worlds.external import ExternalServer, RestartError
-from properties.worlds.loopback import die_with_parent, read_first_line
 from properties.worlds.options import TargetUrl
 from tests.cli import serve_launcher
 from tests.replay.commands import nfsprop_replay

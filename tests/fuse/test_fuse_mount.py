@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from properties.peers.fuse_mount import FuseUnavailable, MountProcess, require_fuse
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 
 TWO_MIB = 2 * 1024 * 1024
 
@@ -30,10 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         require_fuse()
     except FuseUnavailable as error:
         pytest.fail(f"FUSE is unavailable: {error}", pytrace=False)
-    process = ServerProcess(tmp_path_factory.mktemp("fuse-server"))
-    process.start()
-    yield process
-    process.stop()
+    with ServerProcess(tmp_path_factory.mktemp("fuse-server")) as process:
+        yield process
 
 
 def run(*command: str | Path) -> str:

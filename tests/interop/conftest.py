@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 
 
 @pytest.fixture

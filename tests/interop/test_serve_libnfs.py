@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from properties.peers.libnfs import nfs_cat, nfs_cp, nfs_ls
-from properties.worlds.loopback import LoopbackTarget, ServerProcess, make_loopback_target
+from properties.peers.reference_server import ServerProcess
+from properties.worlds.loopback import LoopbackTarget, make_loopback_target
 from properties.worlds.target import Target
 from reference.xdr.gen.nfs3 import stable_how
 from tests.interop.nfs3_calls import create, mkdir, mount_root, write

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 from properties.worlds.sockets import ROOT
 from reference.nfs.handles import to_v2
 from reference.rpc.aio_client import RpcSocketClient

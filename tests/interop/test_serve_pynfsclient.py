@@ -31,7 +31,7 @@ except ImportError as missing:  # fail loudly with the fix, never skip
         "pyNfsClient not installed: run `bash scripts/bootstrap` (it installs the dev extras)"
     ) from missing
 
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 
 HOST = "127.0.0.1"
 TIMEOUT = 10

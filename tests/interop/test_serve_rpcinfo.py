@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.portmap import getport
 from reference.xdr.gen.portmap import IPPROTO_TCP, IPPROTO_UDP

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from properties.worlds.loopback import ServerProcess
+from properties.peers.reference_server import ServerProcess
 from properties.worlds.sockets import ROOT
 from reference.nfs.fs import RTMAX, WTMAX
 from reference.nfs.nfs3_service import UDP_MAX_TRANSFER

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from properties.cli import build_parser
-from properties.worlds.loopback import ServerProcess, read_first_line
+from properties.peers.processes import read_first_line
+from properties.peers.reference_server import ServerProcess
 
 TIMEOUT = 30
 

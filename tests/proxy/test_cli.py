@@ -15,7 +15,7 @@ import pytest
 
 from faults.sim.trace import Kind, Trace
 from properties.cli import main
-from properties.worlds.loopback import read_first_line
+from properties.peers.processes import read_first_line
 from reference.rpc.aio_server import RpcSocketServer, ThreadedServer
 from reference.rpc.counter_service import CounterService
 from reference.rpc.server import RpcServer

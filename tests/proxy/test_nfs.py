@@ -17,7 +17,7 @@ from faults.proxy.messages import CALL, REPLY
 from faults.proxy.steering import DROP, Rule
 from faults.proxy.tcp import TcpProxy
 from faults.sim.trace import Kind, Trace
-from properties.worlds.loopback import ServerProcess, running_server
+from properties.peers.reference_server import ServerProcess, running_server
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
 from reference.rpc.stubs import AuthSys

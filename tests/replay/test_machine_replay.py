@@ -17,7 +17,7 @@ from properties.harness.replay.file import ReplayFile, RunContext, load
 from properties.harness.replay.run import replay_file
 from properties.nfs3.machine import MachineConfig, TargetMaker, run_machine
 from properties.nfs3.model import ModelMismatch
-from properties.worlds.loopback import running_server
+from properties.peers.reference_server import running_server
 from properties.worlds.options import TargetUrl
 from properties.worlds.replay import world_targets
 from properties.worlds.sim import make_sim_target
