@@ -2,7 +2,9 @@
 
 Rules:
 - Procedures are the generated descriptors (reference.xdr.gen.nfs3), typed per procedure;
-  NON_IDEMPOTENT lists the ones a duplicate request cache must answer from its cache.
+  NON_IDEMPOTENT lists the ones a duplicate request cache must answer from its cache: the
+  descriptors of reference.nfs.drc_policy.NFS3_NON_IDEMPOTENT, the reference server's own
+  list, so the suite and the server cannot disagree.
 - A raw call is a whole RPC call message with an XID the caller chose, for sending the
   same bytes twice through `Target.send_raw`. Raw calls carry AUTH_SYS root credentials,
   as the suite's clients do. `decode_reply` turns a raw reply back into the result, and
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT
 from reference.rpc import message
 from reference.rpc.auth import encode_credential
 from reference.rpc.stubs import AuthSys, Procedure
@@ -43,7 +46,7 @@ READDIRPLUS: Procedure[nfs3.READDIRPLUS3args, nfs3.READDIRPLUS3res] = NFS_V3_PRO
 COMMIT: Procedure[nfs3.COMMIT3args, nfs3.COMMIT3res] = NFS_V3_PROCEDURES[21]
 
 NON_IDEMPOTENT: frozenset[Procedure[Any, Any]] = frozenset(
-    (CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETATTR, WRITE)
+    NFS_V3_PROCEDURES[number] for number in NFS3_NON_IDEMPOTENT
 )
 
 

@@ -34,6 +34,7 @@ from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcClient, SimRpcServer
 from reference.client import MountOptions, NfsClient
 from reference.nfs.access import Identity
+from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT, NFS_DRC_POLICY
 from reference.nfs.errors import NfsError
 from reference.nfs.fs import FileSystem
 from reference.nfs.inode import ROOT_INO
@@ -43,7 +44,7 @@ from reference.nfs.nfs3_service import NfsV3Service
 from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.stubs import AuthSys, CallContext
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
-from reference.xdr.gen.nfs3 import NFS_V3_Client, ftype3
+from reference.xdr.gen.nfs3 import NFSPROC3_COMMIT, NFS_V3_Client, ftype3
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -53,8 +54,9 @@ CLIENT_PORT = 800
 EXPORT = b"/export"
 MAX_EVENTS = 200_000
 ROOT = Identity(0, 0)
-# Procedures that may change what the server holds (RFC 1813 numbers).
-CHANGING = frozenset({2, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21})
+# Procedures that may change what the server holds: the non-idempotent ones, and COMMIT,
+# which is safe to repeat (so not cached) but makes UNSTABLE writes survive a crash.
+CHANGING = NFS3_NON_IDEMPOTENT | {NFSPROC3_COMMIT}
 # Fast retransmission for the simulated network (latency 1 ms a hop).
 SIM_MOUNT = MountOptions(timeo=0.05, retrans=3, hard=True, max_timeo=0.4)
 
@@ -186,7 +188,9 @@ class ClientWorld:
         )
         service = RecordingNfsService(self.fs, self._changed)
         mount = MountService(self.fs, EXPORT)
-        SimRpcServer(node, SERVER[1], [service, mount], DuplicateRequestCache())
+        SimRpcServer(
+            node, SERVER[1], [service, mount], DuplicateRequestCache(policy=NFS_DRC_POLICY)
+        )
 
     # -- driving -----------------------------------------------------------------------
 

@@ -38,11 +38,9 @@ from properties.peers.processes import (
 )
 from properties.peers.rpcbind import rpcbind_for_startup
 from properties.peers.rpcping import null_call
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
-NFS_PROGRAM = 100003
-MOUNT_PROGRAM = 100005
-NFS_V3 = 3
-MOUNT_V3 = 3
 _PLUGIN_GLOBS = ("/usr/lib/*/ganesha/libfsalvfs.so", "/usr/lib64/ganesha/libfsalvfs.so")
 _PORT_TAKEN = "Address already in use"
 _FIRST_START_ATTEMPTS = 3

@@ -30,7 +30,8 @@ from properties.peers.processes import (
     stop_process,
     wait_until,
 )
-from properties.peers.rpcping import PORTMAP_PROGRAM, PORTMAP_VERSION, null_call
+from properties.peers.rpcping import null_call
+from reference.xdr.gen.portmap import PMAP_PROG, PMAP_VERS
 
 RPCBIND_SOCKET = "/run/rpcbind.sock"
 LOCK_FILE = Path(tempfile.gettempdir()) / "nfsprop-rpcbind.lock"
@@ -42,7 +43,7 @@ class RpcbindError(RuntimeError):
 
 def rpcbind_answers() -> bool:
     """True if an rpcbind answers a NULL call on /run/rpcbind.sock."""
-    return null_call(RPCBIND_SOCKET, PORTMAP_PROGRAM, PORTMAP_VERSION, transport="unix")
+    return null_call(RPCBIND_SOCKET, PMAP_PROG, PMAP_VERS, transport="unix")
 
 
 @contextmanager

@@ -19,8 +19,6 @@ from reference.rpc.record import RecordReader, frame
 from reference.rpc.stubs import AuthNone
 
 Transport = Literal["tcp", "udp", "unix"]
-PORTMAP_PROGRAM = 100000
-PORTMAP_VERSION = 2
 _MAX_REPLY = 1 << 16
 
 

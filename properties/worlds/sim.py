@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from faults.sim import FaultRates, FaultSource, NodeContext, SimFuture, SimWorld
 from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcClient, SimRpcServer
+from reference.nfs.drc_policy import NFS_DRC_POLICY
 from reference.nfs.fs import FileSystem
 from reference.nfs.memory_store import MemoryStore
 from reference.nfs.mount_service import MountService
@@ -77,7 +78,7 @@ class SimTarget:
         )
         service = NfsV3Service(fs)
         self.services.append(service)
-        cache = DuplicateRequestCache() if self.has_drc else None
+        cache = DuplicateRequestCache(policy=NFS_DRC_POLICY) if self.has_drc else None
         SimRpcServer(node, SERVER[1], [service, MountService(fs, self.export)], cache)
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:

@@ -3,10 +3,9 @@
 Rules:
 - One store (SQLite by default, in ./nfsprop-store.sqlite; or memory), one FileSystem with
   the wall clock (time.time_ns), and on 127.0.0.1 only (the server has no access control):
-  NFS v2 and v3 (program 100003), MOUNT v3 (100005) and a portmapper v2 (100000) on the
-  NFS port over TCP and UDP. With a mount port other than the NFS port (0: a free one),
-  MOUNT is served there only. The portmapper maps every (program, version, protocol)
-  served, itself included.
+  NFS v2 and v3, MOUNT v3 and a portmapper v2 on the NFS port over TCP and UDP. With a
+  mount port other than the NFS port (0: a free one), MOUNT is served there only. The
+  portmapper maps every (program, version, protocol) served, itself included.
 - Port 0 picks a free port. A port that is taken, or that cannot be bound, is a
   ServeError naming the fix, as is an export that is not a plain absolute path or a
   store that cannot be opened: the caller prints its one line and exits 2.
@@ -17,7 +16,8 @@ Rules:
   instance has a new write verifier, so clients resend them). SIGKILL loses nothing
   committed either (the SQLite store's guarantee).
 - TCP records may be MAX_RECORD bytes: a WTMAX-sized WRITE with its headers must fit.
-- The duplicate request cache is on unless `drc` is False; one cache serves both ports.
+- The duplicate request cache is on unless `drc` is False; one cache serves both ports,
+  with NFS_DRC_POLICY (it keeps the non-idempotent NFS calls).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reference.nfs.drc_policy import NFS_DRC_POLICY
 from reference.nfs.fs import RTMAX, WTMAX, FileSystem
 from reference.nfs.memory_store import MemoryStore
 from reference.nfs.mount_service import MountService
@@ -45,15 +46,15 @@ from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.portmap import PortmapService
 from reference.rpc.server import RpcServer
 from reference.rpc.stubs import ProgramVersion
-from reference.xdr.gen.mount3 import MNTPATHLEN
+from reference.xdr.gen.mount3 import MNTPATHLEN, MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.nfs2 import NFS_VERSION
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 from reference.xdr.gen.portmap import IPPROTO_TCP, IPPROTO_UDP, PMAP_PROG, PMAP_VERS
 
 HOST = "127.0.0.1"
 DEFAULT_STORE = Path("nfsprop-store.sqlite")
 DEFAULT_EXPORT = "/export"
 DEFAULT_PORT = 2049
-NFS_PROGRAM = 100003
-MOUNT_PROGRAM = 100005
 MAX_PORT = 65535
 # A WRITE call carries up to WTMAX bytes of data, a READ reply up to RTMAX, plus RPC and
 # NFS headers (credentials and verifiers alone may take 800 bytes): records may be that big.
@@ -158,7 +159,7 @@ class NfsServer:
             self.portmap,
         ]
         mount = MountService(fs, self.export, options.root_squash)
-        cache = DuplicateRequestCache() if options.drc else None
+        cache = DuplicateRequestCache(policy=NFS_DRC_POLICY) if options.drc else None
         separate_mount = options.mount_port not in (None, options.port) or options.mount_port == 0
         if not separate_mount:
             nfs.append(mount)
@@ -197,9 +198,9 @@ class NfsServer:
         protocols = [IPPROTO_TCP, IPPROTO_UDP] if self.options.udp else [IPPROTO_TCP]
         served = [
             (PMAP_PROG, PMAP_VERS, self.nfs_port),
-            (NFS_PROGRAM, 2, self.nfs_port),
-            (NFS_PROGRAM, 3, self.nfs_port),
-            (MOUNT_PROGRAM, 3, self.mount_port),
+            (NFS_PROGRAM, NFS_VERSION, self.nfs_port),
+            (NFS_PROGRAM, NFS_V3, self.nfs_port),
+            (MOUNT_PROGRAM, MOUNT_V3, self.mount_port),
         ]
         for protocol in protocols:
             for program, version, port in served:

@@ -5,8 +5,12 @@ Rules:
   (host and port), transport, argument length and a checksum of the first 256 argument
   bytes, as Linux knfsd does. A retransmission matches its original only if every field
   matches: the same xid with other arguments is a new call.
-- Only the procedures the CachePolicy names are cached (non-idempotent ones, by default).
-  The server asks `caches()` first and consults the cache only when it says yes.
+- Only the procedures the CachePolicy names are cached; the server asks `caches()` first
+  and consults the cache only when it says yes. This layer knows no program's procedures:
+  the default policy, CACHE_ALL_BUT_NULL, caches every procedure but NULL, so any
+  program's calls are at-most-once (idempotent ones are cached too, needlessly). A
+  program's own policy comes from whoever builds the cache: an NFS server's is
+  reference.nfs.drc_policy.NFS_DRC_POLICY.
 - `begin()` answers Miss (a new in-progress entry now exists: execute the call, then
   `finish()` it with the reply bytes, or `abandon()` it if there is no reply), InProgress
   (a duplicate of a call still executing: drop it, never run it twice), Replay (a
@@ -38,8 +42,6 @@ from reference.rpc.stubs import Address
 
 CHECKSUM_BYTES = 256
 NULL_PROCEDURE = 0
-NFS_PROGRAM = 100003
-MOUNT_PROGRAM = 100005
 
 
 def args_checksum(args: bytes) -> int:
@@ -91,18 +93,7 @@ class CachePolicy:
         return self.default_for_unknown and procedure != NULL_PROCEDURE
 
 
-KNFSD_POLICY = CachePolicy(
-    cached=MappingProxyType(
-        {
-            # NFSv3: SETATTR, WRITE, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK
-            (NFS_PROGRAM, 3): frozenset({2, 7, 8, 9, 10, 11, 12, 13, 14, 15}),
-            # NFSv2: SETATTR, WRITE, CREATE, REMOVE, RENAME, LINK, SYMLINK, MKDIR, RMDIR
-            (NFS_PROGRAM, 2): frozenset({2, 8, 9, 10, 11, 12, 13, 14, 15}),
-            (MOUNT_PROGRAM, 3): frozenset(),
-        }
-    ),
-    default_for_unknown=True,
-)
+CACHE_ALL_BUT_NULL = CachePolicy(cached=MappingProxyType({}), default_for_unknown=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +146,7 @@ class DuplicateRequestCache:
         self,
         max_entries: int = 1024,
         max_age: float = 120.0,
-        policy: CachePolicy = KNFSD_POLICY,
+        policy: CachePolicy = CACHE_ALL_BUT_NULL,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from reference.client import MountOptions, NfsClient
+from reference.nfs.drc_policy import NFS_DRC_POLICY
 from reference.nfs.fs import FileSystem
 from reference.nfs.memory_store import MemoryStore
 from reference.nfs.mount_service import MountService
@@ -28,7 +29,10 @@ OPTIONS = MountOptions(timeo=1.0, retrans=3, hard=False, max_timeo=4.0)
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_close_to_open_between_two_clients_over_sockets(transport: str) -> None:
     fs = FileSystem(MemoryStore(seed=1), clock_ns=time.time_ns)
-    server = RpcServer([NfsV3Service(fs), MountService(fs, b"/export")], DuplicateRequestCache())
+    server = RpcServer(
+        [NfsV3Service(fs), MountService(fs, b"/export")],
+        DuplicateRequestCache(policy=NFS_DRC_POLICY),
+    )
     with ThreadedServer(RpcSocketServer(server)) as threaded:
 
         async def mount(name: str) -> tuple[RpcSocketClient, NfsClient]:

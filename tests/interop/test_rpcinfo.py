@@ -15,9 +15,11 @@ from reference.rpc.aio_server import RpcSocketServer, ThreadedServer
 from reference.rpc.counter_service import CounterService
 from reference.rpc.portmap import PortmapService
 from reference.rpc.server import RpcServer
+from reference.xdr.gen.counter import COUNTER_PROGRAM, COUNTER_V1
+from reference.xdr.gen.portmap import PMAP_PROG, PMAP_VERS
 
-COUNTER = (0x20000101, 1)
-PORTMAP = (100000, 2)
+COUNTER = (COUNTER_PROGRAM, COUNTER_V1)
+PORTMAP = (PMAP_PROG, PMAP_VERS)
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 

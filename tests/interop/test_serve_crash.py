@@ -17,11 +17,17 @@ from reference.rpc.auth import encode_credential
 from reference.rpc.message import SUCCESS, encode_call, parse_reply
 from reference.rpc.stubs import AuthSys
 from reference.xdr.gen import nfs3
-from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_NOENT, diropargs3, nfs_fh3, stable_how
+from reference.xdr.gen.nfs3 import (
+    NFS3_OK,
+    NFS3ERR_NOENT,
+    NFS_PROGRAM,
+    NFS_V3,
+    NFSPROC3_REMOVE,
+    diropargs3,
+    nfs_fh3,
+    stable_how,
+)
 from tests.interop.nfs3_calls import create, lookup, mount_root, read, write
-
-NFS_PROGRAM = 100003
-REMOVE = 12
 
 
 @pytest.fixture(params=[True, False], ids=["drc", "no-drc"])
@@ -73,7 +79,7 @@ def test_sigkill_keeps_file_sync_and_committed_data_and_handles(
 def remove_call(xid: int, directory: bytes, name: bytes) -> bytes:
     args = nfs3.REMOVE3args(diropargs3(nfs_fh3(directory), name)).encode()
     credential = encode_credential(AuthSys(0, b"raw", 0, 0))
-    return encode_call(xid, NFS_PROGRAM, 3, REMOVE, credential, args)
+    return encode_call(xid, NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE, credential, args)
 
 
 def remove_status(reply: bytes | None) -> int:

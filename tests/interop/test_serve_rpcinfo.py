@@ -13,13 +13,18 @@ import pytest
 from properties.peers.reference_server import ServerProcess
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.portmap import getport
-from reference.xdr.gen.portmap import IPPROTO_TCP, IPPROTO_UDP
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.nfs2 import NFS_VERSION
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
+from reference.xdr.gen.portmap import IPPROTO_TCP, IPPROTO_UDP, PMAP_PROG, PMAP_VERS
 from tests.interop.test_rpcinfo import rpcinfo
 
-NFS = 100003
-MOUNT = 100005
-PORTMAP = 100000
-SERVED = [(NFS, 2), (NFS, 3), (MOUNT, 3), (PORTMAP, 2)]
+SERVED = [
+    (NFS_PROGRAM, NFS_VERSION),
+    (NFS_PROGRAM, NFS_V3),
+    (MOUNT_PROGRAM, MOUNT_V3),
+    (PMAP_PROG, PMAP_VERS),
+]
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
@@ -34,7 +39,7 @@ def test_rpcinfo_pings_every_program(reference_server: ServerProcess, transport:
 def test_rpcinfo_reads_the_nfs_versions_served(
     reference_server: ServerProcess, transport: str
 ) -> None:
-    result = rpcinfo(reference_server.port, transport, NFS, 4)
+    result = rpcinfo(reference_server.port, transport, NFS_PROGRAM, 4)
     assert result.returncode == 1
     assert "low version = 2, high version = 3" in result.stderr
 
@@ -64,9 +69,9 @@ def test_a_separate_mount_port_without_udp(tmp_path: Path) -> None:
     server.start()
     try:
         assert server.mount_port != server.port
-        assert rpcinfo(server.mount_port, "tcp", MOUNT, 3).returncode == 0
-        assert rpcinfo(server.port, "tcp", MOUNT, 3).returncode != 0
-        assert rpcinfo(server.port, "udp", NFS, 3).returncode != 0
+        assert rpcinfo(server.mount_port, "tcp", MOUNT_PROGRAM, MOUNT_V3).returncode == 0
+        assert rpcinfo(server.port, "tcp", MOUNT_PROGRAM, MOUNT_V3).returncode != 0
+        assert rpcinfo(server.port, "udp", NFS_PROGRAM, NFS_V3).returncode != 0
         found = mappings(server.port)
     finally:
         server.stop()
@@ -74,4 +79,4 @@ def test_a_separate_mount_port_without_udp(tmp_path: Path) -> None:
         if protocol == IPPROTO_UDP:
             assert port == 0
         else:
-            assert port == (server.mount_port if program == MOUNT else server.port)
+            assert port == (server.mount_port if program == MOUNT_PROGRAM else server.port)

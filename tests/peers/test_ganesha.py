@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 
 from properties.peers import processes
-from properties.peers.ganesha import (
-    MOUNT_PROGRAM,
-    NFS_PROGRAM,
-    GaneshaError,
-    GaneshaServer,
-)
+from properties.peers.ganesha import GaneshaError, GaneshaServer
 from properties.peers.ganesha_config import GaneshaConfig
 from properties.peers.processes import PeerNotInstalled, find_binary
 from properties.peers.rpcping import null_call
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM
+from reference.xdr.gen.nfs3 import NFS_PROGRAM
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,16 @@ from faults.sim.trace import Kind, Trace
 from reference.rpc import message as msg
 from reference.rpc.auth import encode_credential
 from reference.rpc.stubs import AuthNone
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3_MNT
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, NFSPROC3_REMOVE
 
-NFS, V3, REMOVE, GETATTR = 100003, 3, 12, 1
 CLIENT = ("127.0.0.1", 700)
 SERVER = ("127.0.0.1", 2049)
 BUSY = FaultRates(drop=0.2, duplicate=0.2, delay=0.2, reorder=0.2, max_delay=0.008)
 
 
-def call(xid: int, procedure: int = REMOVE, program: int = NFS) -> bytes:
-    return msg.encode_call(xid, program, V3, procedure, encode_credential(AuthNone()), b"args")
+def call(xid: int, procedure: int = NFSPROC3_REMOVE, program: int = NFS_PROGRAM) -> bytes:
+    return msg.encode_call(xid, program, NFS_V3, procedure, encode_credential(AuthNone()), b"args")
 
 
 def reply(xid: int) -> bytes:
@@ -41,12 +42,21 @@ def test_a_call_names_itself_and_its_reply_is_named_after_it() -> None:
     memory = CallMemory()
     sent = identify(call(17), True, memory)
     answered = identify(reply(17), False, memory)
-    assert (sent.direction, sent.xid, sent.program, sent.procedure) == (CALL, 17, NFS, REMOVE)
+    assert (sent.direction, sent.xid, sent.program, sent.procedure) == (
+        CALL,
+        17,
+        NFS_PROGRAM,
+        NFSPROC3_REMOVE,
+    )
     assert sent.note == "call NFSPROC3_REMOVE xid=17"
-    assert (answered.direction, answered.procedure, answered.version) == (REPLY, REMOVE, V3)
+    assert (answered.direction, answered.procedure, answered.version) == (
+        REPLY,
+        NFSPROC3_REMOVE,
+        NFS_V3,
+    )
     assert answered.note == "reply NFSPROC3_REMOVE xid=17"
     # a duplicated reply is named too: replies do not make the memory forget
-    assert identify(reply(17), False, memory).procedure == REMOVE
+    assert identify(reply(17), False, memory).procedure == NFSPROC3_REMOVE
 
 
 def test_a_reply_without_its_call_and_garbage_are_still_identified() -> None:
@@ -67,12 +77,12 @@ def test_the_call_memory_forgets_the_oldest_beyond_its_capacity() -> None:
         identify(call(xid), True, memory)
     assert len(memory) == 2
     assert identify(reply(1), False, memory).procedure is None
-    assert identify(reply(3), False, memory).procedure == REMOVE
+    assert identify(reply(3), False, memory).procedure == NFSPROC3_REMOVE
 
 
 def test_procedures_of_unknown_programs_are_named_by_numbers() -> None:
-    assert procedure_name(NFS, 3, 12) == "NFSPROC3_REMOVE"
-    assert procedure_name(100005, 3, 1) == "MOUNTPROC3_MNT"
+    assert procedure_name(NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE) == "NFSPROC3_REMOVE"
+    assert procedure_name(MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3_MNT) == "MOUNTPROC3_MNT"
     assert procedure_name(400000, 1, 7) == "400000.1.7"
 
 
@@ -87,14 +97,14 @@ def test_rules_check_their_fields() -> None:
 
 def test_a_rule_decides_its_count_of_matching_messages_then_is_spent() -> None:
     core = ProxyCore(trace=Trace())
-    steering = core.steer(Rule(DROP, direction=REPLY, procedure=REMOVE, count=1))
+    steering = core.steer(Rule(DROP, direction=REPLY, procedure=NFSPROC3_REMOVE, count=1))
     memory = CallMemory()
 
     def route(message: bytes, from_client: bool) -> tuple[Copy, ...]:
         ident = identify(message, from_client, memory)
         return core.route(message, ident, CLIENT, SERVER, 0.0)[1]
 
-    assert route(call(1, GETATTR), True) == NOW
+    assert route(call(1, NFSPROC3_GETATTR), True) == NOW
     assert route(reply(1), False) == NOW  # a GETATTR reply: no match
     assert route(call(2), True) == NOW  # the REMOVE call: wrong direction
     assert route(reply(2), False) == DROPPED

@@ -24,6 +24,8 @@ from reference.rpc.stubs import AuthSys
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
     NFS3ERR_NOENT,
+    NFS_PROGRAM,
+    NFSPROC3_REMOVE,
     REMOVE3args,
     diropargs3,
     nfs_fh3,
@@ -32,7 +34,6 @@ from reference.xdr.gen.nfs3 import (
 from tests.interop.nfs3_calls import ClientStubs, create, mount_root
 from tests.proxy.helpers import FAST_RETRY, TRANSPORTS, make_proxy
 
-NFS_PROGRAM, REMOVE = 100003, 12
 ROOT = AuthSys(0, b"nfsprop-proxy-test", 0, 0)
 # TCP clients that never retransmit on their own during a test: only a reconnect resends.
 PATIENT = RetryPolicy(timeo=60.0, retrans=2, max_timeo=60.0, backoff="linear")
@@ -69,7 +70,7 @@ async def remove_with_reply_dropped(
             name = unique_name()
             await create(stubs, root, name)
             steering = proxy.steer(
-                Rule(DROP, direction=REPLY, program=NFS_PROGRAM, procedure=REMOVE)
+                Rule(DROP, direction=REPLY, program=NFS_PROGRAM, procedure=NFSPROC3_REMOVE)
             )
             removed = await stubs.nfs.NFSPROC3_REMOVE(REMOVE3args(diropargs3(nfs_fh3(root), name)))
             assert steering.matched == 1
@@ -121,7 +122,7 @@ def test_a_remove_resent_after_a_reconnect_from_the_same_port(
                 root = await mount_root(stubs)
                 name = unique_name()
                 await create(stubs, root, name)
-                steering = proxy.steer(Rule(DROP, direction=REPLY, procedure=REMOVE))
+                steering = proxy.steer(Rule(DROP, direction=REPLY, procedure=NFSPROC3_REMOVE))
                 args = REMOVE3args(diropargs3(nfs_fh3(root), name))
                 removing = asyncio.create_task(stubs.nfs.NFSPROC3_REMOVE(args))
                 await proxy.wait_steered(steering)

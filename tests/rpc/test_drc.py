@@ -1,11 +1,13 @@
-"""The duplicate request cache: hits, misses, in-progress drops, bounds, expiry, policy."""
+"""The duplicate request cache: hits, misses, in-progress drops, bounds, expiry, policy
+(by default every procedure but NULL, of any program: this layer knows no NFS fact)."""
 
 import zlib
 
 import pytest
 
 from reference.rpc.drc import (
-    KNFSD_POLICY,
+    CACHE_ALL_BUT_NULL,
+    NULL_PROCEDURE,
     CachePolicy,
     DrcKey,
     DrcStats,
@@ -16,13 +18,19 @@ from reference.rpc.drc import (
     Replay,
     args_checksum,
 )
-
-NFS, MOUNT, COUNTER = 100003, 100005, 0x20000001
-NFS3_REMOVE = 12
+from reference.xdr.gen.counter import (
+    COUNTER_PROGRAM,
+    COUNTER_V1,
+    COUNTERPROC_INCREMENT,
+    COUNTERPROC_READ,
+)
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.nfs2 import NFS_VERSION
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE, NFSPROC3_RMDIR
 
 
 def key(xid: int, args: bytes = b"args", client: tuple[str, int] = ("10.0.0.1", 800)) -> DrcKey:
-    return DrcKey.for_call(xid, NFS, 3, NFS3_REMOVE, client, "tcp", args)
+    return DrcKey.for_call(xid, NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE, client, "tcp", args)
 
 
 def test_first_call_is_a_miss_and_its_duplicate_replays_the_first_reply() -> None:
@@ -54,9 +62,11 @@ def test_same_xid_with_different_arguments_is_a_miss() -> None:
     [
         key(7, client=("10.0.0.1", 801)),  # another source port
         key(7, client=("10.0.0.2", 800)),  # another host
-        DrcKey.for_call(7, NFS, 3, NFS3_REMOVE, ("10.0.0.1", 800), "udp", b"args"),
-        DrcKey.for_call(7, NFS, 2, NFS3_REMOVE, ("10.0.0.1", 800), "tcp", b"args"),
-        DrcKey.for_call(7, NFS, 3, 13, ("10.0.0.1", 800), "tcp", b"args"),
+        DrcKey.for_call(7, NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE, ("10.0.0.1", 800), "udp", b"args"),
+        DrcKey.for_call(
+            7, NFS_PROGRAM, NFS_VERSION, NFSPROC3_REMOVE, ("10.0.0.1", 800), "tcp", b"args"
+        ),
+        DrcKey.for_call(7, NFS_PROGRAM, NFS_V3, NFSPROC3_RMDIR, ("10.0.0.1", 800), "tcp", b"args"),
         key(8),
     ],
 )
@@ -178,33 +188,33 @@ def test_clear_loses_every_entry_as_a_crash_would() -> None:
     assert cache.begin(key(2), now=0.0) == Miss()
 
 
-@pytest.mark.parametrize("procedure", [2, 7, 8, 9, 10, 11, 12, 13, 14, 15])
-def test_knfsd_policy_caches_nfs3_procedures_that_change_state(procedure: int) -> None:
-    assert DuplicateRequestCache().caches(NFS, 3, procedure)
-
-
-@pytest.mark.parametrize("procedure", [0, 1, 3, 4, 5, 6, 16, 17, 18, 19, 20, 21])
-def test_knfsd_policy_skips_nfs3_procedures_that_only_read(procedure: int) -> None:
-    assert not KNFSD_POLICY.caches(NFS, 3, procedure)
-
-
-def test_knfsd_policy_uses_nfs2_procedure_numbers_for_version_2() -> None:
-    cached = {number for number in range(18) if KNFSD_POLICY.caches(NFS, 2, number)}
-    assert cached == {2, 8, 9, 10, 11, 12, 13, 14, 15}
-
-
-def test_knfsd_policy_skips_mount_and_caches_all_but_null_of_unknown_programs() -> None:
-    assert not any(KNFSD_POLICY.caches(MOUNT, 3, number) for number in range(6))
-    assert not KNFSD_POLICY.caches(COUNTER, 1, 0)
-    assert KNFSD_POLICY.caches(COUNTER, 1, 1)
+@pytest.mark.parametrize(
+    ("program", "version"),
+    [
+        (NFS_PROGRAM, NFS_V3),
+        (NFS_PROGRAM, NFS_VERSION),
+        (MOUNT_PROGRAM, MOUNT_V3),
+        (COUNTER_PROGRAM, COUNTER_V1),
+    ],
+)
+def test_default_policy_caches_every_procedure_but_null_whatever_the_program(
+    program: int, version: int
+) -> None:
+    cache = DuplicateRequestCache()
+    assert cache.policy == CACHE_ALL_BUT_NULL
+    assert not cache.caches(program, version, NULL_PROCEDURE)
+    assert all(cache.caches(program, version, number) for number in range(1, 32))
 
 
 def test_custom_policy_can_leave_unknown_programs_uncached() -> None:
-    policy = CachePolicy(cached={(COUNTER, 1): frozenset({2})}, default_for_unknown=False)
+    policy = CachePolicy(
+        cached={(COUNTER_PROGRAM, COUNTER_V1): frozenset({COUNTERPROC_INCREMENT})},
+        default_for_unknown=False,
+    )
     cache = DuplicateRequestCache(policy=policy)
-    assert cache.caches(COUNTER, 1, 2)
-    assert not cache.caches(COUNTER, 1, 1)
-    assert not cache.caches(NFS, 3, NFS3_REMOVE)
+    assert cache.caches(COUNTER_PROGRAM, COUNTER_V1, COUNTERPROC_INCREMENT)
+    assert not cache.caches(COUNTER_PROGRAM, COUNTER_V1, COUNTERPROC_READ)
+    assert not cache.caches(NFS_PROGRAM, NFS_V3, NFSPROC3_REMOVE)
 
 
 @pytest.mark.parametrize(("max_entries", "max_age"), [(0, 1.0), (1, 0.0), (1, -5.0)])

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from reference.rpc import message as msg
 from reference.rpc.auth import encode_credential
 from reference.rpc.stubs import AuthNone, AuthSys
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, NFSPROC3_NULL
 from reference.xdr.gen.rpc_msg import (
     AUTH_NONE,
     AUTH_SYS,
@@ -34,7 +35,6 @@ from reference.xdr.gen.rpc_msg import (
 )
 
 XID = 0x1234ABCD
-NFS, NFS_V3, NFS3_GETATTR = 100003, 3, 1
 NULL_VERF = opaque_auth(AUTH_NONE, b"")
 MACHINE = AuthSys(stamp=77, machinename=b"client.example", uid=1000, gid=100, gids=(4, 24, 27))
 
@@ -68,11 +68,14 @@ def test_encode_call_matches_the_generated_rpc_msg_encoding(
     credential: AuthNone | AuthSys, generated_cred: opaque_auth
 ) -> None:
     args = b"\x00\x00\x00\x08handle!!"
-    message = msg.encode_call(XID, NFS, NFS_V3, NFS3_GETATTR, encode_credential(credential), args)
+    message = msg.encode_call(
+        XID, NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, encode_credential(credential), args
+    )
     header = rpc_msg(
         XID,
         rpc_msg_body(
-            CALL, cbody=call_body(2, NFS, NFS_V3, NFS3_GETATTR, generated_cred, NULL_VERF)
+            CALL,
+            cbody=call_body(2, NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, generated_cred, NULL_VERF),
         ),
     ).encode()
     assert message == header + args
@@ -80,14 +83,14 @@ def test_encode_call_matches_the_generated_rpc_msg_encoding(
 
 def test_parse_call_reads_back_every_field_of_an_encoded_call() -> None:
     credential = encode_credential(MACHINE)
-    message = msg.encode_call(XID, NFS, NFS_V3, NFS3_GETATTR, credential, b"ARGS")
+    message = msg.encode_call(XID, NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, credential, b"ARGS")
     header = msg.parse_call(message)
     assert header == msg.CallHeader(
         xid=XID,
         rpcvers=2,
-        program=NFS,
+        program=NFS_PROGRAM,
         version=NFS_V3,
-        procedure=NFS3_GETATTR,
+        procedure=NFSPROC3_GETATTR,
         cred_flavor=AUTH_SYS,
         cred_body=credential[8:],
         verf_flavor=AUTH_NONE,
@@ -101,7 +104,10 @@ def test_parse_call_keeps_an_odd_length_credential_body_without_its_padding() ->
     generated = rpc_msg(
         XID,
         rpc_msg_body(
-            CALL, cbody=call_body(2, NFS, 3, 0, opaque_auth(AUTH_SYS, b"abcde"), NULL_VERF)
+            CALL,
+            cbody=call_body(
+                2, NFS_PROGRAM, NFS_V3, NFSPROC3_NULL, opaque_auth(AUTH_SYS, b"abcde"), NULL_VERF
+            ),
         ),
     ).encode()
     header = msg.parse_call(generated + b"tail")
@@ -220,7 +226,9 @@ def test_peek_xid_reads_xid_and_type_of_any_message_of_eight_bytes_or_more() -> 
 
 # --- truncated and malformed input ------------------------------------------------------
 
-A_CALL = msg.encode_call(XID, NFS, NFS_V3, NFS3_GETATTR, encode_credential(MACHINE), b"")
+A_CALL = msg.encode_call(
+    XID, NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, encode_credential(MACHINE), b""
+)
 REPLIES = [
     msg.encode_success(XID, b""),
     msg.encode_accept_error(XID, msg.PROG_MISMATCH, 2, 3),
@@ -258,7 +266,7 @@ def test_parse_call_rejects_a_reply_and_parse_reply_rejects_a_call() -> None:
 
 def test_parse_call_rejects_a_credential_body_over_400_bytes() -> None:
     oversized = struct.pack(">II", AUTH_SYS, 404) + bytes(404)
-    message = msg.encode_call(XID, NFS, 3, 0, oversized, b"")
+    message = msg.encode_call(XID, NFS_PROGRAM, NFS_V3, NFSPROC3_NULL, oversized, b"")
     with pytest.raises(msg.MalformedMessage, match="exceeds 400") as raised:
         msg.parse_call(message)
     assert raised.value.xid == XID

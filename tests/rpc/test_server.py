@@ -22,11 +22,10 @@ from reference.xdr.gen.counter import (
     encode_COUNTERPROC_INCREMENT_args,
 )
 from reference.xdr.gen.nfs2 import NFS_VERSION_Server
-from reference.xdr.gen.nfs3 import NFS_V3_Server
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3_Server
 
 CLIENT: Address = ("10.0.0.1", 800)
 NOW = 100.0
-NFS = 100003
 AUTH_SYS = 1
 AUTH_DH = 3
 NO_AUTH = AuthNone()
@@ -115,10 +114,14 @@ def test_unknown_program_is_prog_unavail() -> None:
 def test_unknown_version_is_prog_mismatch_with_the_lowest_and_highest_served() -> None:
     server = RpcServer([NFS_V3_Server(), NFS_VERSION_Server()])
     for version in (1, 4):
-        header = reply_to(server, call(1, procedure=0, args=b"", program=NFS, version=version))
+        header = reply_to(
+            server, call(1, procedure=0, args=b"", program=NFS_PROGRAM, version=version)
+        )
         assert header == msg.ReplyHeader(1, True, msg.PROG_MISMATCH, low=2, high=3)
     for version in (2, 3):
-        header = reply_to(server, call(2, procedure=0, args=b"", program=NFS, version=version))
+        header = reply_to(
+            server, call(2, procedure=0, args=b"", program=NFS_PROGRAM, version=version)
+        )
         assert (header.stat, header.results_offset) == (msg.SUCCESS, 24)
 
 
