@@ -7,6 +7,12 @@ Rules:
   appends a RecordedStep to the machine's RunRecord before the body runs: the function's
   name, its keyword arguments (JSON, through the codec), and then every value drawn inside
   the step, in order.
+- A RecordedMachine subclass is refused when it is defined, by `class` or by `type(...)`,
+  if `@recorded` does not record one of its rules or initialize functions: one without
+  `@recorded`, or with `@recorded` above `@rule(...)` / `@initialize(...)` (Hypothesis
+  calls the function below those, so nothing would be recorded). The refusal is an
+  UnrecordedStep, a TypeError naming the class and the function and saying where to put
+  `@recorded`.
 - An `st.data()` argument reaches the rule as a `Draws` (a RecordingData). Whatever Draws
   a draw goes through, even one a machine kept from an earlier step, it belongs to the
   step running at that moment.
@@ -21,7 +27,8 @@ Rules:
   draws come back from the recording; a step asking for more or fewer draws than it
   made, an unknown function or a false precondition is StepsDiverged: the run is not the
   recorded one. The rules, initializers and invariants come from the machine class's
-  `setup_state()`, Hypothesis's own registry of them; no example is generated.
+  `setup_state()`, Hypothesis's own registry of them; no example is generated. The
+  Hypothesis internals this relies on are checked by tests/replay/test_hypothesis_contract.py.
 - JSON of values: None, bools, ints, floats and strings as they are; lists as lists;
   {"bytes": hex}, {"tuple": [...]}, {"enum": [class, member]}, {"dataclass": [class,
   {field: value}]}, and {"data": null} for an `st.data()` argument. A value of any other
@@ -48,6 +55,8 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., None])
 
 DATA_ARGUMENT: dict[str, None] = {"data": None}
+# Set on a @recorded step; functools.wraps copies it to the wrappers Hypothesis puts on it.
+RECORDED_MARKER = "nfsprop_recorded_step"
 
 
 class StepFormatError(ValueError):
@@ -56,6 +65,10 @@ class StepFormatError(ValueError):
 
 class StepsDiverged(Exception):
     """A replayed run asked for something other than what the recording holds."""
+
+
+class UnrecordedStep(TypeError):
+    """A rule or initialize function of a RecordedMachine that `@recorded` does not record."""
 
 
 class Draws(Protocol):
@@ -174,6 +187,26 @@ class RecordedMachine(RuleBasedStateMachine):
         super().__init__()
         self.record = RunRecord()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """UnrecordedStep unless `@recorded` records every rule and initialize function."""
+        super().__init_subclass__(**kwargs)
+        state = cls.setup_state()
+        for kind, steps in (("rule", state.rules), ("initialize", state.initializers)):
+            for step in steps:
+                if is_recorded(step.function):
+                    continue
+                name = step.function.__name__
+                place = f"put @recorded directly below @{kind}(...)"
+                if is_recorded(getattr(cls, name, None)):
+                    raise UnrecordedStep(
+                        f"{cls.__name__}.{name} has @recorded above @{kind}(...), where "
+                        f"Hypothesis never calls it and nothing is recorded: {place}"
+                    )
+                raise UnrecordedStep(
+                    f"{cls.__name__}.{name} is a @{kind} without @recorded, so its runs "
+                    f"could not be replayed: {place}"
+                )
+
 
 class RecordingData:
     """The Draws a recorded rule gets: draws through `inner`, noted in the running step."""
@@ -214,7 +247,13 @@ def recorded(function: F) -> F:
         record.steps.append(RecordedStep(function.__name__, encoded))
         function(machine, **passed)
 
+    setattr(step, RECORDED_MARKER, True)
     return cast(F, step)
+
+
+def is_recorded(function: object) -> bool:
+    """Whether `function` is a @recorded step, or a wrapper functools.wraps made of one."""
+    return getattr(function, RECORDED_MARKER, False) is True
 
 
 class ReplayData:
