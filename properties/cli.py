@@ -1,8 +1,15 @@
 """The `nfsprop` command: one entry point, one subcommand per job.
 
+Why it lives in properties/: the product is the suite. Two of its jobs (`check`, `replay`)
+are the suite's own, and the others are thin doors into the parts the suite is built
+from (`serve` and `rpcgen` into reference/, `proxy` into faults/, `mount` into
+reference/fuse); properties/ is the one package that may import all three, so the
+command line sits at its top beside the package map, not inside an engine.
+
 Rules: every subcommand returns an exit status; user errors are one line on stderr
 naming the problem and the fix (exit 2), never a traceback. Subcommands import their
-machinery lazily so `nfsprop --help` stays instant.
+machinery lazily so `nfsprop --help` stays instant (the world registry it reads for
+`check`'s defaults is light on purpose).
 """
 
 from __future__ import annotations
@@ -14,23 +21,15 @@ from collections.abc import Callable, Sequence
 
 def _check(args: argparse.Namespace) -> int:
     from properties.harness.check import run_check
-    from properties.worlds.options import (
-        WorldError,
-        check_reachable,
-        parse_target_url,
-        parse_worlds,
-    )
+    from properties.worlds.options import WorldError
+    from properties.worlds.registry import choose_worlds
 
     try:
-        worlds = parse_worlds(args.world)
-        if args.target is not None:
-            check_reachable(parse_target_url(args.target))
-        elif "target" in worlds:
-            raise WorldError("--world target needs --target nfs://HOST[:PORT]/EXPORT?mountport=N")
+        choose_worlds(args.world, args.target, args.target_drc, args.restart_cmd)
     except WorldError as error:
         print(f"nfsprop check: {error}", file=sys.stderr)
         return 2
-    world_flags = ["--world", args.world]
+    world_flags = ["--world", args.world]  # the user's own words, for the rerun lines
     if args.target is not None:
         world_flags += ["--target", args.target, "--target-drc", args.target_drc]
     if args.restart_cmd is not None:
@@ -149,6 +148,9 @@ def _mount(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from properties.worlds.options import URL_FORM
+    from properties.worlds.registry import DEFAULT_WORLDS, world_names
+
     parser = argparse.ArgumentParser(
         prog="nfsprop",
         description="Property-based and fault-injection conformance suite for ONC RPC / NFS.",
@@ -171,9 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", metavar="EXPR", help="only properties matching this pytest -k expression"
     )
     check.add_argument(
-        "--world", default="sim,loopback,ganesha", help="comma list: sim, loopback, ganesha, target"
+        "--world",
+        default=",".join(DEFAULT_WORLDS),
+        help=f"comma list of {world_names()} (default: {','.join(DEFAULT_WORLDS)})",
     )
-    check.add_argument("--target", metavar="URL", help="nfs://HOST[:PORT]/EXPORT?mountport=N")
+    check.add_argument("--target", metavar="URL", help=URL_FORM)
     check.add_argument(
         "--target-drc", default="yes", metavar="yes|no", help="does the --target keep a DRC"
     )

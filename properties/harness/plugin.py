@@ -4,12 +4,13 @@
 Rules:
 - The Hypothesis profiles are registered at import time, before Hypothesis's own plugin
   reads `--hypothesis-profile`.
-- Options: `--world` (comma list of sim, loopback, ganesha, target; default
-  DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default yes) and
-  `--restart-cmd CMD` for the target world. They are checked once, in pytest_configure:
-  a bad value, a target world without --target, or a target that does not answer is a
-  pytest.UsageError of one line naming the problem and the fix, never a traceback. The
-  checked choice is `world_options(config)`.
+- Options: `--world` (comma list of the worlds in properties/worlds/registry.py;
+  default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default
+  yes) and `--restart-cmd CMD` for the target world. They are checked once, in
+  pytest_configure, by the registry's `choose_worlds`: a bad value, a target world
+  without --target, or a target that does not answer is a pytest.UsageError of one line
+  naming the problem and the fix, never a traceback. The checked choice is
+  `world_options(config)`.
 - The run's Hypothesis seed (properties/harness/seeds.py) is settled in pytest_configure, after
   Hypothesis has loaded the profile; the xdist controller hands its choice to the
   workers. The header shows it, and every failed test's report gets a "reproduce" section
@@ -19,43 +20,15 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from properties.harness import profiles, seeds
-from properties.worlds.options import (
-    DEFAULT_WORLDS,
-    URL_FORM,
-    TargetUrl,
-    WorldError,
-    check_reachable,
-    parse_target_url,
-    parse_worlds,
-    parse_yes_no,
-)
+from properties.worlds.options import URL_FORM, WorldError, WorldOptions
+from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
 
 profiles.register()
-
-
-@dataclass(frozen=True)
-class WorldOptions:
-    worlds: tuple[str, ...]
-    target: TargetUrl | None = None
-    target_drc: bool = True
-    restart_cmd: str | None = None
-
-    def as_arguments(self) -> list[str]:
-        """These options as pytest arguments, to repeat a run."""
-        arguments = ["--world", ",".join(self.worlds)]
-        if self.target is not None:
-            arguments += ["--target", str(self.target)]
-            arguments += ["--target-drc", "yes" if self.target_drc else "no"]
-        if self.restart_cmd is not None:
-            arguments += ["--restart-cmd", self.restart_cmd]
-        return arguments
-
 
 _OPTIONS = pytest.StashKey[WorldOptions]()
 
@@ -64,9 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nfsprop", "nfsprop worlds and targets")
     group.addoption(
         "--world",
-        default=DEFAULT_WORLDS,
-        help=f"comma list of worlds to run the properties in: sim, loopback, ganesha, target "
-        f"(default: {DEFAULT_WORLDS})",
+        default=",".join(DEFAULT_WORLDS),
+        help=f"comma list of worlds to run the properties in: {world_names()} "
+        f"(default: {','.join(DEFAULT_WORLDS)})",
     )
     group.addoption(
         "--target",
@@ -87,23 +60,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
-    worlds = parse_worlds(config.getoption("world"))
-    url_text: str | None = config.getoption("target")
-    drc = parse_yes_no(config.getoption("target_drc"), "--target-drc")
-    restart_cmd: str | None = config.getoption("restart_cmd")
-    if "target" not in worlds:
-        if url_text is not None or restart_cmd is not None:
-            raise WorldError(
-                "--target/--restart-cmd given without the target world: add "
-                "target to --world (e.g. --world sim,target)"
-            )
-        return WorldOptions(worlds)
-    if url_text is None:
-        raise WorldError(f"--world target needs --target {URL_FORM}")
-    url = parse_target_url(url_text)
-    if not hasattr(config, "workerinput"):  # the controller checks once, not every worker
-        check_reachable(url)
-    return WorldOptions(worlds, url, drc, restart_cmd)
+    return choose_worlds(
+        config.getoption("world"),
+        config.getoption("target"),
+        config.getoption("target_drc"),
+        config.getoption("restart_cmd"),
+        # the controller checks that the target answers once, not every worker
+        reach=not hasattr(config, "workerinput"),
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded the profile

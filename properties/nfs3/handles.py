@@ -27,7 +27,7 @@ from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
 from properties.worlds.target import Target
 from reference.rpc.errors import RpcDenied
-from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     FILE_SYNC,
     GUARDED,
@@ -61,7 +61,7 @@ class File:
 
 
 def mount(target: Target) -> nfs_fh3:
-    reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+    reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
     if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
         raise ModelMismatch(f"MNT {target.export!r} answered {reply.fhs_status.name}")
     return nfs_fh3(reply.mountinfo.fhandle)
@@ -71,21 +71,21 @@ def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) ->
     """A new file holding `data` (FILE_SYNC), with its handle and fileid."""
     where = diropargs3(directory, name)
     created = target.run(
-        target.nfs.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(0o644))))
+        target.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(0o644))))
     )
     if created.status != NFS3_OK or created.resok is None:
         raise ModelMismatch(f"CREATE {name!r} answered {status_name(created.status)}")
     handle = created.resok.obj.handle
     if handle is None:
-        looked_up = target.run(target.nfs.caller.call(LOOKUP, LOOKUP3args(where)))
+        looked_up = target.run(target.caller.call(LOOKUP, LOOKUP3args(where)))
         if looked_up.resok is None:
             raise ModelMismatch(f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
         handle = looked_up.resok.object
     write = WRITE3args(handle, 0, len(data), FILE_SYNC, data)
-    written = target.run(target.nfs.caller.call(WRITE, write))
+    written = target.run(target.caller.call(WRITE, write))
     if written.status != NFS3_OK:
         raise ModelMismatch(f"WRITE to {name!r} answered {status_name(written.status)}")
-    attributes = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle)))
+    attributes = target.run(target.caller.call(GETATTR, GETATTR3args(handle)))
     if attributes.resok is None:
         raise ModelMismatch(f"GETATTR of {name!r} answered {status_name(attributes.status)}")
     return File(handle, attributes.resok.obj_attributes.fileid)
@@ -118,7 +118,7 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
         creates += 1
         reused = new.fileid == old.fileid
     warnings: list[str] = []
-    getattr_reply = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(old.handle)))
+    getattr_reply = target.run(target.caller.call(GETATTR, GETATTR3args(old.handle)))
     if getattr_reply.status == NFS3_OK:
         assert getattr_reply.resok is not None
         answered = getattr_reply.resok.obj_attributes
@@ -135,7 +135,7 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
             f"{status_name(getattr_reply.status)}, not NFS3ERR_STALE"
         )
     read = READ3args(old.handle, 0, len(OLD_DATA) + len(NEW_DATA))
-    read_reply = target.run(target.nfs.caller.call(READ, read))
+    read_reply = target.run(target.caller.call(READ, read))
     if read_reply.status == NFS3_OK:
         assert read_reply.resok is not None
         if reused or read_reply.resok.data != OLD_DATA:
@@ -154,13 +154,11 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
 
 def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
     if removal == "remove":
-        reply = target.run(
-            target.nfs.caller.call(REMOVE, REMOVE3args(diropargs3(root, b"old")))
-        ).status
+        reply = target.run(target.caller.call(REMOVE, REMOVE3args(diropargs3(root, b"old")))).status
     else:
         create_file(target, root, b"replacement", b"")
         args = RENAME3args(diropargs3(root, b"replacement"), diropargs3(root, b"old"))
-        reply = target.run(target.nfs.caller.call(RENAME, args)).status
+        reply = target.run(target.caller.call(RENAME, args)).status
     if reply != NFS3_OK:
         raise ModelMismatch(f"{removal} of the old file answered {status_name(reply)}")
 
@@ -207,7 +205,7 @@ def names_the_same_object(target: Target, original: bytes, forged: bytes) -> boo
     """Whether two handles get the same fsid and fileid from GETATTR."""
     identities = []
     for handle in (original, forged):
-        reply = target.run(target.nfs.caller.call(GETATTR, GETATTR3args(nfs_fh3(handle))))
+        reply = target.run(target.caller.call(GETATTR, GETATTR3args(nfs_fh3(handle))))
         if reply.resok is None:
             return False
         attributes = reply.resok.obj_attributes
@@ -227,10 +225,10 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
     handle = nfs_fh3(forged)
     try:
         statuses = {
-            "GETATTR": target.run(target.nfs.caller.call(GETATTR, GETATTR3args(handle))).status,
-            "READ": target.run(target.nfs.caller.call(READ, READ3args(handle, 0, 4096))).status,
+            "GETATTR": target.run(target.caller.call(GETATTR, GETATTR3args(handle))).status,
+            "READ": target.run(target.caller.call(READ, READ3args(handle, 0, 4096))).status,
             "LOOKUP": target.run(
-                target.nfs.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
+                target.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
             ).status,
         }
     except RpcDenied as denied:

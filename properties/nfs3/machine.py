@@ -47,7 +47,6 @@ import dataclasses
 import random
 import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -62,7 +61,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from faults.sim import FaultRates, FaultSource, NoFaults
+from faults.sim import FaultRates, NoFaults
 from properties.harness.replay.file import RunContext, run_recorded_machine
 from properties.harness.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
 from properties.nfs3.model import (
@@ -102,10 +101,9 @@ from properties.nfs3.wire import (
     raw_call,
     sattr,
 )
-from properties.worlds.sim import SimTarget
-from properties.worlds.target import Target
+from properties.worlds.target import Target, TargetFactory
 from reference.rpc.stubs import Procedure
-from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     EXCLUSIVE,
     GUARDED,
@@ -172,9 +170,6 @@ CLOCK_JUMPS = st.sampled_from((-3600.0, -1.0, 1.0))  # NTP stepping the server's
 ROOT_PROBE_MODE = 0o777  # what the export's root is made (it already is: the store's default)
 
 
-TargetMaker = Callable[[FaultSource, bool, FaultRates | None], Target]
-
-
 @dataclass
 class MachineConfig:
     """What a machine class is for: its target, and which checks it runs.
@@ -182,7 +177,7 @@ class MachineConfig:
     `make_target(faults, drc, rates)` is a world's target factory; with `rates` None the
     example has no network faults (its target gets NoFaults)."""
 
-    make_target: TargetMaker
+    make_target: TargetFactory
     drc: bool = True
     rates: FaultRates | None = None
     retransmit: bool = False
@@ -207,7 +202,7 @@ class MachineConfig:
         }
 
     @staticmethod
-    def from_settings(settings: dict[str, Any], make_target: TargetMaker) -> MachineConfig:
+    def from_settings(settings: dict[str, Any], make_target: TargetFactory) -> MachineConfig:
         """The config `settings()` described; TypeError, ValueError or KeyError if it
         does not describe one."""
         rates = settings["rates"]
@@ -301,7 +296,7 @@ class NfsMachine(RecordedMachine):
         target = self.target
         if self.config.retransmit and procedure in NON_IDEMPOTENT:
             return self._call_twice(procedure, args)
-        return target.run(target.nfs.caller.call(procedure, args))
+        return target.run(target.caller.call(procedure, args))
 
     def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
@@ -454,9 +449,8 @@ class NfsMachine(RecordedMachine):
         config = self.config
         faults = NoFaults() if config.rates is None else data.fault_source()
         self._target = target = config.make_target(faults, config.drc, config.rates)
-        if isinstance(target, SimTarget):
-            self.record.world = target.world
-        reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+        self.record.world = target.sim
+        reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
         if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
             self._fail(f"MNT {target.export!r} answered {reply.fhs_status.name}")
         self.handles[ROOT_ID] = reply.mountinfo.fhandle
@@ -843,7 +837,9 @@ class NfsMachine(RecordedMachine):
     # -- crashes and the whole picture --
 
     @precondition(
-        lambda self: self.config.crashes and self._target is not None and self._target.can_crash
+        lambda self: (
+            self.config.crashes and self._target is not None and self._target.capabilities.crashes
+        )
     )
     @rule()
     @recorded
@@ -927,7 +923,7 @@ class ReaddirPage:
 class NetworkPartitions(NfsMachine):
     """The partition rule, in the machines of configs with `partitions`."""
 
-    @precondition(lambda self: self._target is not None and self._target.can_partition)
+    @precondition(lambda self: self._target is not None and self._target.capabilities.partitions)
     @rule(starts_in=PARTITION_STARTS, lasts=PARTITION_LASTS)
     @recorded
     def partition(self, starts_in: float, lasts: float) -> None:
@@ -963,7 +959,7 @@ class ClockJumps(NfsMachine):
     def _restarted(self) -> None:
         self.ctimes.clear()
 
-    @precondition(lambda self: self._target is not None and self._target.can_jump_clock)
+    @precondition(lambda self: self._target is not None and self._target.capabilities.clock_jumps)
     @rule(seconds=CLOCK_JUMPS)
     @recorded
     def clock_jump(self, seconds: float) -> None:

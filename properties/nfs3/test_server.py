@@ -1,18 +1,20 @@
-"""NFSv3 server properties, in every world of properties/conftest.py: random sequences of
-operations (create in all three modes, mkdir, symlink, remove, rmdir, rename, link, lookup,
-getattr, setattr, read, write stable and unstable, commit, readdir and readdirplus) get the
-replies the model file system allows, without faults and through dropped, duplicated,
-delayed and reordered messages with the duplicate request cache on; every non-idempotent
-call sent twice with one XID gets byte-identical replies and changes nothing more, and with
-the cache off the suite finds the double execution and shrinks it to a single call; a
-simulated partition that begins mid-call and lasts up to a minute loses no call and runs
-none twice with the cache (without it, the lost reply's retransmission runs the call again,
-and the suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE once
-its inode is reused and never reads the new file; forged, bit-flipped, cut and extended
-handles get BADHANDLE or STALE, never NFS3_OK; after a crash at any point everything written
-FILE_SYNC or committed is still there, every handle still works and the write verifier has
-changed; and no ctime goes back when the server's clock is stepped back, even across a
-restart.
+"""NFSv3 server: every reply is one the model allows, whatever the faults.
+
+In every world of properties/conftest.py, random sequences of operations (create in all
+three modes, mkdir, symlink, remove, rmdir, rename, link, lookup, getattr, setattr, read,
+write stable and unstable, commit, readdir and readdirplus) get the replies the model file
+system allows, without faults and through dropped, duplicated, delayed and reordered
+messages with the duplicate request cache on; every non-idempotent call sent twice with one
+XID gets byte-identical replies and changes nothing more, and with the cache off the suite
+finds the double execution and shrinks it to a single call; a simulated partition that
+begins mid-call and lasts up to a minute loses no call and runs none twice with the cache
+(without it, the lost reply's retransmission runs the call again, and the suite shrinks
+that to two steps); a removed file's handle answers NFS3ERR_STALE once its inode is reused
+and never reads the new file; forged, bit-flipped, cut and extended handles get BADHANDLE
+or STALE, never NFS3_OK; a name holding '/' is refused with ACCES or INVAL; after a crash
+at any point everything written FILE_SYNC or committed is still there, every handle still
+works and the write verifier has changed; and no ctime goes back when the server's clock is
+stepped back, even across a restart.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import FaultRates, NoFaults
-from properties.conftest import TargetFactory
 from properties.harness.replay.file import run_context
 from properties.nfs3.findings import odd_names_for, reported_findings
 from properties.nfs3.handles import (
@@ -41,6 +42,7 @@ from properties.nfs3.model import Deviation, ModelMismatch
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import MKDIR, sattr
 from properties.worlds.sim import make_sim_target
+from properties.worlds.target import Capabilities, TargetFactory
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
 
 STEPS = settings(stateful_step_count=30)
@@ -62,12 +64,13 @@ def test_replies_match_the_model(
 
 
 def test_replies_match_the_model_through_network_faults(
-    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+    target_factory: TargetFactory,
+    world: str,
+    capabilities: Capabilities,
+    request: pytest.FixtureRequest,
 ) -> None:
-    probe = target_factory(NoFaults(), rates=FAULTY_NETWORK)
-    probe.close()
-    if not probe.can_inject_faults:
-        pytest.skip(f"{probe.name}: this world sends messages without a fault proxy")
+    if not capabilities.network_faults:
+        pytest.skip(f"{world}: this world sends messages without a fault proxy")
     configured = STEPS
     if world != "sim":
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
@@ -86,12 +89,10 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
-    target_factory: TargetFactory,
+    target_factory: TargetFactory, world: str, capabilities: Capabilities
 ) -> None:
-    probe = target_factory(NoFaults(), drc=False)
-    probe.close()
-    if probe.has_drc:
-        pytest.skip(f"{probe.name}: the duplicate request cache cannot be turned off")
+    if not capabilities.drc_off:
+        pytest.skip(f"{world}: the duplicate request cache cannot be turned off")
     config = MachineConfig(target_factory, drc=False, retransmit=True)
     with pytest.raises(ModelMismatch, match="at-most-once"):
         run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
@@ -101,12 +102,13 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
 
 
 def test_a_crash_loses_nothing_committed(
-    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+    target_factory: TargetFactory,
+    world: str,
+    capabilities: Capabilities,
+    request: pytest.FixtureRequest,
 ) -> None:
-    probe = target_factory(NoFaults())
-    probe.close()
-    if not probe.can_crash:
-        pytest.skip(f"{probe.name}: the world cannot crash its server")
+    if not capabilities.crashes:
+        pytest.skip(f"{world}: the world cannot crash its server")
     config = MachineConfig(target_factory, crashes=True, odd_names=odd_names(world))
     with reported_findings(world):
         run_machine(config, STEPS, run_context(request, world))
@@ -180,12 +182,10 @@ def test_names_holding_a_slash_are_refused(
         root = mount(target)
         if existing:
             made = target.run(
-                target.nfs.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
+                target.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
             )
             assert made.status == NFS3_OK, made.status
-        reply = target.run(
-            target.nfs.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr()))
-        )
+        reply = target.run(target.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr())))
     finally:
         target.close()
     with reported_findings(world):

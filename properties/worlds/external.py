@@ -3,10 +3,11 @@
 Rules:
 - The suite does not own the server's process. It reaches it through a SocketTarget at
   the URL's host and ports; it can crash and restart it only through the user's
-  `--restart-cmd` (run with the shell, like pynfs's server helper), so `can_crash` is
-  true only when one was given. After the command returns (exit status 0, within
-  RESTART_TIMEOUT seconds) the server must accept TCP connections again on its NFS and
-  MOUNT ports within RESTART_TIMEOUT seconds; otherwise RestartError says what happened.
+  `--restart-cmd` (run with the shell, like pynfs's server helper), so its Capabilities
+  (properties/worlds/registry.py) allow crashes only when one was given. After the
+  command returns (exit status 0, within RESTART_TIMEOUT seconds) the server must accept
+  TCP connections again on its NFS and MOUNT ports within RESTART_TIMEOUT seconds;
+  otherwise RestartError says what happened.
 - The suite waits for the command's shell only, never for its output to end: a command
   that starts the server in the background hands it the output it was given, and the
   server keeps it open as long as it runs. So the output goes to a temporary file (a
@@ -29,6 +30,7 @@ from typing import IO
 
 from properties.worlds.options import TargetUrl
 from properties.worlds.sockets import SocketTarget
+from properties.worlds.target import Capabilities
 
 RESTART_TIMEOUT = 60.0
 POLL_INTERVAL = 0.1
@@ -104,14 +106,13 @@ def _tail(output: IO[bytes]) -> str:
 
 
 def make_external_target(
-    url: TargetUrl, has_drc: bool, restart_cmd: str | None
+    url: TargetUrl, restart_cmd: str | None, capabilities: Capabilities
 ) -> SocketTarget[ExternalServer]:
     return SocketTarget(
         f"target:{url}",
         ExternalServer(url, restart_cmd),
         url.export,
-        has_drc,
+        capabilities,
         lambda: None,
         host=url.host,
-        can_crash=restart_cmd is not None,
     )

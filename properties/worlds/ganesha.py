@@ -15,6 +15,7 @@ from pathlib import Path
 
 from properties.peers.ganesha import GaneshaServer
 from properties.worlds.sockets import SocketTarget
+from properties.worlds.target import REAL_SOCKETS
 
 
 class GaneshaControl:
@@ -52,4 +53,4 @@ def make_ganesha_target(work_dir: Path | None = None, drc: bool = True) -> Ganes
             shutil.rmtree(directory, ignore_errors=True)
 
     export = ganesha.export_path.encode()
-    return SocketTarget("ganesha", GaneshaControl(ganesha), export, drc, cleanup)
+    return SocketTarget("ganesha", GaneshaControl(ganesha), export, REAL_SOCKETS, cleanup)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.sockets import SocketTarget
+from properties.worlds.target import REAL_SOCKETS
 
 LoopbackTarget = SocketTarget[ServerProcess]
 
@@ -35,4 +36,4 @@ def make_loopback_target(work_dir: Path | None = None, drc: bool = True) -> Loop
         if own_dir:
             shutil.rmtree(directory, ignore_errors=True)
 
-    return SocketTarget("loopback", server, b"/export", drc, cleanup)
+    return SocketTarget("loopback", server, b"/export", REAL_SOCKETS, cleanup)

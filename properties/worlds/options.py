@@ -1,10 +1,12 @@
-"""Which worlds a run uses, and the `--target` URL of the "target" world.
+"""The options that choose a run's worlds: WorldOptions, and the `--target` URL of the
+"target" world.
 
 Rules:
-- A world list is comma-separated names from KNOWN_WORLDS, each at most once, at least
-  one; DEFAULT_WORLDS is what CI runs. Anything else is a WorldError whose message is one
-  line naming the problem and the fix (the pytest plugin turns it into a usage error,
-  the `nfsprop` command into exit status 2).
+- WorldOptions is what the command line said, checked (properties/worlds/registry.py
+  checks it): the worlds in order, and for the target world its URL, whether it keeps a
+  duplicate request cache (the user's word) and the command that restarts it. A bad value
+  is a WorldError whose message is one line naming the problem and the fix (the pytest
+  plugin turns it into a usage error, the `nfsprop` command into exit status 2).
 - A target URL is `nfs://HOST[:PORT]/EXPORT?mountport=N[&version=3]`: PORT defaults to
   2049, MOUNT must be given (the suite uses no portmapper), only version 3 is accepted,
   the export is an absolute path; unknown query keys are refused, so a typo is never
@@ -19,8 +21,6 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-KNOWN_WORLDS = ("sim", "loopback", "ganesha", "target")
-DEFAULT_WORLDS = "sim,loopback,ganesha"
 NFS_PORT = 2049
 URL_FORM = "nfs://HOST[:PORT]/EXPORT?mountport=N[&version=3]"
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
@@ -28,19 +28,6 @@ URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
 class WorldError(ValueError):
     """A bad --world, --target or --target-drc value, or a target that does not answer."""
-
-
-def parse_worlds(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in text.split(","))
-    for name in names:
-        if name not in KNOWN_WORLDS:
-            raise WorldError(
-                f"unknown world {name!r} in --world {text!r}: choose from "
-                f"{', '.join(KNOWN_WORLDS)}, comma-separated (e.g. --world {DEFAULT_WORLDS})"
-            )
-    if len(set(names)) != len(names):
-        raise WorldError(f"--world {text!r} names a world twice: give each world once")
-    return names
 
 
 def parse_yes_no(text: str, option: str) -> bool:
@@ -105,3 +92,22 @@ def check_reachable(target: TargetUrl, timeout: float = 5.0) -> None:
                 f"--target {target}: nothing answers on {target.host}:{port} ({what}, TCP): "
                 f"{reason}; start the server or fix the port in the URL"
             ) from None
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    worlds: tuple[str, ...]
+    target: TargetUrl | None = None
+    target_drc: bool = True
+    restart_cmd: str | None = None
+
+    def as_arguments(self) -> list[str]:
+        """These options as command-line arguments (pytest's and `nfsprop check`'s alike),
+        to repeat a run."""
+        arguments = ["--world", ",".join(self.worlds)]
+        if self.target is not None:
+            arguments += ["--target", str(self.target)]
+            arguments += ["--target-drc", "yes" if self.target_drc else "no"]
+        if self.restart_cmd is not None:
+            arguments += ["--restart-cmd", self.restart_cmd]
+        return arguments

@@ -59,10 +59,9 @@ def proxied_target(
         shared.name,
         shared.server,
         shared.export,
-        shared.has_drc,
+        shared.capabilities,
         lambda: None,
         host=shared.host,
-        can_crash=shared.can_crash,
         proxy=proxy,
         policy=PROXIED_POLICY,
     )

@@ -1,12 +1,13 @@
 """The targets a replayed NFS server machine runs against, built without pytest.
 
 Rules:
+- The world comes from the registry (properties/worlds/registry.py), as in a pytest run.
 - sim: a fresh SimTarget per run (properties/worlds/sim.py); the recorded fault
   decisions are replayed exactly (ReplayFaults): a run that asks for a decision the
   recording does not hold has diverged, and says so.
-- loopback: `nfsprop serve` as a subprocess on a temporary store (properties/targets/
-  loopback.py); ganesha: a private NFS-Ganesha (properties/worlds/ganesha.py); target:
-  the recorded URL, with the recorded --target-drc and --restart-cmd. The server is
+- loopback: `nfsprop serve` as a subprocess on a temporary store; ganesha: a private
+  NFS-Ganesha; target: the recorded URL, with the recorded --target-drc and
+  --restart-cmd. The server is
   started (or reached) once, with the recorded cache setting, before the first step, so
   a world that cannot be built is a ReplayWorldError naming why, not a failure of the
   run; its export is emptied before the run, a run with fault rates reaches it through
@@ -20,24 +21,23 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
-from faults.sim import FaultRates, FaultSource, ReplayFaults
-from properties.nfs3.machine import TargetMaker
+from faults.sim import ReplayFaults
 from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.reference_server import ServerStartError
 from properties.peers.rpcbind import RpcbindError
-from properties.worlds.external import make_external_target
-from properties.worlds.ganesha import make_ganesha_target
-from properties.worlds.loopback import make_loopback_target
-from properties.worlds.options import WorldError, check_reachable, parse_target_url
+from properties.worlds.options import (
+    WorldError,
+    WorldOptions,
+    check_reachable,
+    parse_target_url,
+)
+from properties.worlds.registry import WORLDS, target_factory
 from properties.worlds.shared import SharedServers
-from properties.worlds.sim import make_sim_target
-from properties.worlds.sockets import SocketTarget
-from properties.worlds.target import Target
+from properties.worlds.target import TargetFactory
 
 WORLD_START_ERRORS = (ServerStartError, GaneshaError, PeerNotInstalled, RpcbindError, OSError)
 
@@ -75,34 +75,26 @@ def world_targets(
     target: str | None = None,
     target_drc: bool = True,
     restart_cmd: str | None = None,
-) -> Iterator[TargetMaker]:
+) -> Iterator[TargetFactory]:
     """A target factory for `world`, its server started (see the module rules)."""
-    if world == "sim":
-        yield make_sim_target
-        return
-    shared = SharedServers({world: _starter(world, target, target_drc, restart_cmd)})
+    shared = SharedServers(_options(world, target, target_drc, restart_cmd))
     try:
-        try:
-            shared.example(world, drc).close()
-        except WORLD_START_ERRORS as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ReplayWorldError(f"cannot start the {world} world: {reason}") from None
-
-        def example(faults: FaultSource, drc: bool, rates: FaultRates | None) -> Target:
-            return shared.example(world, drc, faults, rates)
-
-        yield example
+        if WORLDS[world].start is not None:
+            try:
+                shared.example(world, drc).close()
+            except WORLD_START_ERRORS as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise ReplayWorldError(f"cannot start the {world} world: {reason}") from None
+        yield target_factory(world, shared)
     finally:
         shared.close()
 
 
-def _starter(
+def _options(
     world: str, target: str | None, target_drc: bool, restart_cmd: str | None
-) -> Callable[[bool], SocketTarget[Any]]:
-    if world == "loopback":
-        return lambda drc: make_loopback_target(drc=drc)
-    if world == "ganesha":
-        return lambda drc: make_ganesha_target(drc=drc)
+) -> WorldOptions:
+    if world != "target":
+        return WorldOptions((world,))
     if target is None:
         raise ReplayWorldError(f"the {world} world needs the target URL the file lacks")
     try:
@@ -110,4 +102,4 @@ def _starter(
         check_reachable(url)
     except WorldError as error:
         raise ReplayWorldError(str(error)) from None
-    return lambda drc: make_external_target(url, target_drc, restart_cmd)
+    return WorldOptions((world,), url, target_drc, restart_cmd)

@@ -18,17 +18,20 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
+from properties.worlds.options import WorldOptions
 from properties.worlds.proxied import proxied_target
+from properties.worlds.registry import WORLDS
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Target
-from reference.xdr.gen.mount3 import MNT3_OK
+from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
     LOOKUP3args,
+    NFS_V3_Client,
     READDIRPLUS3args,
     REMOVE3args,
     RMDIR3args,
@@ -46,8 +49,8 @@ MAXCOUNT = 65536
 class SharedServers:
     """The servers of the real-socket worlds, started on first use, by (world, drc)."""
 
-    def __init__(self, starters: dict[str, Callable[[bool], SocketTarget[Any]]]) -> None:
-        self.starters = starters
+    def __init__(self, options: WorldOptions) -> None:
+        self.options = options
         self.running: dict[tuple[str, bool], SocketTarget[Any]] = {}
 
     def example(
@@ -61,7 +64,9 @@ class SharedServers:
         `faults` when `rates` are given."""
         server = self.running.get((world, drc))
         if server is None:
-            server = self.running[(world, drc)] = self.starters[world](drc)
+            start = WORLDS[world].start
+            assert start is not None, f"the {world} world has no shared server"
+            server = self.running[(world, drc)] = start(drc, self.options)
         server.run(empty_export(server))
         if rates is not None and faults is not None:
             return proxied_target(server, faults, rates)
@@ -74,18 +79,18 @@ class SharedServers:
 
 
 async def empty_export(target: Target) -> None:
-    mounted = await target.mount.MOUNTPROC3_MNT(target.export)
+    mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
     if mounted.fhs_status != MNT3_OK or mounted.mountinfo is None:
         raise RuntimeError(f"{target.name}: MNT {target.export!r} failed: {mounted.fhs_status}")
-    await _empty(target, nfs_fh3(mounted.mountinfo.fhandle))
+    await _empty(target, NFS_V3_Client(target.caller), nfs_fh3(mounted.mountinfo.fhandle))
 
 
-async def _empty(target: Target, directory: nfs_fh3) -> None:
+async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None:
     cookie, verifier, done = 0, bytes(8), False
     children: list[tuple[bytes, nfs_fh3 | None]] = []  # (name, handle if a directory)
     while not done:
         args = READDIRPLUS3args(directory, cookie, verifier, DIRCOUNT, MAXCOUNT)
-        page = await target.nfs.NFSPROC3_READDIRPLUS(args)
+        page = await nfs.NFSPROC3_READDIRPLUS(args)
         if page.status != NFS3_OK or page.resok is None:
             raise RuntimeError(f"{target.name}: emptying the export: READDIRPLUS {page.status}")
         for entry in page.resok.reply.entries:
@@ -95,22 +100,22 @@ async def _empty(target: Target, directory: nfs_fh3) -> None:
             attributes = entry.name_attributes.attributes
             is_dir = attributes is not None and attributes.type == ftype3.NF3DIR
             children.append(
-                (entry.name, await _handle(target, directory, entry.name) if is_dir else None)
+                (entry.name, await _handle(target, nfs, directory, entry.name) if is_dir else None)
             )
         verifier, done = page.resok.cookieverf, page.resok.reply.eof
     for name, subdirectory in children:
         where = diropargs3(directory, name)
         if subdirectory is not None:
-            await _empty(target, subdirectory)
-            status = (await target.nfs.NFSPROC3_RMDIR(RMDIR3args(where))).status
+            await _empty(target, nfs, subdirectory)
+            status = (await nfs.NFSPROC3_RMDIR(RMDIR3args(where))).status
         else:
-            status = (await target.nfs.NFSPROC3_REMOVE(REMOVE3args(where))).status
+            status = (await nfs.NFSPROC3_REMOVE(REMOVE3args(where))).status
         if status != NFS3_OK:
             raise RuntimeError(f"{target.name}: emptying the export: removing {name!r}: {status}")
 
 
-async def _handle(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
-    found = await target.nfs.NFSPROC3_LOOKUP(LOOKUP3args(diropargs3(directory, name)))
+async def _handle(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, name: bytes) -> nfs_fh3:
+    found = await nfs.NFSPROC3_LOOKUP(LOOKUP3args(diropargs3(directory, name)))
     if found.status != NFS3_OK or found.resok is None:
         raise RuntimeError(f"{target.name}: emptying the export: LOOKUP {name!r}: {found.status}")
     return found.resok.object
@@ -123,13 +128,10 @@ class _Borrowed:
         self.server = server
         self.name = server.name
         self.export = server.export
-        self.nfs = server.nfs
-        self.mount = server.mount
-        self.can_crash = server.can_crash
-        self.has_drc = server.has_drc
-        self.can_inject_faults = server.can_inject_faults
-        self.can_partition = server.can_partition
-        self.can_jump_clock = server.can_jump_clock
+        self.caller = server.caller
+        self.mount_caller = server.mount_caller
+        self.capabilities = server.capabilities
+        self.sim = server.sim
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self.server.run(operation)

@@ -9,7 +9,7 @@ Rules:
   `run()`'s timeout (RUN_TIMEOUT seconds), never the policy. MOUNT gets its own client
   when the server serves it on another port.
 - `proxy` (a fault proxy, not yet started, forwarding to the server) is started on the
-  target's loop and carries the stub client's calls, MOUNT included when it shares the
+  target's loop and carries the caller's calls, MOUNT included when it shares the
   NFS port; being on that loop, it decides (and draws from the fault source) only while
   `run()` drives the loop, in the caller's thread. `close()` closes it. `policy`
   replaces the hard mount's (a proxied target retransmits sooner, so dropped calls cost
@@ -32,14 +32,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from faults.proxy.base import ProxyBase
-from properties.worlds.target import SimulatedOnly
+from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import peek_xid
 from reference.rpc.stubs import AuthSys
-from reference.xdr.gen.mount3 import MOUNT_V3_Client
-from reference.xdr.gen.nfs3 import NFS_V3_Client
 
 T = TypeVar("T")
 
@@ -86,23 +84,19 @@ class SocketTarget(Generic[S]):
         name: str,
         server: S,
         export: bytes,
-        drc: bool,
+        capabilities: Capabilities,
         cleanup: Callable[[], None],
         *,
         host: str = HOST,
-        can_crash: bool = True,
         proxy: ProxyBase | None = None,
         policy: RetryPolicy = HARD_MOUNT,
     ) -> None:
         self.name = name
         self.server = server
         self.export = export
-        self.has_drc = drc
+        self.capabilities = capabilities
+        self.sim = None
         self.host = host
-        self.can_crash = can_crash
-        self.can_inject_faults = proxy is not None  # only a fault proxy reaches the messages
-        self.can_partition = False
-        self.can_jump_clock = False
         self.proxy = proxy
         self._policy = policy
         self._cleanup = cleanup
@@ -113,11 +107,11 @@ class SocketTarget(Generic[S]):
         try:
             if proxy is not None:
                 self._loop.run_until_complete(proxy.start())
-            self.client = self._connect(
+            self.caller = self._connect(
                 server.port if proxy is None else proxy.port, proxy is not None
             )
-            self.mount_client = (
-                self.client
+            self.mount_caller = (
+                self.caller
                 if server.mount_port == server.port
                 else self._connect(server.mount_port, False)
             )
@@ -127,8 +121,6 @@ class SocketTarget(Generic[S]):
             self._loop.close()
             cleanup()
             raise
-        self.nfs = NFS_V3_Client(self.client)
-        self.mount = MOUNT_V3_Client(self.mount_client)
 
     def _connect(self, port: int, proxied: bool) -> RpcSocketClient:
         host = HOST if proxied else self.host
@@ -183,9 +175,9 @@ class SocketTarget(Generic[S]):
 
     def close(self) -> None:
         try:
-            self._loop.run_until_complete(self.client.close())
-            if self.mount_client is not self.client:
-                self._loop.run_until_complete(self.mount_client.close())
+            self._loop.run_until_complete(self.caller.close())
+            if self.mount_caller is not self.caller:
+                self._loop.run_until_complete(self.mount_caller.close())
             if self._raw is not None:
                 self._raw.close()
             if self.proxy is not None:

@@ -1,41 +1,84 @@
-"""The Target interface every server property is written against.
+"""The Target interface every server property is written against, and a world's Capabilities.
 
-Rules: a property talks to a server only through a Target: generated NFSv3 / MOUNT v3
-stubs bound to the target's Caller, raw messages for same-XID retransmissions, and
-crash/restart, network partitions and clock jumps where the world can do them. Worlds differ in how
-time passes (virtual in the simulation, real on sockets): `run()` hides that, so the
-same property code runs in every world. A capability a world lacks is a flag, never a silent no-op.
+Rules:
+- A property talks to a server only through a Target: a generic RPC `caller` for the NFS
+  port and `mount_caller` for MOUNT (the same caller when the server serves MOUNT on the
+  NFS port); each family binds its own generated stubs to them. Raw messages go through
+  `send_raw` for same-XID retransmissions. `sim` is the simulated world when the target
+  lives in one (its trace goes into replay files), None on real sockets.
+- Worlds differ in how time passes (virtual in the simulation, real on sockets): `run()`
+  hides that, so the same property code runs in every world.
+- What a world can do is its Capabilities, known before any target is built (the world
+  registry, properties/worlds/registry.py, declares them); every target carries its
+  world's. SIMULATED and REAL_SOCKETS are the declared ones of our own worlds. A
+  capability a world lacks is a False field, never a silent no-op: asked
+  anyway, a socket world raises SimulatedOnly.
+- A TargetFactory builds an example's target from its fault source, whether the server's
+  duplicate request cache is on, and the fault rates (None: no faults).
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from reference.xdr.gen.mount3 import MOUNT_V3_Client
-from reference.xdr.gen.nfs3 import NFS_V3_Client
+if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
+    from faults.sim import FaultRates, FaultSource, SimWorld
+    from reference.rpc.stubs import Caller
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a world can do to its server and its network."""
+
+    crashes: bool  # crash_and_restart() kills the server and starts it on the same store
+    drc_off: bool  # a server without a duplicate request cache can be had (drc=False)
+    network_faults: bool  # the example's fault source decides the fate of each message
+    partitions: bool  # partition() cuts the network between client and server
+    clock_jumps: bool  # jump_clock() steps the server's wall clock
+
+
+# The simulation can do everything to its server and network.
+SIMULATED = Capabilities(
+    crashes=True, drc_off=True, network_faults=True, partitions=True, clock_jumps=True
+)
+# A server of ours on real sockets (nfsprop serve, NFS-Ganesha): killed and restarted,
+# started without its cache, reached through a fault proxy; its clock and the kernel's
+# network are real.
+REAL_SOCKETS = Capabilities(
+    crashes=True, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
+)
+
+
 class SimulatedOnly(RuntimeError):
-    """A socket world was asked for a fault only the simulation can make (its `can_` flag
+    """A socket world was asked for a fault only the simulation can make (its Capabilities
     said so): partitions and clock jumps."""
 
 
 class Target(Protocol):
-    name: str  # "sim", "loopback" or "target:<url>": printed in failure reports
-    export: bytes  # the export path MNT takes
-    nfs: NFS_V3_Client
-    mount: MOUNT_V3_Client
-    can_crash: bool  # crash_and_restart() is supported
-    has_drc: bool  # the server promises a duplicate request cache
-    can_inject_faults: bool  # the fault source given to the factory reaches the messages
-    can_partition: bool  # partition() is supported
-    can_jump_clock: bool  # jump_clock() is supported
+    @property
+    def name(self) -> str: ...  # "sim", "loopback" or "target:<url>": printed in reports
+
+    @property
+    def export(self) -> bytes: ...  # the export path MNT takes
+
+    @property
+    def caller(self) -> Caller: ...  # the NFS port
+
+    @property
+    def mount_caller(self) -> Caller: ...  # the MOUNT port
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def sim(self) -> SimWorld | None: ...  # the simulated world the target lives in, if any
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
-        """Run one coroutine (calls through the stubs) to completion in this world."""
+        """Run one coroutine (calls through the callers) to completion in this world."""
         ...
 
     async def send_raw(self, message: bytes) -> bytes | None:
@@ -61,3 +104,9 @@ class Target(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class TargetFactory(Protocol):
+    def __call__(
+        self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None
+    ) -> Target: ...

@@ -11,10 +11,12 @@ from properties.peers.ports import free_port
 from properties.worlds.options import (
     TargetUrl,
     WorldError,
+    WorldOptions,
     check_reachable,
     parse_target_url,
-    parse_worlds,
 )
+from properties.worlds.registry import DEFAULT_WORLDS, WORLDS, parse_worlds
+from properties.worlds.target import REAL_SOCKETS, SIMULATED
 
 
 def test_a_full_target_url_parses_and_prints_canonically() -> None:
@@ -50,6 +52,21 @@ def test_worlds_are_known_names_given_once() -> None:
         parse_worlds("simm")
     with pytest.raises(WorldError, match="twice"):
         parse_worlds("sim,sim")
+
+
+def test_capabilities_are_known_without_building_a_target() -> None:
+    """Our worlds declare theirs; the target world's follow the user's options."""
+    assert DEFAULT_WORLDS == ("sim", "loopback", "ganesha")
+    assert set(DEFAULT_WORLDS) < set(WORLDS)
+    plain = WorldOptions(("target",), TargetUrl("h", 2049, b"/x", 635))
+    assert WORLDS["sim"].capabilities(plain) == SIMULATED
+    assert WORLDS["loopback"].capabilities(plain) == REAL_SOCKETS
+    assert WORLDS["ganesha"].capabilities(plain) == REAL_SOCKETS
+    declared = WORLDS["target"].capabilities(plain)
+    assert not (declared.crashes or declared.drc_off or declared.partitions)
+    told = WorldOptions(("target",), plain.target, target_drc=False, restart_cmd="true")
+    assert WORLDS["target"].capabilities(told).crashes
+    assert WORLDS["target"].capabilities(told).drc_off
 
 
 def test_an_unreachable_target_is_named() -> None:

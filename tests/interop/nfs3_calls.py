@@ -1,4 +1,5 @@
-"""Small NFSv3 steps over generated stubs (a Target's, or ClientStubs over one RpcSocketClient),
+"""Small NFSv3 steps over generated stubs (TargetStubs over a Target's callers, or ClientStubs
+over one RpcSocketClient),
 for the interop tests: each one makes one call and fails the test (AssertionError naming
 the status) unless it succeeds."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from properties.worlds.target import Target
 from reference.rpc.aio_client import RpcSocketClient
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
@@ -38,7 +40,7 @@ NO_CHANGES = sattr3(
 
 
 class Stubs(Protocol):
-    """What the steps need: a Target has it, and so has ClientStubs."""
+    """What the steps need: TargetStubs and ClientStubs."""
 
     @property
     def export(self) -> bytes: ...
@@ -46,6 +48,15 @@ class Stubs(Protocol):
     def nfs(self) -> NFS_V3_Client: ...
     @property
     def mount(self) -> MOUNT_V3_Client: ...
+
+
+class TargetStubs:
+    """NFSv3 and MOUNT v3 stubs bound to a Target's callers."""
+
+    def __init__(self, target: Target) -> None:
+        self.export = target.export
+        self.nfs = NFS_V3_Client(target.caller)
+        self.mount = MOUNT_V3_Client(target.mount_caller)
 
 
 class ClientStubs:

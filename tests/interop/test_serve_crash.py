@@ -27,7 +27,15 @@ from reference.xdr.gen.nfs3 import (
     nfs_fh3,
     stable_how,
 )
-from tests.interop.nfs3_calls import create, lookup, mount_root, read, write
+from tests.interop.nfs3_calls import (
+    Stubs,
+    TargetStubs,
+    create,
+    lookup,
+    mount_root,
+    read,
+    write,
+)
 
 
 @pytest.fixture(params=[True, False], ids=["drc", "no-drc"])
@@ -41,14 +49,18 @@ def loopback(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loopbac
 
 def test_the_loopback_target_is_a_target(loopback: LoopbackTarget) -> None:
     target: Target = loopback
-    assert (target.name, target.can_crash, target.export) == ("loopback", True, b"/export")
+    assert (target.name, target.capabilities.crashes, target.export) == (
+        "loopback",
+        True,
+        b"/export",
+    )
     assert loopback.server.pid is not None
 
 
 def test_sigkill_keeps_file_sync_and_committed_data_and_handles(
     loopback: LoopbackTarget,
 ) -> None:
-    async def before(target: Target) -> tuple[bytes, bytes, bytes, bytes]:
+    async def before(target: Stubs) -> tuple[bytes, bytes, bytes, bytes]:
         root = await mount_root(target)
         synced = await create(target, root, b"synced")
         written = await write(target, synced, 0, b"durable at once", stable_how.FILE_SYNC)
@@ -60,20 +72,20 @@ def test_sigkill_keeps_file_sync_and_committed_data_and_handles(
         assert done.resok.verf == written.verf
         return root, synced, committed, written.verf
 
-    root, synced, committed, verifier = loopback.run(before(loopback))
+    root, synced, committed, verifier = loopback.run(before(TargetStubs(loopback)))
     first_pid = loopback.server.pid
     loopback.crash_and_restart()
     assert loopback.server.pid not in (None, first_pid)
 
-    async def after(target: Target) -> bytes:
+    async def after(target: Stubs) -> bytes:
         assert await read(target, synced, 0, 100) == b"durable at once"
         assert await read(target, committed, 0, 100) == b"durable after COMMIT"
         assert await lookup(target, root, b"synced") == synced
         written = await write(target, synced, 0, b"D", stable_how.FILE_SYNC)
         return written.verf
 
-    assert loopback.run(after(loopback)) != verifier
-    assert loopback.client.reconnects >= 1
+    assert loopback.run(after(TargetStubs(loopback))) != verifier
+    assert loopback.caller.reconnects >= 1
 
 
 def remove_call(xid: int, directory: bytes, name: bytes) -> bytes:
@@ -91,14 +103,15 @@ def remove_status(reply: bytes | None) -> int:
 
 def test_a_retransmitted_remove(loopback: LoopbackTarget) -> None:
     async def scenario(target: Target) -> tuple[bytes | None, bytes | None]:
-        root = await mount_root(target)
-        await create(target, root, b"victim")
+        stubs = TargetStubs(target)
+        root = await mount_root(stubs)
+        await create(stubs, root, b"victim")
         call = remove_call(target.next_xid(), root, b"victim")
         return await target.send_raw(call), await target.send_raw(call)
 
     first, second = loopback.run(scenario(loopback))
     assert remove_status(first) == NFS3_OK
-    if loopback.has_drc:
+    if loopback.server.drc:
         assert second == first
     else:
         assert remove_status(second) == NFS3ERR_NOENT

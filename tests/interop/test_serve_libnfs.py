@@ -14,9 +14,8 @@ import pytest
 from properties.peers.libnfs import nfs_cat, nfs_cp, nfs_ls
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.loopback import LoopbackTarget, make_loopback_target
-from properties.worlds.target import Target
 from reference.xdr.gen.nfs3 import stable_how
-from tests.interop.nfs3_calls import create, mkdir, mount_root, write
+from tests.interop.nfs3_calls import Stubs, TargetStubs, create, mkdir, mount_root, write
 
 SIZE = 3 * 512 * 1024  # 1.5 MiB: more than one 1 MiB WRITE, and not a round number of them
 
@@ -78,7 +77,7 @@ def test_what_nfs_cp_wrote_survives_sigkill(
 
 
 def test_nfs_ls_lists_directories(loopback: LoopbackTarget) -> None:
-    async def make_tree(target: Target) -> None:
+    async def make_tree(target: Stubs) -> None:
         root = await mount_root(target)
         docs = await mkdir(target, root, b"docs")
         deep = await mkdir(target, docs, b"deep")
@@ -87,7 +86,7 @@ def test_nfs_ls_lists_directories(loopback: LoopbackTarget) -> None:
         await write(target, note, 0, b"twelve bytes", stable_how.FILE_SYNC)
         await create(target, root, b"top.txt")
 
-    loopback.run(make_tree(loopback))
+    loopback.run(make_tree(TargetStubs(loopback)))
     url = loopback.server.url
     top = nfs_ls(url)
     assert top.returncode == 0, top.stderr

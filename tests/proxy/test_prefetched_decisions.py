@@ -15,6 +15,7 @@ import pytest
 from faults.sim import FaultRates
 from properties.worlds.loopback import LoopbackTarget, make_loopback_target
 from properties.worlds.proxied import PREFETCHED, proxied_target
+from reference.xdr.gen.mount3 import MOUNT_V3_Client
 
 EVERY_FAULT = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.01)
 
@@ -56,7 +57,7 @@ def test_calls_through_the_proxy_draw_nothing_more(shared: LoopbackTarget) -> No
     target = proxied_target(shared, source, EVERY_FAULT)
     try:
         for _ in range(3):
-            reply = target.run(target.mount.MOUNTPROC3_MNT(target.export))
+            reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
             assert reply.mountinfo is not None
     finally:
         target.close()

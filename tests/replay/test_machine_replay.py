@@ -15,12 +15,13 @@ from faults.sim import FaultRates
 from properties.harness.profiles import SLOW_OK
 from properties.harness.replay.file import ReplayFile, RunContext, load
 from properties.harness.replay.run import replay_file
-from properties.nfs3.machine import MachineConfig, TargetMaker, run_machine
+from properties.nfs3.machine import MachineConfig, run_machine
 from properties.nfs3.model import ModelMismatch
 from properties.peers.reference_server import running_server
 from properties.worlds.options import TargetUrl
 from properties.worlds.replay import world_targets
 from properties.worlds.sim import make_sim_target
+from properties.worlds.target import TargetFactory
 from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
 
 NAME = "nfs-machine-without-cache"
@@ -37,7 +38,7 @@ SEARCH = settings(
 
 
 def find_failure(
-    directory: Path, make_target: TargetMaker, context: RunContext, rates: FaultRates | None
+    directory: Path, make_target: TargetFactory, context: RunContext, rates: FaultRates | None
 ) -> tuple[Path, MachineConfig]:
     """The saved replay file of the shrunk double execution, and the config that ran it."""
     config = MachineConfig(make_target, drc=False, rates=rates, retransmit=True)

@@ -45,7 +45,7 @@ from faults.sim.faults import Choice
 from properties.harness import seeds
 from properties.harness.seeds import RunSeed
 from properties.harness.steps import RecordedStep, RunRecord, StepFormatError
-from properties.worlds.options import KNOWN_WORLDS
+from properties.worlds.registry import WORLDS
 
 FORMAT = "nfsprop-replay"
 VERSION = 2
@@ -301,8 +301,8 @@ def load(path: Path) -> ReplayFile:
 
 
 def _checked_world(path: Path, kind: str, world: str, target: str | None) -> str:
-    if world not in KNOWN_WORLDS:
-        raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {KNOWN_WORLDS}")
+    if world not in WORLDS:
+        raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {tuple(WORLDS)}")
     if kind != "machine" and world != "sim":
         raise ReplayFileError(f"{path}: a {kind} run happens in the sim world, not {world!r}")
     if world == "target" and target is None:

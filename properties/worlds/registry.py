@@ -1,0 +1,177 @@
+"""The worlds a property can run in: one registry, WORLDS, from a world's name to its World.
+
+Rules:
+- A World has a name, a one-line description, its Capabilities for the run's options
+  (known before any target is built: declared for our own worlds, taken from the user's
+  word for a --target server) and how it gets a server: `start` is None for the
+  simulation, whose target is built afresh per example (make_sim_target), or a function
+  (drc, options) -> SocketTarget that starts (or reaches) the world's one server, which
+  SharedServers keeps for the session and empties before every example.
+- WORLDS is the only list of worlds: --world's choices and help, `nfsprop check`'s
+  default, the pytest fixtures and `nfsprop replay` all read it. DEFAULT_WORLDS is what
+  CI runs. Adding a world is one entry here, beside its module.
+- A world's module is imported when its server starts, not when the registry is read, so
+  `nfsprop --help` stays instant.
+- `choose_worlds()` checks what the command line said and gives WorldOptions, or a
+  WorldError naming the problem and the fix: a world list is comma-separated names of
+  WORLDS, each at most once; the target world needs --target (which must answer when
+  `reach` is true), and --target/--restart-cmd need the target world.
+- `target_factory()` is an example's TargetFactory in a world: the simulation's, or the
+  shared server's of a socket world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from properties.worlds.options import (
+    URL_FORM,
+    WorldError,
+    WorldOptions,
+    check_reachable,
+    parse_target_url,
+    parse_yes_no,
+)
+from properties.worlds.target import (
+    REAL_SOCKETS,
+    SIMULATED,
+    Capabilities,
+    Target,
+    TargetFactory,
+)
+
+if TYPE_CHECKING:
+    from faults.sim import FaultRates, FaultSource
+    from properties.worlds.shared import SharedServers
+    from properties.worlds.sockets import SocketTarget
+
+ServerStarter = Callable[[bool, WorldOptions], "SocketTarget[Any]"]
+
+
+@dataclass(frozen=True)
+class World:
+    name: str
+    description: str
+    capabilities: Callable[[WorldOptions], Capabilities]
+    start: ServerStarter | None  # None: a simulated target per example
+
+
+def _start_loopback(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
+    from properties.worlds.loopback import make_loopback_target
+
+    return make_loopback_target(drc=drc)
+
+
+def _start_ganesha(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
+    from properties.worlds.ganesha import make_ganesha_target
+
+    return make_ganesha_target(drc=drc)
+
+
+def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
+    from properties.worlds.external import make_external_target
+
+    if options.target is None:
+        raise WorldError(f"--world target needs --target {URL_FORM}")
+    return make_external_target(options.target, options.restart_cmd, _target_capabilities(options))
+
+
+def _target_capabilities(options: WorldOptions) -> Capabilities:
+    """The user's word: --restart-cmd enables crashes; a server the user says keeps no
+    cache is the only cache-off server the suite can have."""
+    return Capabilities(
+        crashes=options.restart_cmd is not None,
+        drc_off=not options.target_drc,
+        network_faults=True,
+        partitions=False,
+        clock_jumps=False,
+    )
+
+
+WORLDS: dict[str, World] = {
+    world.name: world
+    for world in (
+        World(
+            "sim",
+            "the deterministic simulation: virtual time, every fault from the fault source",
+            lambda options: SIMULATED,
+            None,
+        ),
+        World(
+            "loopback",
+            "`nfsprop serve` as a real subprocess on 127.0.0.1",
+            lambda options: REAL_SOCKETS,
+            _start_loopback,
+        ),
+        World(
+            "ganesha",
+            "NFS-Ganesha started privately on 127.0.0.1",
+            lambda options: REAL_SOCKETS,
+            _start_ganesha,
+        ),
+        World(
+            "target",
+            "somebody else's server, given as --target URL",
+            _target_capabilities,
+            _reach_target,
+        ),
+    )
+}
+DEFAULT_WORLDS = ("sim", "loopback", "ganesha")
+
+
+def world_names() -> str:
+    return ", ".join(WORLDS)
+
+
+def parse_worlds(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    for name in names:
+        if name not in WORLDS:
+            raise WorldError(
+                f"unknown world {name!r} in --world {text!r}: choose from {world_names()}, "
+                f"comma-separated (e.g. --world {','.join(DEFAULT_WORLDS)})"
+            )
+    if len(set(names)) != len(names):
+        raise WorldError(f"--world {text!r} names a world twice: give each world once")
+    return names
+
+
+def choose_worlds(
+    worlds: str,
+    target: str | None = None,
+    target_drc: str = "yes",
+    restart_cmd: str | None = None,
+    reach: bool = True,
+) -> WorldOptions:
+    """The checked WorldOptions of these command-line values (see the module rules)."""
+    names = parse_worlds(worlds)
+    drc = parse_yes_no(target_drc, "--target-drc")
+    if "target" not in names:
+        if target is not None or restart_cmd is not None:
+            raise WorldError(
+                "--target/--restart-cmd given without the target world: add "
+                "target to --world (e.g. --world sim,target)"
+            )
+        return WorldOptions(names)
+    if target is None:
+        raise WorldError(f"--world target needs --target {URL_FORM}")
+    url = parse_target_url(target)
+    if reach:
+        check_reachable(url)
+    return WorldOptions(names, url, drc, restart_cmd)
+
+
+def target_factory(world: str, shared: SharedServers) -> TargetFactory:
+    """An example's TargetFactory in `world`; a socket world's server comes from `shared`."""
+    if WORLDS[world].start is None:
+        from properties.worlds.sim import make_sim_target
+
+        return make_sim_target
+
+    def example(faults: FaultSource, drc: bool = True, rates: FaultRates | None = None) -> Target:
+        return shared.example(world, drc, faults, rates)
+
+    return example
