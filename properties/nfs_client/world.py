@@ -2,10 +2,9 @@
 contents is recorded.
 
 Rules:
-- Node "server" serves NFSv3 + MOUNT v3 on port 2049 over a MemoryStore that outlives
-  the node (its disk); each incarnation gets a FileSystem whose write verifier comes from
-  a PRNG seeded by the incarnation, so runs replay exactly. `crash_server()` is
-  world.crash + store.crash (volatile writes lost) + world.restart.
+- Node "server" is the simulated reference server (properties/worlds/sim_node.py), with
+  its duplicate request cache; `crash_server()` crashes and restarts it (volatile writes
+  lost).
 - Nodes "c0", "c1", ... each run their own SimRpcClient (built with the mount options'
   retry policy, AUTH_SYS root) and one mounted NfsClient on the virtual clock.
 - After every call that may change the file system, and after every crash, the server's
@@ -24,39 +23,28 @@ Rules:
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from faults.sim import FaultRates, FaultSource, NodeContext, SimWorld
-from faults.sim.nodes import Address
-from faults.sim.rpc import SimRpcClient, SimRpcServer
+from faults.sim.rpc import SimRpcClient
+from properties.worlds.sim_node import ADDRESS, EXPORT, SimNfsServer
 from reference.client import MountOptions, NfsClient
 from reference.nfs.access import Identity
-from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT, NFS_DRC_POLICY
 from reference.nfs.errors import NfsError
 from reference.nfs.fs import FileSystem
 from reference.nfs.inode import ROOT_INO
-from reference.nfs.memory_store import MemoryStore
-from reference.nfs.mount_service import MountService
-from reference.nfs.nfs3_service import NfsV3Service
-from reference.rpc.drc import DuplicateRequestCache
-from reference.rpc.stubs import AuthSys, CallContext
+from reference.rpc.stubs import AuthSys
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
-from reference.xdr.gen.nfs3 import NFSPROC3_COMMIT, NFS_V3_Client, ftype3
+from reference.xdr.gen.nfs3 import NFS_V3_Client, ftype3
 
 T = TypeVar("T")
 V = TypeVar("V")
 
-SERVER: Address = ("server", 2049)
 CLIENT_PORT = 800
-EXPORT = b"/export"
 MAX_EVENTS = 200_000
 ROOT = Identity(0, 0)
-# Procedures that may change what the server holds: the non-idempotent ones, and COMMIT,
-# which is safe to repeat (so not cached) but makes UNSTABLE writes survive a crash.
-CHANGING = NFS3_NON_IDEMPOTENT | {NFSPROC3_COMMIT}
 # Fast retransmission for the simulated network (latency 1 ms a hop).
 SIM_MOUNT = MountOptions(timeo=0.05, retrans=3, hard=True, max_timeo=0.4)
 
@@ -87,26 +75,6 @@ class SwitchableFaults:
 
     def choose(self, label: str, weights: Sequence[float]) -> int:
         return 0 if self.calm else self.inner.choose(label, weights)
-
-
-class RecordingNfsService(NfsV3Service):
-    """NfsV3Service that reports every call that may have changed something."""
-
-    def __init__(self, fs: FileSystem, changed: Callable[[], None]) -> None:
-        super().__init__(fs)
-        self._changed = changed
-
-    def handler(self, number: int) -> Callable[[Any, CallContext], Any]:
-        method = super().handler(number)
-        if number not in CHANGING:
-            return method
-
-        def recorded(args: Any, ctx: CallContext) -> Any:
-            result = method(args, ctx)
-            self._changed()
-            return result
-
-        return recorded
 
 
 @dataclass
@@ -143,22 +111,19 @@ class ClientWorld:
     ) -> None:
         self.faults = SwitchableFaults(faults)
         self.world = SimWorld(self.faults, rates or FaultRates())
-        self.store = MemoryStore(seed=seed)
+        self.server = SimNfsServer(self.world, seed=seed, on_change=self._changed)
         self.watch = tuple(watch)
         self.files: dict[str, History[bytes | None]] = {name: History(None) for name in watch}
         self.listing: History[tuple[str, ...]] = History(())
-        self._seed = seed
         self._countdowns: list[int] = []
         self.crashes = 0
-        self.fs: FileSystem
-        self.world.add_node("server", self._start_server)
         self.nodes: list[ClientNode] = []
         for index, option in enumerate(options):
             name = f"c{index}"
             context = self.world.add_node(name, lambda node: None)
             caller = SimRpcClient(
                 context,
-                SERVER,
+                ADDRESS,
                 CLIENT_PORT,
                 option.retry_policy(),
                 AuthSys(0, name.encode(), 0, 0),
@@ -177,19 +142,6 @@ class ClientWorld:
             lambda: context.now,
             options,
             name=node.name,
-        )
-
-    def _start_server(self, node: NodeContext) -> None:
-        verifiers = random.Random(f"verifier:{self._seed}:{node.incarnation}")
-        self.fs = FileSystem(
-            self.store,
-            clock_ns=node.wall_clock_ns,
-            random_bytes=verifiers.randbytes,
-        )
-        service = RecordingNfsService(self.fs, self._changed)
-        mount = MountService(self.fs, EXPORT)
-        SimRpcServer(
-            node, SERVER[1], [service, mount], DuplicateRequestCache(policy=NFS_DRC_POLICY)
         )
 
     # -- driving -----------------------------------------------------------------------
@@ -212,9 +164,7 @@ class ClientWorld:
         self.world.run_for(seconds, max_events=MAX_EVENTS)
 
     def crash_server(self) -> None:
-        self.world.crash("server")
-        self.store.crash()
-        self.world.restart("server")
+        self.server.crash_and_restart()
         self.crashes += 1
         self.snapshot()
 
@@ -245,19 +195,19 @@ class ClientWorld:
     # -- the server's side -------------------------------------------------------------
 
     def server_state(self) -> ServerState:
-        fs = self.fs
+        fs = self.server.fs
         root = fs.root_handle()
         files: dict[str, bytes | None] = {}
         for name in self.watch:
             files[name] = _content(fs, root, name.encode())
-        entries = self.store.entries(ROOT_INO, 0, 1 << 20)
+        entries = self.server.store.entries(ROOT_INO, 0, 1 << 20)
         return ServerState(files, tuple(sorted(entry.name.decode() for entry in entries)))
 
     def content_of_handle(self, handle: bytes) -> bytes | None:
         """The contents of the file `handle` names now (None if it is gone)."""
         try:
-            attributes = self.fs.getattr(handle)
-            return self.fs.read(handle, 0, attributes.size, ROOT).data
+            attributes = self.server.fs.getattr(handle)
+            return self.server.fs.read(handle, 0, attributes.size, ROOT).data
         except NfsError:
             return None
 

@@ -22,19 +22,21 @@ from typing import Any
 from faults.sim import NodeContext, SimWorld
 from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcServer
-from reference.nfs.drc_policy import NFS_DRC_POLICY
+from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT, NFS_DRC_POLICY
 from reference.nfs.fs import FileSystem
 from reference.nfs.memory_store import MemoryStore
 from reference.nfs.mount_service import MountService
 from reference.nfs.nfs3_service import NfsV3Service
 from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.stubs import CallContext
+from reference.xdr.gen.nfs3 import NFSPROC3_COMMIT
 
 NODE = "server"
 ADDRESS: Address = (NODE, 2049)
 EXPORT = b"/export"
-# Procedures that may change what the server holds (RFC 1813 numbers).
-CHANGING = frozenset({2, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21})
+# Procedures that may change what the server holds: the non-idempotent ones, and COMMIT,
+# which is safe to repeat (so not cached) but makes UNSTABLE writes survive a crash.
+CHANGING = NFS3_NON_IDEMPOTENT | {NFSPROC3_COMMIT}
 
 
 class SimNfsServer:

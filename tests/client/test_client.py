@@ -320,7 +320,7 @@ def test_statvfs_is_the_servers_fsstat() -> None:
     client = world.client(0)
     on(world, 0, put(client, "a", b"x" * 5000))
     usage = on(world, 0, client.statvfs("a"))
-    expected = world.fs.fsstat(client.root)
+    expected = world.server.fs.fsstat(client.root)
     assert (usage.total_bytes, usage.free_bytes, usage.avail_bytes) == (
         expected.total_bytes,
         expected.free_bytes,
