@@ -1,12 +1,14 @@
-"""AFS callbacks, in the simulation world with virtual time, three clients, one server,
-dropped, duplicated, delayed and reordered messages, server restarts, lost callback
-breaks and passing time: no client holding a promise that nothing excused serves a
-version older than the last completed store; the last closer wins; a stale copy behind
-a lost break (or a restart) is served only until its promise expires; and once a client
-has seen a reply from a restarted server it trusts no cached file before revalidating
-it. Each property finds its planted bug (a server that forgets to break callbacks, a
-server that keeps the first writer's contents, a client that trusts expired promises, a
-client that ignores the epoch) and shrinks it to the shortest counterexample.
+"""AFS callbacks: no unexcused stale read, last closer wins, restarts revalidate.
+
+In the simulation world with virtual time, three clients, one server, dropped,
+duplicated, delayed and reordered messages, server restarts, lost callback breaks and
+passing time: no client holding a promise that nothing excused serves a version older
+than the last completed store; the last closer wins; a stale copy behind a lost break (or
+a restart) is served only until its promise expires; and once a client has seen a reply
+from a restarted server it trusts no cached file before revalidating it. Each property
+finds its planted bug (a server that forgets to break callbacks, a server that keeps the
+first writer's contents, a client that trusts expired promises, a client that ignores the
+epoch) and shrinks it to the shortest counterexample.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""`nfsprop check`: run the property suite in-process with pytest and print a summary,
-one line per property module (its docstring's first line) with its pass/fail counts.
+"""`nfsprop check`: run the property suite in-process with pytest and print a summary.
 
-Rules: the summary is computed from pytest's own reports (so it works under xdist);
-the exit status is pytest's. The summary names the run's seed (properties/harness/seeds.py); a
-failing property prints the `nfsprop check` command that reruns it: same profile, world
-flags and seed, `-k` on its name.
+Rules: the summary is computed from pytest's own reports (so it works under xdist): one
+line per property module, with its title and its outcome counts. The title is the first
+line of the module's docstring, which every test module of the suite keeps to one short
+line (tests/cli/test_check_titles.py holds them to it). The exit status is pytest's. The
+summary names the run's seed (properties/harness/seeds.py); a failing property prints the
+`nfsprop check` command that reruns it: same profile, world flags and seed, `-k` on its
+name.
 """
 
 from __future__ import annotations
@@ -42,8 +44,7 @@ def _title(module_path: str) -> str:
         doc = importlib.import_module(name).__doc__ or ""
     except ImportError:
         doc = ""
-    first_paragraph = doc.strip().split("\n\n", 1)[0]
-    return " ".join(first_paragraph.split()) or name
+    return doc.strip().split("\n", 1)[0].strip() or name
 
 
 def run_check(

@@ -1,20 +1,20 @@
 """NFSv3 server: every reply is one the model allows, whatever the faults.
 
-In every world of properties/conftest.py, random sequences of operations (create in all
-three modes, mkdir, symlink, remove, rmdir, rename, link, lookup, getattr, setattr, read,
-write stable and unstable, commit, readdir and readdirplus) get the replies the model file
-system allows, without faults and through dropped, duplicated, delayed and reordered
-messages with the duplicate request cache on; every non-idempotent call sent twice with one
-XID gets byte-identical replies and changes nothing more, and with the cache off the suite
-finds the double execution and shrinks it to a single call; a simulated partition that
-begins mid-call and lasts up to a minute loses no call and runs none twice with the cache
-(without it, the lost reply's retransmission runs the call again, and the suite shrinks
-that to two steps); a removed file's handle answers NFS3ERR_STALE once its inode is reused
-and never reads the new file; forged, bit-flipped, cut and extended handles get BADHANDLE
-or STALE, never NFS3_OK; a name holding '/' is refused with ACCES or INVAL; after a crash
-at any point everything written FILE_SYNC or committed is still there, every handle still
-works and the write verifier has changed; and no ctime goes back when the server's clock is
-stepped back, even across a restart.
+In every world of the registry (properties/worlds/registry.py), random sequences of
+operations (create in all three modes, mkdir, symlink, remove, rmdir, rename, link, lookup,
+getattr, setattr, read, write stable and unstable, commit, readdir and readdirplus) get the
+replies the model file system allows, without faults and through dropped, duplicated,
+delayed and reordered messages with the duplicate request cache on; every non-idempotent
+call sent twice with one XID gets byte-identical replies and changes nothing more, and with
+the cache off the suite finds the double execution and shrinks it to a single call; a
+simulated partition that begins mid-call and lasts up to a minute loses no call and runs
+none twice with the cache (without it, the lost reply's retransmission runs the call again,
+and the suite shrinks that to two steps); a removed file's handle answers NFS3ERR_STALE
+once its inode is reused and never reads the new file; forged, bit-flipped, cut and
+extended handles get BADHANDLE or STALE, never NFS3_OK; a name holding '/' is refused with
+ACCES or INVAL; after a crash at any point everything written FILE_SYNC or committed is
+still there, every handle still works and the write verifier has changed; and no ctime goes
+back when the server's clock is stepped back, even across a restart.
 """
 
 from __future__ import annotations

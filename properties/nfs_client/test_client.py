@@ -1,11 +1,14 @@
-"""Caching NFS clients keep their promises while drops, duplicates, delays, reorders and
+"""Caching NFS clients: close-to-open, bounded staleness, convergence, durability.
+
+Caching NFS clients keep their promises while drops, duplicates, delays, reorders and
 server crashes go on: a file opened after another client's close() returned holds that
 close's data (close-to-open); every value a client returns was the server's within
 acregmax (acdirmax for listings) of the call (bounded staleness; with noac, during the
 call); once faults stop and the caches expire, every client agrees with the server
 (convergence); and what close() acknowledged survives a later crash (durability). Each
 property catches the planted client bug of its kind (and `nocto` loses close-to-open),
-with Hypothesis shrinking the counterexample to a handful of steps."""
+with Hypothesis shrinking the counterexample to a handful of steps.
+"""
 
 from __future__ import annotations
 

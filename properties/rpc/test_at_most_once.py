@@ -1,6 +1,9 @@
-"""At-most-once: a client incrementing a counter through drops, duplicates, delays and
-reorders has every replied call executed exactly once with the duplicate request cache
-on; with it off, the suite finds a double execution and shrinks it to one duplicate."""
+"""At-most-once: the duplicate request cache runs each call once.
+
+A client incrementing a counter through drops, duplicates, delays and reorders has every
+replied call executed exactly once with the duplicate request cache on; with it off, the
+suite finds a double execution and shrinks it to one duplicate.
+"""
 
 from __future__ import annotations
 

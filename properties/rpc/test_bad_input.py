@@ -1,5 +1,7 @@
-"""Bad input: random bytes, truncated records and oversize records sent to the real TCP and
-UDP servers never crash them; NULL still answers afterwards.
+"""Bad input: no random, truncated or oversize message crashes the RPC servers.
+
+Random bytes, truncated records and oversize records sent to the real TCP and UDP servers
+never crash them; NULL still answers afterwards.
 
 Rules:
 - One RpcSocketServer (the counter service with a duplicate request cache, records up to

@@ -1,5 +1,8 @@
-"""Record marking: any record, split into any fragments and delivered in any TCP
-segmentation, reassembles identically."""
+"""Record marking: any fragmentation and any segmentation give the record back.
+
+Any record, split into any fragments and delivered in any TCP segmentation, reassembles
+identically; an oversize record is rejected however it is segmented.
+"""
 
 from itertools import pairwise
 

@@ -1,5 +1,7 @@
-"""Stream faults from the real Toxiproxy between the reference client and `nfsprop serve`:
-a slicer cutting both directions into segments of a few bytes changes nothing (a 256 KiB
+"""Stream faults (Toxiproxy): sliced, slowed and cut streams still complete calls.
+
+Stream faults from the real Toxiproxy between the reference client and `nfsprop serve`: a
+slicer cutting both directions into segments of a few bytes changes nothing (a 256 KiB
 FILE_SYNC WRITE reads back byte for byte and many calls in flight are each answered
 correctly); latency and jitter beyond the client's timeo make it retransmit, and the
 server's duplicate request cache answers the retransmitted REMOVE with the first reply

@@ -1,5 +1,8 @@
-"""XDR: every type of every committed spec round-trips, and arbitrary bytes decode to a
-value or an XdrError, nothing else."""
+"""XDR: every type of every spec round-trips; bad bytes are an XdrError.
+
+Every type of every committed spec round-trips, and arbitrary (or truncated) bytes decode
+to a value or an XdrError, nothing else.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference NFS server's file system: a durable store, file handles and semantics.
+"""The reference NFS server: a durable store, file handles, NFSv3 semantics and its services.
 
 Modules (each states its rules at the top):
 - errors: NfsError(status, message) with nfsstat3 codes.
@@ -14,4 +14,9 @@ Modules (each states its rules at the top):
 - access: who is calling (Identity) and what the mode bits let them do.
 - readdir: READDIR/READDIRPLUS reply budgets.
 - fs: FileSystem, the NFSv3 semantics over a Store.
+- nfs3_service / nfs2_service: NFSv3 (22 procedures) and NFSv2 (18) on the wire, over
+  the one FileSystem.
+- mount_service: MOUNT v3, which hands out the export's root handle.
+- drc_policy: which NFS and MOUNT calls the duplicate request cache keeps.
+- server_main: the server as a process, what `nfsprop serve` runs.
 """

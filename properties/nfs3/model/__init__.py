@@ -2,8 +2,15 @@
 
 A plain, obviously-correct NFSv3 file system (objects with model ids, a tree of names,
 link counts, POSIX rename, durable and volatile file data) whose operations answer with
-the set of statuses RFC 1813 allows, each judged pass or warn (verdict.py), so that the
-suite classifies a server's deviation instead of failing on allowed variation.
+the set of statuses RFC 1813 allows, each judged pass or warn, so that the suite
+classifies a server's deviation instead of failing on allowed variation. The modules, one
+job each:
+
+- objects.py: the objects (directories, regular files, symbolic links) and their ids.
+- content.py: a regular file's bytes, and which of them a crash may take back.
+- names.py: what the model answers for names that cannot be directory entries.
+- verdict.py: Plans, Judgements (pass, warn), Deviation warnings and ModelMismatch.
+- fs.py: ModelFs, what an NFSv3 server must answer to each operation, as Plans.
 """
 
 from properties.nfs3.model.content import Content
