@@ -19,13 +19,15 @@ Rules:
 - Every open is a read the checker judges (properties.afs.checks); after every step the
   checker also judges the server's contents (last writer wins). A violation carries the
   steps so far and the end of the simulation's sequence chart.
-- The config's `logs` keeps the steps of every run; Hypothesis replays the minimal failing
-  example last, so `logs[-1]` is the shrunk counterexample. `excused` collects the stale
-  reads the properties allowed (behind a lost break or a restart), across runs.
+- The config is an input (frozen, JSON in replay files); what the runs leave goes to an
+  AfsRunLog: `logs` keeps the steps of every run (Hypothesis replays the minimal failing
+  example last, so `logs[-1]` is the shrunk counterexample) and `excused` collects the
+  stale reads the properties allowed (behind a lost break or a restart), across runs.
 - Every step is also recorded as data (properties/harness/steps.py), with the run's fault
-  decisions and its world; the config keeps the latest run's record (`latest`), so
+  decisions and its world; the run log keeps the latest run's record (`latest`), so
   `run_afs_machine` can leave a replay file of the last (shrunk) run that `nfsprop
-  replay` runs again without Hypothesis.
+  replay` runs again without Hypothesis (the AFS family, registered in
+  properties/families.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Self
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -43,8 +45,10 @@ from hypothesis.stateful import initialize, invariant, rule
 from faults.sim import FaultRates, FaultSource
 from properties.afs.checks import AfsChecker, AfsViolation
 from properties.afs.world import AfsWorld, make_afs_world
-from properties.harness.replay.file import RunContext, run_recorded_machine
-from properties.harness.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
+from properties.harness.replay.family import Family, run_recorded_machine
+from properties.harness.replay.file import ReplayFile, RunContext
+from properties.harness.replay.run import ReplayOutcome, drive, recorded_faults
+from properties.harness.steps import Codec, Draws, RecordedMachine, RunLog, recorded
 from reference.afs.callbacks import ClientMutants
 from reference.afs.client import AfsOpenFile
 from reference.afs.server import ServerMutants
@@ -91,32 +95,28 @@ class StepFaults:
         return self.inner.choose(label, weights) if self.on else 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class AfsMachineConfig:
     rates: FaultRates = FAULTY_NETWORK
     server_mutants: ServerMutants = field(default_factory=ServerMutants)
     client_mutants: ClientMutants = field(default_factory=ClientMutants)
-    logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
-    excused: list[str] = field(default_factory=list)  # the stale reads allowed, every run
-    # the latest run's recorded steps (only the latest: a run's record holds its world)
-    latest: RunRecord | None = None
 
-    def settings(self) -> dict[str, Any]:
-        """What a replay file keeps to build the same config again (`from_settings`)."""
-        return {
-            "rates": dataclasses.asdict(self.rates),
-            "server_mutants": dataclasses.asdict(self.server_mutants),
-            "client_mutants": dataclasses.asdict(self.client_mutants),
-        }
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
-    @staticmethod
-    def from_settings(settings: dict[str, Any]) -> AfsMachineConfig:
-        """The config `settings()` described; TypeError or KeyError if it does not."""
-        return AfsMachineConfig(
-            FaultRates(**settings["rates"]),
-            ServerMutants(**settings["server_mutants"]),
-            ClientMutants(**settings["client_mutants"]),
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self:
+        """The config `to_json()` gave; TypeError or KeyError if `body` does not describe one."""
+        return cls(
+            FaultRates(**body["rates"]),
+            ServerMutants(**body["server_mutants"]),
+            ClientMutants(**body["client_mutants"]),
         )
+
+
+@dataclass
+class AfsRunLog(RunLog):
+    excused: list[str] = field(default_factory=list)  # the stale reads allowed, every run
 
 
 def run_afs_machine(
@@ -124,32 +124,38 @@ def run_afs_machine(
     configured: settings,
     context: RunContext | None = None,
     directory: Path | None = None,
+    log: AfsRunLog | None = None,
 ) -> None:
     """Run the machine; with `context`, a failure leaves a replay file (run_recorded_machine)."""
-    run_recorded_machine(afs_machine_class(config), configured, "afs", config, context, directory)
+    log = AfsRunLog() if log is None else log
+    machine = afs_machine_class(config, log)
+    run_recorded_machine(machine, configured, AFS, config, log, context, directory)
 
 
-def afs_machine_class(config: AfsMachineConfig) -> type[AfsMachine]:
-    """A machine class bound to `config` (run it with run_state_machine_as_test)."""
+def afs_machine_class(config: AfsMachineConfig, log: AfsRunLog | None = None) -> type[AfsMachine]:
+    """A machine class bound to `config`, logging its runs to `log` (run it with
+    run_state_machine_as_test)."""
 
-    class ConfiguredAfsMachine(AfsMachine):
-        pass
+    class ConfiguredAfsMachine(AfsMachine):  # a class statement: Hypothesis derandomizes
+        pass  # by the source of the machine class, so this keeps the examples it draws
 
     ConfiguredAfsMachine.config = config
+    ConfiguredAfsMachine.run_log = AfsRunLog() if log is None else log
     return ConfiguredAfsMachine
 
 
 class AfsMachine(RecordedMachine):
     config: ClassVar[AfsMachineConfig]
+    run_log: ClassVar[AfsRunLog]
     codec = Codec((Interlude,))
 
     faults: StepFaults
 
     def __init__(self) -> None:
         super().__init__()
-        self.config.latest = self.record
+        self.run_log.latest = self.record
         self.log: list[str] = []
-        self.config.logs.append(self.log)
+        self.run_log.logs.append(self.log)
         self.opened: dict[str, AfsOpenFile] = {}
         self.writes = 0
         self._afs: AfsWorld | None = None
@@ -239,7 +245,7 @@ class AfsMachine(RecordedMachine):
 
     def teardown(self) -> None:
         if self._checker is not None:
-            self.config.excused.extend(self._checker.excused)
+            self.run_log.excused.extend(self._checker.excused)
         if self._afs is not None:
             self._afs.stop()
 
@@ -253,3 +259,12 @@ class AfsMachine(RecordedMachine):
         steps = "\n".join(f"  {number}. {step}" for number, step in enumerate(self.log, 1))
         chart = self.afs.world.trace.sequence_chart(last=CHART_LINES)
         raise type(violation)(f"{violation}\nsteps:\n{steps}\ntrace:\n{chart}") from None
+
+
+def replay_afs(replay: ReplayFile, config: AfsMachineConfig) -> ReplayOutcome:
+    """A fresh AFS machine with the recorded mutants and fault rates, driven through the
+    recorded steps with the recorded fault decisions."""
+    return drive(replay, afs_machine_class(config)(), recorded_faults(replay))
+
+
+AFS = Family("afs", AfsMachineConfig, replay_afs, recorded_steps=True)

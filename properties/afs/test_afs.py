@@ -23,7 +23,7 @@ from properties.afs.checks import (
     ExpiryViolation,
     LastWriterViolation,
 )
-from properties.afs.machine import AfsMachineConfig, run_afs_machine
+from properties.afs.machine import AfsMachineConfig, AfsRunLog, run_afs_machine
 from properties.harness.profiles import SLOW_OK
 from properties.harness.replay.file import run_context
 from reference.afs.callbacks import ClientMutants
@@ -35,32 +35,33 @@ FIXED = settings(database=None, derandomize=True, suppress_health_check=SLOW_OK,
 HUNT = settings(
     FIXED, stateful_step_count=20, max_examples=1000, phases=(Phase.generate, Phase.shrink)
 )
-COVER = settings(FIXED, stateful_step_count=40, max_examples=100, phases=(Phase.generate,))
+COVER = settings(FIXED, stateful_step_count=40, max_examples=300, phases=(Phase.generate,))
 
 
 def test_callbacks_hold_through_faults_restarts_lost_breaks_and_time(
     request: pytest.FixtureRequest,
 ) -> None:
-    config = AfsMachineConfig()
-    run_afs_machine(config, STEPS, run_context(request))
-    assert any(config.logs), "the machine ran no steps"
+    log = AfsRunLog()
+    run_afs_machine(AfsMachineConfig(), STEPS, run_context(request), log=log)
+    assert any(log.logs), "the machine ran no steps"
 
 
 def test_stale_reads_behind_lost_breaks_and_restarts_happen_and_are_allowed(
     request: pytest.FixtureRequest,
 ) -> None:
     """The allowances are not vacuous: such stale reads occur, and pass every check."""
-    config = AfsMachineConfig()
-    run_afs_machine(config, COVER, run_context(request))
-    assert any(reason.endswith("its break was lost") for reason in config.excused)
-    assert any("the server restarted" in reason for reason in config.excused)
+    log = AfsRunLog()
+    run_afs_machine(AfsMachineConfig(), COVER, run_context(request), log=log)
+    assert any(reason.endswith("its break was lost") for reason in log.excused)
+    assert any("the server restarted" in reason for reason in log.excused)
 
 
 def hunt(config: AfsMachineConfig, violation: type[AfsViolation]) -> list[str]:
     """Run the machine until it fails with `violation`; the shrunk counterexample's steps."""
+    log = AfsRunLog()
     with pytest.raises(violation):
-        run_afs_machine(config, HUNT)
-    return config.logs[-1]  # Hypothesis replays the minimal failing example last
+        run_afs_machine(config, HUNT, log=log)
+    return log.logs[-1]  # Hypothesis replays the minimal failing example last
 
 
 def test_a_server_that_forgets_to_break_callbacks_is_found() -> None:

@@ -10,19 +10,54 @@ derandomized, which in Hypothesis means no database: every CI run is the same ru
 Every profile starts from Hypothesis's built-in `default` profile, not from the current
 default: Hypothesis loads its own `ci` profile (derandomized, no database) when a CI
 variable such as `CI` is set, and `dev` must stay random there too.
+
+What a test draws depends on its seed and nothing else. Hypothesis (from 6.131) draws a
+few values from a pool of constants it reads out of the local modules loaded at that
+moment, so a derandomized test drew different examples depending on which test modules
+pytest had imported before it (which xdist decides afresh on every run: a search found
+its bug in one order and not in another). `register()` fixes that pool: the constants of
+the project's own packages (POOL_PACKAGES, their source files in sorted order), read once,
+whatever is imported when; tests/replay/test_hypothesis_contract.py checks that the hook
+it replaces still exists and that importing a module changes no draw.
 """
 
+import functools
 import os
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.internal import constants_ast
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.floats import float_to_int
+from sortedcontainers import SortedSet
 
 EXAMPLES_DIR = os.path.join(".hypothesis", "examples")
 
 SLOW_OK = (HealthCheck.too_slow, HealthCheck.data_too_large)
 
 
+POOL_PACKAGES = ("reference", "faults", "properties")
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def project_constants() -> constants_ast.Constants:
+    """The constants of the project's own packages: the same pool in every process."""
+    pool = constants_ast.Constants(  # sorted: a set's order would change per process
+        integers=SortedSet(),
+        floats=SortedSet(key=float_to_int),
+        bytes=SortedSet(),
+        strings=SortedSet(),
+    )
+    for package in POOL_PACKAGES:
+        for source in sorted((_ROOT / package).rglob("*.py")):
+            pool |= constants_ast._constants_from_source(source.read_bytes(), limit=True)
+    return pool
+
+
 def register() -> None:
+    providers._get_local_constants = project_constants  # see the module rules
     database = DirectoryBasedExampleDatabase(os.environ.get("NFSPROP_EXAMPLES_DIR", EXAMPLES_DIR))
     pristine = settings.get_profile("default")
     settings.register_profile("dev", pristine, max_examples=50, deadline=None, database=database)

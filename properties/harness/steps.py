@@ -178,6 +178,16 @@ class RunRecord:
         return list(self.faults.records) if self.faults is not None else []
 
 
+@dataclass
+class RunLog:
+    """What the runs of one machine class left (Hypothesis runs many): each run's step log,
+    in order, and the latest run's record (only the latest: a record holds its world).
+    A machine's config is an input; this is its output."""
+
+    logs: list[list[str]] = field(default_factory=list)
+    latest: RunRecord | None = None
+
+
 class RecordedMachine(RuleBasedStateMachine):
     """A state machine whose steps are recorded as data (see the module rules)."""
 

@@ -1,7 +1,7 @@
 """The NFSv3 server state machine: random operation sequences, each reply checked by the model.
 
 Rules:
-- One machine drives one Target, made by its MachineConfig's world factory with the
+- One machine drives one Target, made by the world's target factory with the
   example's fault source (`data.fault_source()`, or NoFaults when the config has no
   fault rates): the `mount` step MNTs the export (which must start empty); every rule then makes one
   NFSv3 call through `target.run(...)` and applies the same operation to the model
@@ -36,9 +36,12 @@ Rules:
   every live file and symlink back (`_check_everything`); not when Hypothesis stopped
   the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
   the check would fail in its event loop and the hard-mounted client retry forever).
-- Every step is recorded as data (properties/harness/steps.py) besides its line in the log, so
-  `run_machine` can leave a replay file of the last (shrunk) run that `nfsprop replay`
-  runs again without Hypothesis (properties/harness/replay/run.py).
+- The MachineConfig is an input (frozen, JSON in replay files); the optional rule sets it
+  switches on (RULE_SETS: retransmissions, crashes, partitions, clock jumps) are mixins
+  of NfsMachine composed by machine_class(). What the runs leave goes to a RunLog.
+- Every step is recorded as data (properties/harness/steps.py) besides its line in the
+  log, so `run_machine` can leave a replay file of the last (shrunk) run that `nfsprop
+  replay` runs again without Hypothesis (the family NFS3_SERVER, kind "machine").
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -62,8 +65,10 @@ from hypothesis.stateful import (
 )
 
 from faults.sim import FaultRates, NoFaults
-from properties.harness.replay.file import RunContext, run_recorded_machine
-from properties.harness.steps import Codec, Draws, RecordedMachine, RunRecord, recorded
+from properties.harness.replay.family import Family, run_recorded_machine
+from properties.harness.replay.file import ReplayFile, RunContext
+from properties.harness.replay.run import ReplayOutcome, drive, settings_error
+from properties.harness.steps import Codec, Draws, RecordedMachine, RunLog, recorded
 from properties.nfs3.model import (
     ROOT_ID,
     CreateHow,
@@ -170,27 +175,20 @@ CLOCK_JUMPS = st.sampled_from((-3600.0, -1.0, 1.0))  # NTP stepping the server's
 ROOT_PROBE_MODE = 0o777  # what the export's root is made (it already is: the store's default)
 
 
-@dataclass
+@dataclass(frozen=True)
 class MachineConfig:
-    """What a machine class is for: its target, and which checks it runs.
+    """Which checks a machine runs (an input: frozen, and JSON in replay files). The world's
+    target factory and the run log are given beside it (machine_class)."""
 
-    `make_target(faults, drc, rates)` is a world's target factory; with `rates` None the
-    example has no network faults (its target gets NoFaults)."""
-
-    make_target: TargetFactory
     drc: bool = True
-    rates: FaultRates | None = None
+    rates: FaultRates | None = None  # None: no network faults (the target gets NoFaults)
     retransmit: bool = False
     crashes: bool = False
     odd_names: tuple[bytes, ...] = ODD_NAMES
     partitions: bool = False
     clock_jumps: bool = False
-    logs: list[list[str]] = field(default_factory=list)  # the steps of every run, in order
-    # the latest run's recorded steps (only the latest: a run's record holds its world)
-    latest: RunRecord | None = None
 
-    def settings(self) -> dict[str, Any]:
-        """What a replay file keeps to build the same config again (`from_settings`)."""
+    def to_json(self) -> dict[str, Any]:
         return {
             "drc": self.drc,
             "rates": None if self.rates is None else dataclasses.asdict(self.rates),
@@ -201,49 +199,51 @@ class MachineConfig:
             "clock_jumps": self.clock_jumps,
         }
 
-    @staticmethod
-    def from_settings(settings: dict[str, Any], make_target: TargetFactory) -> MachineConfig:
-        """The config `settings()` described; TypeError, ValueError or KeyError if it
-        does not describe one."""
-        rates = settings["rates"]
-        flags = [settings[name] for name in ("drc", "retransmit", "crashes")]
-        # files from before partitions and clock jumps have neither
-        flags += [settings.get("partitions", False), settings.get("clock_jumps", False)]
-        if not all(isinstance(flag, bool) for flag in flags):
-            raise TypeError(
-                "drc, retransmit, crashes, partitions and clock_jumps must be true or false"
-            )
-        drc, retransmit, crashes, partitions, clock_jumps = flags
-        return MachineConfig(
-            make_target,
-            drc,
-            None if rates is None else FaultRates(**rates),
-            retransmit,
-            crashes,
-            tuple(bytes.fromhex(name) for name in settings["odd_names"]),
-            partitions=partitions,
-            clock_jumps=clock_jumps,
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self:
+        """The config `to_json()` gave; TypeError, ValueError or KeyError if `body` does
+        not describe one."""
+        rates = body["rates"]
+        flags = [body[name] for name in RULE_SETS]
+        if not all(isinstance(flag, bool) for flag in [body["drc"], *flags]):
+            raise TypeError(f"drc, {', '.join(RULE_SETS)} must be true or false")
+        return cls(
+            drc=body["drc"],
+            rates=None if rates is None else FaultRates(**rates),
+            odd_names=tuple(bytes.fromhex(name) for name in body["odd_names"]),
+            **{name: body[name] for name in RULE_SETS},
         )
 
 
-def machine_class(config: MachineConfig) -> type[NfsMachine]:
-    """A machine class bound to `config` (run it with run_state_machine_as_test). The
-    partition and clock-jump rules exist only in the machines that want them, so the
-    rule choices, and the examples, of every other machine stay as they were."""
-    chosen = ((config.partitions, NetworkPartitions), (config.clock_jumps, ClockJumps))
-    bases = tuple(rules for wanted, rules in chosen if wanted) or (NfsMachine,)
-    configured: type[NfsMachine] = type("ConfiguredNfsMachine", bases, {"config": config})
+def machine_class(
+    config: MachineConfig, make_target: TargetFactory, log: RunLog | None = None
+) -> type[NfsMachine]:
+    """A machine class bound to `config`, reaching its target through `make_target` and
+    logging its runs to `log` (run it with run_state_machine_as_test). Each optional rule
+    set (RULE_SETS) is a mixin only the machines whose config wants it have, so the rule
+    choices, and the examples, of every other machine stay as they were."""
+    bases = tuple(rules for name, rules in RULE_SETS.items() if getattr(config, name))
+    attributes = {
+        "config": config,
+        "make_target": staticmethod(make_target),
+        "run_log": RunLog() if log is None else log,
+    }
+    configured: type[NfsMachine] = type("ConfiguredNfsMachine", bases or (NfsMachine,), attributes)
     return configured
 
 
 def run_machine(
     config: MachineConfig,
+    make_target: TargetFactory,
     configured: settings,
     context: RunContext | None = None,
     directory: Path | None = None,
+    log: RunLog | None = None,
 ) -> None:
     """Run the machine; with `context`, a failure leaves a replay file (run_recorded_machine)."""
-    run_recorded_machine(machine_class(config), configured, "machine", config, context, directory)
+    log = RunLog() if log is None else log
+    machine = machine_class(config, make_target, log)
+    run_recorded_machine(machine, configured, NFS3_SERVER, config, log, context, directory)
 
 
 def payload(seed: int, length: int) -> bytes:
@@ -253,11 +253,13 @@ def payload(seed: int, length: int) -> bytes:
 
 class NfsMachine(RecordedMachine):
     config: ClassVar[MachineConfig]
+    make_target: ClassVar[TargetFactory]
+    run_log: ClassVar[RunLog]
     codec = Codec((createmode3, stable_how))
 
     def __init__(self) -> None:
         super().__init__()
-        self.config.latest = self.record
+        self.run_log.latest = self.record
         self.model = ModelFs()
         self.handles: dict[ObjectId, bytes] = {}
         self.fileids: dict[ObjectId, int] = {}
@@ -266,7 +268,7 @@ class NfsMachine(RecordedMachine):
         self.deviations: dict[str, None] = {}
         self.log: list[str] = []
         self.unfinished: str | None = None  # the step running now
-        self.config.logs.append(self.log)
+        self.run_log.logs.append(self.log)
         self._target: Target | None = None
 
     @property
@@ -294,25 +296,7 @@ class NfsMachine(RecordedMachine):
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
-        if self.config.retransmit and procedure in NON_IDEMPOTENT:
-            return self._call_twice(procedure, args)
         return target.run(target.caller.call(procedure, args))
-
-    def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
-        target = self.target
-        xid = target.next_xid()
-        call = raw_call(xid, procedure, args)
-        first = target.run(target.send_raw(call))
-        second = target.run(target.send_raw(call))
-        if first is None or second is None:
-            self._fail(f"{procedure.name} xid {xid:#x}: no reply to a raw call")
-        if first != second:
-            self._fail(
-                f"at-most-once: {procedure.name} sent twice with xid {xid:#x} got two different "
-                f"replies (executed twice?):\n  first:  {decode_reply(procedure, first)}\n"
-                f"  second: {decode_reply(procedure, second)}"
-            )
-        return decode_reply(procedure, first)
 
     def _settle(self, plan: Plan[T], status: int) -> T | None:
         judgement = plan.judge(status)
@@ -448,7 +432,7 @@ class NfsMachine(RecordedMachine):
         self.unfinished = "MNT"  # not a logged step: shrunk lengths count the rules only
         config = self.config
         faults = NoFaults() if config.rates is None else data.fault_source()
-        self._target = target = config.make_target(faults, config.drc, config.rates)
+        self._target = target = self.make_target(faults, config.drc, config.rates)
         self.record.world = target.sim
         reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
         if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
@@ -836,57 +820,8 @@ class NfsMachine(RecordedMachine):
 
     # -- crashes and the whole picture --
 
-    @precondition(
-        lambda self: (
-            self.config.crashes and self._target is not None and self._target.capabilities.crashes
-        )
-    )
-    @rule()
-    @recorded
-    def crash(self) -> None:
-        self._step("CRASH the server and restart it")
-        self.target.crash_and_restart()
-        self._restarted()
-        self.verifier_before_crash, self.verifier = self.verifier, None
-        for object_id in self.model.ids(alive=True):
-            self._check_after_crash(object_id)
-        files = self.model.ids(alive=True, kind=RegularFile)
-        if self.verifier_before_crash is not None and files:
-            self._commit(files[0])  # the verifier must have changed
-
     def _restarted(self) -> None:
         """The server has just restarted (a hook for the machines that track more)."""
-
-    def _check_after_crash(self, object_id: ObjectId) -> None:
-        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
-        if reply.status != NFS3_OK or reply.resok is None:
-            self._fail(
-                f"after the restart, the handle of {self.model.describe(object_id)} answered "
-                f"{status_name(reply.status)}: handles must survive restarts"
-            )
-        attributes = reply.resok.obj_attributes
-        self._check_attributes(object_id, attributes, "GETATTR after the restart", exact_size=False)
-        obj = self.model[object_id]
-        if not isinstance(obj, RegularFile):
-            return
-        data = self._read_back(object_id, attributes.size)
-        why = obj.content.admits(data)
-        if why is not None:
-            self._fail(f"durability: {self.model.describe(object_id)}: {why}")
-        obj.content.adopt(data)
-
-    def _read_back(self, object_id: ObjectId, size: int) -> bytes:
-        """The file's bytes after a crash, when the model only knows what is possible."""
-        chunks: list[bytes] = []
-        offset = 0
-        while True:
-            reply = self._call(READ, READ3args(self._fh(object_id), offset, CHUNK))
-            if reply.status != NFS3_OK or reply.resok is None:
-                self._fail(f"READ after the restart answered {status_name(reply.status)}")
-            chunks.append(reply.resok.data)
-            offset += len(reply.resok.data)
-            if reply.resok.eof or not reply.resok.data or offset >= size:
-                return b"".join(chunks)
 
     def _check_everything(self) -> None:
         for object_id in self.model.ids(alive=True):
@@ -918,6 +853,80 @@ class ReaddirPage:
     entries: list[ListedEntry] = field(default_factory=list)
     eof: bool = False
     cookie_verifier: bytes = bytes(8)
+
+
+class Retransmissions(NfsMachine):
+    """Every non-idempotent call sent twice with one XID (config.retransmit)."""
+
+    def _call(self, procedure: Procedure[A, R], args: A) -> R:
+        if procedure in NON_IDEMPOTENT:
+            return self._call_twice(procedure, args)
+        return super()._call(procedure, args)
+
+    def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
+        target = self.target
+        xid = target.next_xid()
+        call = raw_call(xid, procedure, args)
+        first = target.run(target.send_raw(call))
+        second = target.run(target.send_raw(call))
+        if first is None or second is None:
+            self._fail(f"{procedure.name} xid {xid:#x}: no reply to a raw call")
+        if first != second:
+            self._fail(
+                f"at-most-once: {procedure.name} sent twice with xid {xid:#x} got two different "
+                f"replies (executed twice?):\n  first:  {decode_reply(procedure, first)}\n"
+                f"  second: {decode_reply(procedure, second)}"
+            )
+        return decode_reply(procedure, first)
+
+
+class Crashes(NfsMachine):
+    """The crash rule (config.crashes), where the target can crash its server."""
+
+    @precondition(lambda self: self._target is not None and self._target.capabilities.crashes)
+    @rule()
+    @recorded
+    def crash(self) -> None:
+        self._step("CRASH the server and restart it")
+        self.target.crash_and_restart()
+        self._restarted()
+        self.verifier_before_crash, self.verifier = self.verifier, None
+        for object_id in self.model.ids(alive=True):
+            self._check_after_crash(object_id)
+        files = self.model.ids(alive=True, kind=RegularFile)
+        if self.verifier_before_crash is not None and files:
+            self._commit(files[0])  # the verifier must have changed
+
+    def _check_after_crash(self, object_id: ObjectId) -> None:
+        reply = self._call(GETATTR, GETATTR3args(self._fh(object_id)))
+        if reply.status != NFS3_OK or reply.resok is None:
+            self._fail(
+                f"after the restart, the handle of {self.model.describe(object_id)} answered "
+                f"{status_name(reply.status)}: handles must survive restarts"
+            )
+        attributes = reply.resok.obj_attributes
+        self._check_attributes(object_id, attributes, "GETATTR after the restart", exact_size=False)
+        obj = self.model[object_id]
+        if not isinstance(obj, RegularFile):
+            return
+        data = self._read_back(object_id, attributes.size)
+        why = obj.content.admits(data)
+        if why is not None:
+            self._fail(f"durability: {self.model.describe(object_id)}: {why}")
+        obj.content.adopt(data)
+
+    def _read_back(self, object_id: ObjectId, size: int) -> bytes:
+        """The file's bytes after a crash, when the model only knows what is possible."""
+        chunks: list[bytes] = []
+        offset = 0
+        while True:
+            reply = self._call(READ, READ3args(self._fh(object_id), offset, CHUNK))
+            if reply.status != NFS3_OK or reply.resok is None:
+                self._fail(f"READ after the restart answered {status_name(reply.status)}")
+            chunks.append(reply.resok.data)
+            offset += len(reply.resok.data)
+            if reply.resok.eof or not reply.resok.data or offset >= size:
+                return b"".join(chunks)
 
 
 class NetworkPartitions(NfsMachine):
@@ -966,3 +975,36 @@ class ClockJumps(NfsMachine):
         self._step(f"CLOCK of the server stepped {seconds:+} s")
         self.target.jump_clock(seconds)
         self._setattr(ROOT_ID, ROOT_PROBE_MODE, None)  # a change at once, with its ctime
+
+
+RULE_SETS: dict[str, type[NfsMachine]] = {
+    "retransmit": Retransmissions,
+    "crashes": Crashes,
+    "partitions": NetworkPartitions,
+    "clock_jumps": ClockJumps,
+}
+
+
+def replay_machine(replay: ReplayFile, config: MachineConfig) -> ReplayOutcome:
+    """A fresh machine of the recorded config driven through the recorded steps, against a
+    fresh target of the recorded world built without pytest (properties/worlds/replay.py):
+    sim exactly; on real sockets with the recorded decisions driving the fault proxy as
+    closely as the world allows."""
+    from properties.worlds.replay import LenientReplayFaults, replay_source, world_targets
+
+    target_drc = replay.settings.get("target_drc", True)
+    restart_cmd = replay.settings.get("restart_cmd")
+    if not isinstance(target_drc, bool) or not isinstance(restart_cmd, str | None):
+        raise settings_error(replay, TypeError("target_drc or restart_cmd has the wrong type"))
+    with world_targets(
+        replay.world, config.drc, replay.target, target_drc, restart_cmd
+    ) as make_target:
+        source = replay_source(replay.world, [choice.index for choice in replay.faults])
+        outcome = drive(replay, machine_class(config, make_target)(), source)
+    if isinstance(source, LenientReplayFaults) and source.diverged:
+        note = f" ({source.diverged} fault decisions were not in the recording: delivered)"
+        outcome = dataclasses.replace(outcome, message=outcome.message + note)
+    return outcome
+
+
+NFS3_SERVER = Family("machine", MachineConfig, replay_machine, any_world=True, recorded_steps=True)

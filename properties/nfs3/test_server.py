@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness.replay.file import run_context
+from properties.harness.steps import RunLog
 from properties.nfs3.findings import odd_names_for, reported_findings
 from properties.nfs3.handles import (
     Forgery,
@@ -58,9 +59,9 @@ def odd_names(world: str) -> tuple[bytes, ...]:
 def test_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
-    config = MachineConfig(target_factory, odd_names=odd_names(world))
+    config = MachineConfig(odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(config, STEPS, run_context(request, world))
+        run_machine(config, target_factory, STEPS, run_context(request, world))
 
 
 def test_replies_match_the_model_through_network_faults(
@@ -75,17 +76,17 @@ def test_replies_match_the_model_through_network_faults(
     if world != "sim":
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
         configured = settings(STEPS, max_examples=examples)
-    config = MachineConfig(target_factory, rates=FAULTY_NETWORK, odd_names=odd_names(world))
+    config = MachineConfig(rates=FAULTY_NETWORK, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(config, configured, run_context(request, world))
+        run_machine(config, target_factory, configured, run_context(request, world))
 
 
 def test_retransmissions_with_the_cache_get_the_first_reply(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
-    config = MachineConfig(target_factory, retransmit=True, odd_names=odd_names(world))
+    config = MachineConfig(retransmit=True, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(config, STEPS, run_context(request, world))
+        run_machine(config, target_factory, STEPS, run_context(request, world))
 
 
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
@@ -93,10 +94,11 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
 ) -> None:
     if not capabilities.drc_off:
         pytest.skip(f"{world}: the duplicate request cache cannot be turned off")
-    config = MachineConfig(target_factory, drc=False, retransmit=True)
+    config, log = MachineConfig(drc=False, retransmit=True), RunLog()
+    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
     with pytest.raises(ModelMismatch, match="at-most-once"):
-        run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
-    shrunk = config.logs[-1]  # Hypothesis replays the minimal failing example last
+        run_machine(config, target_factory, search, log=log)
+    shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
     assert len(shrunk) == SHRUNK_STEPS, shrunk
     assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
 
@@ -109,9 +111,9 @@ def test_a_crash_loses_nothing_committed(
 ) -> None:
     if not capabilities.crashes:
         pytest.skip(f"{world}: the world cannot crash its server")
-    config = MachineConfig(target_factory, crashes=True, odd_names=odd_names(world))
+    config = MachineConfig(crashes=True, odd_names=odd_names(world))
     with reported_findings(world):
-        run_machine(config, STEPS, run_context(request, world))
+        run_machine(config, target_factory, STEPS, run_context(request, world))
 
 
 # Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black
@@ -120,20 +122,21 @@ def test_a_crash_loses_nothing_committed(
 
 
 def test_a_clock_stepped_back_never_takes_file_times_back(request: pytest.FixtureRequest) -> None:
-    config = MachineConfig(make_sim_target, crashes=True, clock_jumps=True)
-    run_machine(config, STEPS, run_context(request, "sim"))
+    config = MachineConfig(crashes=True, clock_jumps=True)
+    run_machine(config, make_sim_target, STEPS, run_context(request, "sim"))
 
 
 def test_partitions_heal_and_every_call_runs_once(request: pytest.FixtureRequest) -> None:
-    config = MachineConfig(make_sim_target, partitions=True)
-    run_machine(config, STEPS, run_context(request, "sim"))
+    config = MachineConfig(partitions=True)
+    run_machine(config, make_sim_target, STEPS, run_context(request, "sim"))
 
 
 def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
-    config = MachineConfig(make_sim_target, drc=False, partitions=True)
+    config, log = MachineConfig(drc=False, partitions=True), RunLog()
+    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
     with pytest.raises(ModelMismatch):
-        run_machine(config, settings(STEPS, database=None, derandomize=True, max_examples=200))
-    shrunk = config.logs[-1]
+        run_machine(config, make_sim_target, search, log=log)
+    shrunk = log.logs[-1]
     partitions = [step for step in shrunk if step.startswith("PARTITION")]
     assert partitions == ["PARTITION client and server in 0.0015 s, for 0.3 s"], shrunk
     # maybe an object to act on, the cut, and the call whose reply it cut: run twice, that

@@ -36,12 +36,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from hypothesis import strategies as st
 
 from faults.sim import FaultRates, FaultSource, RecordingFaults
-from properties.harness.replay.file import ReplayFile, RunContext, failure_text, replay_on_failure
+from properties.harness.replay.family import Evidence, Family
+from properties.harness.replay.file import ReplayFile, RunContext
+from properties.harness.replay.run import (
+    SETTINGS_ERRORS,
+    ReplayOutcome,
+    recorded_faults,
+    run_and_check,
+    settings_error,
+)
 from properties.harness.steps import Codec
 from properties.nfs_client.world import SIM_MOUNT, ClientWorld
 from reference.client import ClientBugs, MountOptions, NfsClient, OpenFile
@@ -475,29 +483,26 @@ class ClientSetup:
         for name in self.checks:
             CHECKS[name](run)
 
-    def settings(self) -> dict[str, Any]:
-        """The JSON of this setup (`from_settings` reads it back)."""
+    def to_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)
         body["checks"] = list(self.checks)
         return body
 
-    @staticmethod
-    def from_settings(settings: dict[str, Any]) -> ClientSetup:
-        """The setup `settings()` described; TypeError, ValueError or KeyError if it
-        does not describe one."""
-        checks = tuple(settings["checks"])
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self:
+        """The setup `to_json()` gave; TypeError, ValueError or KeyError if `body` does
+        not describe one."""
+        checks = tuple(body["checks"])
         unknown = [name for name in checks if name not in CHECKS]
         if unknown:
             raise ValueError(f"unknown checks {unknown}; known: {sorted(CHECKS)}")
-        flags = [settings[name] for name in ("finish", "cto", "noac")]
-        clients = settings["clients"]
+        flags = [body[name] for name in ("finish", "cto", "noac")]
+        clients = body["clients"]
         if not all(isinstance(flag, bool) for flag in flags) or not isinstance(clients, int):
             raise TypeError("clients must be a number, finish, cto and noac true or false")
         finish, cto, noac = flags
-        bugs = ClientBugs(**settings["bugs"])
-        return ClientSetup(
-            checks, clients, bugs, FaultRates(**settings["rates"]), finish, cto, noac
-        )
+        bugs = ClientBugs(**body["bugs"])
+        return cls(checks, clients, bugs, FaultRates(**body["rates"]), finish, cto, noac)
 
 
 def check_and_record(
@@ -510,20 +515,15 @@ def check_and_record(
     """`setup.check(run)`; a failure leaves a replay file (in `directory`, default
     failures_dir()). `recorder` must be the fault source the run was given."""
 
-    def describe(error: BaseException) -> ReplayFile:
-        return ReplayFile(
-            property=context.property,
-            kind="client",
-            world="sim",
-            failure=failure_text(error),
-            settings=context.settings(client=setup.settings()),
+    def evidence() -> Evidence:
+        return Evidence(
             operations=[PROGRAM_CODEC.encode(step) for step in run.program],
             faults=list(recorder.records),
             trace=run.world.world.trace.to_json(),
             log=[f"{index}: {step}" for index, step in enumerate(run.program)],
         )
 
-    with replay_on_failure(describe, directory):
+    with CACHING_CLIENTS.saving_failures(context, setup, evidence, directory):
         setup.check(run)
 
 
@@ -534,3 +534,21 @@ def decode_program(operations: list[Any]) -> list[Step]:
         if not isinstance(step, Step):
             raise TypeError(f"not a program step: {step!r}")
     return program
+
+
+def replay_client(replay: ReplayFile, setup: ClientSetup) -> ReplayOutcome:
+    """The recorded program again with the recorded setup (clients, mount options, planted
+    bugs, fault rates) and fault decisions, then its checks."""
+    try:
+        program = decode_program(replay.operations)
+    except SETTINGS_ERRORS as error:
+        raise settings_error(replay, error) from None
+    return run_and_check(
+        replay,
+        lambda: setup.run(program, recorded_faults(replay)),
+        lambda run: run.world.world.trace.to_json(),
+        setup.check,
+    )
+
+
+CACHING_CLIENTS = Family("client", ClientSetup, replay_client)

@@ -1,20 +1,32 @@
 """The at-most-once scenario: one client incrementing the counter service over a faulty
 simulated network, and the check of what the server executed.
 
-Rules: a run is a pure function of its FaultSource and its settings, so a failing run
-replays from its recorded choices. The check is the RPC layer's at-most-once promise:
+Rules: a run is a pure function of its FaultSource and its CounterConfig, so a failing
+run replays from its recorded choices. The check is the RPC layer's at-most-once promise:
 every call that got a reply was executed exactly once, and no call was executed twice.
+`saving_counter_failures` leaves the replay file of the counter family (COUNTER,
+registered in properties/families.py), whose operations are the increments.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-
-from hypothesis import settings
+from pathlib import Path
+from typing import Any, Self
 
 from faults.sim import FaultRates, FaultSource, NodeContext, RecordingFaults, SimWorld
 from faults.sim.rpc import SimRpcClient, SimRpcServer
-from properties.harness.replay.file import ReplayFile, failure_text, rates_settings
+from properties.harness.replay.family import Evidence, Family
+from properties.harness.replay.file import ReplayFile, RunContext
+from properties.harness.replay.run import (
+    SETTINGS_ERRORS,
+    ReplayOutcome,
+    recorded_faults,
+    run_and_check,
+    settings_error,
+)
 from reference.rpc.client import RetryPolicy
 from reference.rpc.counter_service import CounterService
 from reference.rpc.drc import DuplicateRequestCache
@@ -30,6 +42,21 @@ SERVICE_TIME = 0.002
 
 class AtMostOnceViolation(AssertionError):
     """A call was executed more than once, or a replied call was never executed."""
+
+
+@dataclass(frozen=True)
+class CounterConfig:
+    drc: bool
+    rates: FaultRates = FAULTY_NETWORK
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Self:
+        if not isinstance(body["drc"], bool):
+            raise TypeError("drc must be true or false")
+        return cls(body["drc"], FaultRates(**body["rates"]))
 
 
 @dataclass
@@ -92,27 +119,32 @@ def check_at_most_once(run: CounterRun) -> None:
             raise AtMostOnceViolation(f"call {index} (xid {xid}) got a reply but never ran")
 
 
-def counter_replay(
-    property_id: str,
-    run: CounterRun,
-    recorder: RecordingFaults,
-    error: BaseException,
-    seed: str | None = None,
-) -> ReplayFile:
-    """The replay file of a failed counter run (properties/harness/replay/file.py):
-    `recorder` must be the fault source the run was given."""
-    return ReplayFile(
-        property=property_id,
-        kind="counter",
-        world="sim",
-        failure=failure_text(error),
-        settings={
-            "profile": settings.get_current_profile_name(),
-            "seed": seed,
-            "drc": run.drc,
-            "rates": rates_settings(run.rates),
-        },
-        operations=list(run.increments),
-        faults=list(recorder.records),
-        trace=run.world.trace.to_json(),
+def saving_counter_failures(
+    context: RunContext, run: CounterRun, recorder: RecordingFaults, directory: Path | None = None
+) -> AbstractContextManager[None]:
+    """A block that leaves `run`'s replay file when it raises: `recorder` must be the fault
+    source the run was given."""
+
+    def evidence() -> Evidence:
+        trace = run.world.trace.to_json()
+        return Evidence(list(run.increments), list(recorder.records), trace)
+
+    config = CounterConfig(run.drc, run.rates)
+    return COUNTER.saving_failures(context, config, evidence, directory)
+
+
+def replay_counter(replay: ReplayFile, config: CounterConfig) -> ReplayOutcome:
+    """The recorded increments again, with the recorded fault decisions, then the check."""
+    try:
+        amounts = [int(amount) for amount in replay.operations]
+    except SETTINGS_ERRORS as error:
+        raise settings_error(replay, error) from None
+    return run_and_check(
+        replay,
+        lambda: run_counter(recorded_faults(replay), amounts, config.drc, config.rates),
+        lambda run: run.world.trace.to_json(),
+        check_at_most_once,
     )
+
+
+COUNTER = Family("counter", CounterConfig, replay_counter)

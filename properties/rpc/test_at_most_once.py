@@ -12,14 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
-from properties.harness import seeds
-from properties.harness.replay.file import replay_on_failure
+from properties.harness.replay.file import run_context
 from properties.rpc.counter import (
     AtMostOnceViolation,
     CounterRun,
     check_at_most_once,
-    counter_replay,
     run_counter,
+    saving_counter_failures,
 )
 
 increments = st.lists(st.integers(1, 1000), min_size=1, max_size=4)
@@ -29,15 +28,13 @@ FAULT_KINDS = {Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER}
 def test_with_the_cache_every_replied_call_runs_exactly_once(
     request: pytest.FixtureRequest,
 ) -> None:
-    seed = seeds.current().value
+    context = run_context(request)
 
     @given(st.data(), increments)
     def with_cache(data: st.DataObject, amounts: list[int]) -> None:
         recorder = RecordingFaults(HypothesisFaults(data))
         run = run_counter(recorder, amounts, drc=True)
-        with replay_on_failure(
-            lambda error: counter_replay(request.node.nodeid, run, recorder, error, seed)
-        ):
+        with saving_counter_failures(context, run, recorder):
             check_at_most_once(run)
 
     with_cache()

@@ -13,17 +13,16 @@ from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, RecordingFaults
 from properties.cli import main
-from properties.harness.replay.file import load, replay_on_failure
+from properties.harness.replay.file import RunContext, load
 from properties.harness.replay.run import replay_file
 from properties.nfs3.machine import MachineConfig
 from properties.rpc.counter import (
     AtMostOnceViolation,
     CounterRun,
     check_at_most_once,
-    counter_replay,
     run_counter,
+    saving_counter_failures,
 )
-from properties.worlds.sim import make_sim_target
 
 
 def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:
@@ -35,10 +34,8 @@ def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:
         recorder = RecordingFaults(HypothesisFaults(data))
         run = run_counter(recorder, amounts, drc=False)
         runs.append(run)
-        with replay_on_failure(
-            lambda error: counter_replay("at-most-once-without-cache", run, recorder, error),
-            directory,
-        ):
+        context = RunContext("at-most-once-without-cache")
+        with saving_counter_failures(context, run, recorder, directory):
             check_at_most_once(run)
 
     with pytest.raises(AtMostOnceViolation) as failure:
@@ -89,7 +86,7 @@ def test_a_changed_fault_decision_is_a_different_trace(tmp_path: Path) -> None:
         ('{"format": "other"}', "not an nfsprop replay file"),
         ('{"format": "nfsprop-replay", "version": 99}', "version 99"),
         ('{"format": "nfsprop-replay", "version": 1}', "version 1"),
-        ('{"format": "nfsprop-replay", "version": 2, "kind": "counter"}', "field 'faults'"),
+        ('{"format": "nfsprop-replay", "version": 3, "kind": "counter"}', "field 'faults'"),
     ],
 )
 def test_a_bad_replay_file_is_one_line_and_exit_2(
@@ -106,7 +103,7 @@ def test_a_bad_replay_file_is_one_line_and_exit_2(
 
 MACHINE_FILE: dict[str, object] = {
     "format": "nfsprop-replay",
-    "version": 2,
+    "version": 3,
     "property": "a-property",
     "kind": "machine",
     "world": "sim",
@@ -130,7 +127,7 @@ MACHINE_FILE: dict[str, object] = {
         ({"kind": "afs", "settings": {"afs": {"rates": {"hail": 1}}}}, "do not describe a run"),
         (
             {
-                "settings": {"machine": MachineConfig(make_sim_target).settings()},
+                "settings": {"machine": MachineConfig().to_json()},
                 "operations": [{"function": "mount", "args": {"data": {"set": []}}, "draws": []}],
             },
             "unknown recorded value tag 'set'",

@@ -67,7 +67,7 @@ def test_the_file_holds_the_program_setup_decisions_and_trace(
     replay = load(saved)
     assert (replay.kind, replay.world) == ("client", "sim")
     assert replay.failure.startswith("CloseToOpenViolation: step 1 ReadFile")
-    assert replay.settings["client"] == SETUP.settings()
+    assert replay.settings["client"] == SETUP.to_json()
     assert replay.settings["client"]["bugs"]["skip_flush_on_close"] is True
     assert decode_program(replay.operations) == shrunk.program
     assert [type(step) for step in shrunk.program] == [WriteFile, ReadFile]
@@ -85,7 +85,7 @@ def test_the_same_program_on_a_correct_client_keeps_close_to_open(
     client_failure: tuple[Path, ClientRun], tmp_path: Path
 ) -> None:
     def correct_client(body: dict[str, Any]) -> None:
-        body["settings"]["client"] = replace(SETUP, bugs=ClientBugs()).settings()
+        body["settings"]["client"] = replace(SETUP, bugs=ClientBugs()).to_json()
 
     _, outcome = replay_file(edited(client_failure[0], tmp_path, correct_client))
     assert not outcome.reproduced, outcome.message

@@ -12,19 +12,25 @@ the order replay_steps copies, so `replay_steps` goes through every run it finis
 with the same steps, draws, fault decisions, invariant checks and teardown. A RecordedMachine
 whose rule or initialize function `@recorded` does not record (no `@recorded`, or
 `@recorded` above `@rule(...)`) is refused when its class is defined, by `class` or by
-`type(...)`, with an UnrecordedStep naming the class, the function and the fix.
+`type(...)`, with an UnrecordedStep naming the class, the function and the fix. And what a
+derandomized test draws does not depend on the modules loaded before it: Hypothesis reads
+its pool of local constants through `providers._get_local_constants`, which the suite's
+profiles (properties/harness/profiles.py) replace by a fixed pool.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import StopTest
+from hypothesis.internal.conjecture import providers
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -36,6 +42,7 @@ from hypothesis.stateful import (
 
 from faults.sim import FaultRates, FaultSource, ReplayFaults
 from properties.afs.machine import AfsMachineConfig, afs_machine_class
+from properties.harness import profiles
 from properties.harness.steps import (
     Draws,
     RecordedMachine,
@@ -265,18 +272,42 @@ def no_target(faults: FaultSource, drc: bool = True, rates: FaultRates | None = 
 
 
 def test_the_suites_machines_record_every_step() -> None:
-    both = MachineConfig(no_target, partitions=True, clock_jumps=True)
+    both = MachineConfig(partitions=True, clock_jumps=True)
     machines: list[type[RecordedMachine]] = [
         NfsMachine,
         NetworkPartitions,
         ClockJumps,
-        machine_class(MachineConfig(no_target)),
-        machine_class(both),
+        machine_class(MachineConfig(), no_target),
+        machine_class(both, no_target),
         afs_machine_class(AfsMachineConfig()),
     ]
     for machine in machines:
         state = machine.setup_state()
         assert state.rules, machine
         assert all(is_recorded(step.function) for step in [*state.rules, *state.initializers])
-    rules = {rule.function.__name__ for rule in machine_class(both).setup_state().rules}
+    rules = {rule.function.__name__ for rule in machine_class(both, no_target).setup_state().rules}
     assert {"partition", "clock_jump"} <= rules
+
+
+def test_what_a_test_draws_does_not_depend_on_the_modules_loaded_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert providers._get_local_constants is profiles.project_constants
+
+    def draws() -> list[int]:
+        seen: list[int] = []
+
+        @settings(database=None, derandomize=True, max_examples=300)
+        @given(st.integers(0, 10**9))
+        def collect(value: int) -> None:
+            seen.append(value)
+
+        collect()
+        return seen
+
+    before = draws()
+    probe = tmp_path / "nfsprop_constants_probe.py"
+    probe.write_text(f"VALUES = {tuple(range(123_456_000, 123_456_200))}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("nfsprop_constants_probe")
+    assert draws() == before

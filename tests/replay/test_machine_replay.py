@@ -15,6 +15,7 @@ from faults.sim import FaultRates
 from properties.harness.profiles import SLOW_OK
 from properties.harness.replay.file import ReplayFile, RunContext, load
 from properties.harness.replay.run import replay_file
+from properties.harness.steps import RunLog
 from properties.nfs3.machine import MachineConfig, run_machine
 from properties.nfs3.model import ModelMismatch
 from properties.peers.reference_server import running_server
@@ -37,53 +38,57 @@ SEARCH = settings(
 )
 
 
+Found = tuple[Path, MachineConfig, RunLog]
+
+
 def find_failure(
     directory: Path, make_target: TargetFactory, context: RunContext, rates: FaultRates | None
-) -> tuple[Path, MachineConfig]:
-    """The saved replay file of the shrunk double execution, and the config that ran it."""
-    config = MachineConfig(make_target, drc=False, rates=rates, retransmit=True)
+) -> Found:
+    """The saved replay file of the shrunk double execution, the config that ran it and
+    its run log."""
+    config, log = MachineConfig(drc=False, rates=rates, retransmit=True), RunLog()
     with pytest.raises(ModelMismatch, match="at-most-once") as failure:
-        run_machine(config, SEARCH, context, directory)
+        run_machine(config, make_target, SEARCH, context, directory, log)
     saved = directory / f"{NAME}-{context.world}.json"
     assert f"nfsprop replay {saved}" in "\n".join(failure.value.__notes__)
-    return saved, config
+    return saved, config, log
 
 
 @pytest.fixture(scope="module")
-def sim_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MachineConfig]:
+def sim_failure(tmp_path_factory: pytest.TempPathFactory) -> Found:
     directory = tmp_path_factory.mktemp("machine")
     return find_failure(directory, make_sim_target, RunContext(NAME), FAULTY)
 
 
 def test_the_file_holds_the_shrunk_runs_steps_decisions_and_trace(
-    sim_failure: tuple[Path, MachineConfig],
+    sim_failure: Found,
 ) -> None:
-    saved, config = sim_failure
+    saved, config, log = sim_failure
     replay = load(saved)
-    run = config.latest  # Hypothesis runs the minimal failing example last
+    run = log.latest  # Hypothesis runs the minimal failing example last
     assert run is not None
     assert (replay.kind, replay.world, replay.target) == ("machine", "sim", None)
     assert replay.failure.startswith("ModelMismatch: at-most-once")
-    assert replay.settings["machine"] == config.settings()
+    assert replay.settings["machine"] == config.to_json()
     assert replay.operations == [step.to_json() for step in run.steps]
     functions = [step["function"] for step in replay.operations]
     assert functions[0] == "mount" and functions[1] in {"create", "mkdir", "symlink"}, functions
     assert len(functions) == 2, functions  # the mount and the one duplicated call
-    assert replay.log == config.logs[-1]
+    assert replay.log == log.logs[-1]
     assert replay.faults == run.fault_decisions and replay.faults
     assert run.world is not None and replay.trace == run.world.trace.to_json()
 
 
 def test_a_replay_runs_the_steps_again_with_the_same_trace_byte_for_byte(
-    sim_failure: tuple[Path, MachineConfig],
+    sim_failure: Found,
 ) -> None:
     assert_replayed_byte_for_byte(sim_failure[0], "at-most-once:")
 
 
 def test_without_its_last_step_the_run_passes_with_another_trace(
-    sim_failure: tuple[Path, MachineConfig], tmp_path: Path
+    sim_failure: Found, tmp_path: Path
 ) -> None:
-    saved, _ = sim_failure
+    saved, _, _ = sim_failure
     shortened = edited(saved, tmp_path, lambda body: body["operations"].pop())
     _, outcome = replay_file(shortened)
     assert not outcome.reproduced
@@ -91,17 +96,17 @@ def test_without_its_last_step_the_run_passes_with_another_trace(
 
 
 def test_a_run_asking_for_decisions_the_recording_lacks_has_diverged(
-    sim_failure: tuple[Path, MachineConfig], tmp_path: Path
+    sim_failure: Found, tmp_path: Path
 ) -> None:
-    saved, _ = sim_failure
+    saved, _, _ = sim_failure
     truncated = edited(saved, tmp_path, lambda body: body.update(faults=[]))
     _, outcome = replay_file(truncated)
     assert not outcome.reproduced
     assert outcome.message.startswith("the run diverged from the recording: replay ran out")
 
 
-def test_nfsprop_replay_reruns_a_machine_file(sim_failure: tuple[Path, MachineConfig]) -> None:
-    saved, _ = sim_failure
+def test_nfsprop_replay_reruns_a_machine_file(sim_failure: Found) -> None:
+    saved, _, _ = sim_failure
     done = nfsprop_replay(saved)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "(machine) in world sim: 2 operations" in done.stdout
@@ -113,7 +118,7 @@ def test_nfsprop_replay_reruns_a_machine_file(sim_failure: tuple[Path, MachineCo
 @pytest.mark.parametrize("world", ["loopback", "ganesha"])
 def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, world: str) -> None:
     with world_targets(world, drc=False) as make_target:
-        saved, _ = find_failure(tmp_path, make_target, RunContext(NAME, world), None)
+        saved, _, _ = find_failure(tmp_path, make_target, RunContext(NAME, world), None)
     replay, outcome = replay_file(saved)  # starts its own server, and stops it
     assert replay.world == world and replay.trace is None
     assert outcome.reproduced, outcome.message
@@ -125,7 +130,7 @@ def test_a_target_world_failure_replays_against_the_recorded_url(tmp_path: Path)
         url = str(TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port))
         context = RunContext(NAME, "target", target=url, target_drc=False)
         with world_targets("target", False, url, target_drc=False) as make_target:
-            saved, _ = find_failure(tmp_path, make_target, context, None)
+            saved, _, _ = find_failure(tmp_path, make_target, context, None)
         replay: ReplayFile = load(saved)
         assert replay.target == url and replay.settings["target_drc"] is False
         _, outcome = replay_file(saved)
@@ -135,10 +140,10 @@ def test_a_target_world_failure_replays_against_the_recorded_url(tmp_path: Path)
 def test_a_partition_failure_replays_with_the_same_trace_byte_for_byte(tmp_path: Path) -> None:
     """Without the cache, a partition that loses a reply makes the retransmission run the
     call again; the replay file keeps the partition step and replays it exactly."""
-    config = MachineConfig(make_sim_target, drc=False, partitions=True)
+    config = MachineConfig(drc=False, partitions=True)
     context = RunContext("nfs-machine-partition")
     with pytest.raises(ModelMismatch):
-        run_machine(config, SEARCH, context, tmp_path)
+        run_machine(config, make_sim_target, SEARCH, context, tmp_path)
     saved = tmp_path / "nfs-machine-partition-sim.json"
     replay = load(saved)
     assert replay.settings["machine"]["partitions"] is True

@@ -2,23 +2,22 @@
 `nfsprop replay FILE` re-runs it.
 
 Rules:
-- A replay file is JSON (FORMAT, VERSION): the property, the kind of run (KINDS), the
-  world, the target URL (the target world), the settings (Hypothesis profile and seed,
-  the target's options, and what the kind needs to build the same run again), the
-  operations, the fault decisions as recorded by faults.sim.RecordingFaults, the failure
-  message, a human-readable step log, and for simulated runs the trace (faults.sim.trace
-  JSON).
+- A replay file is JSON (FORMAT, VERSION): the property, the kind of run (a family of
+  properties/families.py), the world, the target URL (the target world), the settings
+  (Hypothesis profile and seed, the target's options, and under the kind's name its
+  family's config, which builds the same run again), the operations, the fault decisions
+  as recorded by faults.sim.RecordingFaults, the failure message, a human-readable step
+  log, and for simulated runs the trace (faults.sim.trace JSON).
 - Operations by kind: "counter", the counter's increments; "machine" (the NFSv3 server
   machine, properties/nfs3/machine.py) and "afs" (properties/afs/machine.py), the recorded
   steps of properties/harness/steps.py ({function, args, draws}); "client", the program of
-  properties/nfs_client/scenario.py, its steps in the steps' JSON of values. The settings
-  key of each kind (SETTINGS_KEYS) holds its configuration: cache on or off and fault
-  rates (counter), the machine config, the AFS mutants and rates, the client setup.
+  properties/nfs_client/scenario.py, its steps in the steps' JSON of values.
 - One file per property and world, `<property>-<world>.json`, overwritten by each failing
   run: Hypothesis runs the minimal failing example last, so the file left is the shrunk
   one. The directory is $NFSPROP_FAILURES_DIR, or `.nfsprop/failures` under the current
   directory. `replay_on_failure()` writes the file when its block raises and adds the
-  seed and the replay command to the failure as a note (pytest prints notes).
+  seed and the replay command to the failure as a note (pytest prints notes); families
+  use it through Family.saving_failures (properties/harness/replay/family.py).
 - Replaying needs no Hypothesis example generation: see properties/harness/replay/run.py.
 - A missing or malformed file is a ReplayFileError, one line naming the problem and the
   fix.
@@ -34,30 +33,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from faults.sim import FaultRates
 from faults.sim.faults import Choice
 from properties.harness import seeds
 from properties.harness.seeds import RunSeed
-from properties.harness.steps import RecordedStep, RunRecord, StepFormatError
+from properties.harness.steps import RecordedStep, StepFormatError
 from properties.worlds.registry import WORLDS
 
 FORMAT = "nfsprop-replay"
-VERSION = 2
+VERSION = 3  # 3: every family's config under its kind's name (2 kept the counter's apart)
 DEFAULT_DIRECTORY = Path(".nfsprop") / "failures"
-SETTINGS_KEYS = {
-    "counter": ("drc", "rates"),
-    "machine": ("machine",),
-    "client": ("client",),
-    "afs": ("afs",),
-}
-KINDS = tuple(SETTINGS_KEYS)
-STEP_KINDS = ("machine", "afs")  # whose operations are recorded steps
 MAX_FAILURE_TEXT = 4000
 
 
@@ -68,7 +57,7 @@ class ReplayFileError(ValueError):
 @dataclass(frozen=True)
 class ReplayFile:
     property: str  # a pytest node id, or a scenario name
-    kind: str  # one of KINDS
+    kind: str  # a family of properties/families.py
     world: str
     failure: str
     settings: dict[str, Any] = field(default_factory=dict)
@@ -118,54 +107,6 @@ def run_context(request: pytest.FixtureRequest, world: str = "sim") -> RunContex
     )
 
 
-class RecordedRunConfig(Protocol):
-    """A state machine's config that keeps its runs' step logs and its latest run's record
-    (NfsMachine's MachineConfig, AfsMachine's AfsMachineConfig)."""
-
-    @property
-    def latest(self) -> RunRecord | None: ...
-    @property
-    def logs(self) -> list[list[str]]: ...
-    def settings(self) -> dict[str, Any]: ...
-
-
-def steps_replay(
-    context: RunContext, kind: str, config: RecordedRunConfig, error: BaseException
-) -> ReplayFile:
-    """The replay file of `config`'s latest run, which failed with `error` (`kind` one of
-    STEP_KINDS)."""
-    record = config.latest or RunRecord()
-    return ReplayFile(
-        property=context.property,
-        kind=kind,
-        world=context.world,
-        failure=failure_text(error),
-        settings=context.settings(**{kind: config.settings()}),
-        operations=[step.to_json() for step in record.steps],
-        faults=record.fault_decisions,
-        target=context.target,
-        trace=None if record.world is None else record.world.trace.to_json(),
-        log=list(config.logs[-1]) if config.logs else [],
-    )
-
-
-def run_recorded_machine(
-    machine: type[RuleBasedStateMachine],
-    configured: settings,
-    kind: str,
-    config: RecordedRunConfig,
-    context: RunContext | None = None,
-    directory: Path | None = None,
-) -> None:
-    """Run `machine` under `configured`; with `context`, a failure leaves a replay file (in
-    `directory`, default failures_dir()) of the last run: the shrunk one."""
-    if context is None:
-        run_state_machine_as_test(machine, settings=configured)
-        return
-    with replay_on_failure(lambda error: steps_replay(context, kind, config, error), directory):
-        run_state_machine_as_test(machine, settings=configured)
-
-
 def failures_dir() -> Path:
     return Path(os.environ.get("NFSPROP_FAILURES_DIR", DEFAULT_DIRECTORY))
 
@@ -204,10 +145,6 @@ def replay_on_failure(
         path = save(replay, directory)
         error.add_note(report(path, replay.settings.get("seed")))
         raise
-
-
-def rates_settings(rates: FaultRates) -> dict[str, float]:
-    return dataclasses.asdict(rates)
 
 
 def failure_text(error: BaseException) -> str:
@@ -249,9 +186,12 @@ def load(path: Path) -> ReplayFile:
             f"{path}: replay format version {body.get('version')!r}; this nfsprop reads "
             f"version {VERSION}: replay it with the nfsprop that wrote it"
         )
+    from properties.families import FAMILIES, family
+
     kind = _field(body, "kind", str, path)
-    if kind not in KINDS:
-        raise ReplayFileError(f"{path}: unknown kind {kind!r}; expected one of {KINDS}")
+    if kind not in FAMILIES:
+        raise ReplayFileError(f"{path}: unknown kind {kind!r}; expected one of {tuple(FAMILIES)}")
+    runs = family(kind)
     faults = []
     for entry in _field(body, "faults", list, path):
         if not (
@@ -268,16 +208,15 @@ def load(path: Path) -> ReplayFile:
         raise ReplayFileError(f"{path}: field 'target' is not a string")
     if trace is not None and not isinstance(trace, str):
         raise ReplayFileError(f"{path}: field 'trace' is not a string")
-    world = _checked_world(path, kind, _field(body, "world", str, path), target)
+    world = _checked_world(path, kind, runs.any_world, _field(body, "world", str, path), target)
     settings = _field(body, "settings", dict, path)
-    for key in SETTINGS_KEYS[kind]:
-        if key not in settings:
-            raise ReplayFileError(
-                f"{path}: settings lack {key!r}, which a {kind} run needs; "
-                "replay a file the suite wrote"
-            )
+    if not isinstance(settings.get(kind), dict):
+        raise ReplayFileError(
+            f"{path}: settings lack {kind!r}, which a {kind} run needs; "
+            "replay a file the suite wrote"
+        )
     operations = _field(body, "operations", list, path)
-    if kind in STEP_KINDS:
+    if runs.recorded_steps:
         for number, step in enumerate(operations, 1):
             try:
                 RecordedStep.from_json(step)
@@ -300,10 +239,10 @@ def load(path: Path) -> ReplayFile:
     )
 
 
-def _checked_world(path: Path, kind: str, world: str, target: str | None) -> str:
+def _checked_world(path: Path, kind: str, any_world: bool, world: str, target: str | None) -> str:
     if world not in WORLDS:
         raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {tuple(WORLDS)}")
-    if kind != "machine" and world != "sim":
+    if not any_world and world != "sim":
         raise ReplayFileError(f"{path}: a {kind} run happens in the sim world, not {world!r}")
     if world == "target" and target is None:
         raise ReplayFileError(f"{path}: a target-world run without its 'target' URL")
