@@ -1,1 +1,12 @@
-"""harness"""
+"""The harness: runs property families under pytest and Hypothesis, with no protocol
+knowledge of its own. The modules, one job each:
+
+- plugin.py: the pytest plugin (entry point `nfsprop`): the world options, the run's
+  seed in the header, the reproduce section of a failed test.
+- profiles.py: the Hypothesis profiles (dev, ci, thorough) and the fixed constant pool.
+- seeds.py: the run's seed, and seeding every test from (run seed, test id).
+- check.py: `nfsprop check`: the suite in-process, one summary line per property module.
+- steps.py: state-machine steps recorded as data (RecordedMachine, @recorded, RunLog)
+  and driven again without Hypothesis.
+- replay/: replay files, their families and `nfsprop replay`.
+"""

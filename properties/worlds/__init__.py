@@ -1,1 +1,16 @@
-"""worlds"""
+"""Where a property runs: the worlds, each known by its Capabilities before any target is
+built. The modules, one job each:
+
+- registry.py: the one registry of worlds (name -> description, Capabilities, how its
+  server starts), the world options' check, an example's target factory.
+- options.py: WorldOptions and the `--target` URL.
+- target.py: the Target interface, Capabilities, TargetFactory.
+- sim.py: the simulation world's Target; sim_node.py: the simulated reference server
+  node (also used by the caching clients' world).
+- sockets.py: a Target over real sockets, for any server the suite can reach.
+- loopback.py, ganesha.py, external.py: the socket worlds: `nfsprop serve`, a private
+  NFS-Ganesha, somebody else's server (`--target`).
+- shared.py: one server per socket world and session, emptied before each example.
+- proxied.py: an example's target through a per-message fault proxy.
+- replay.py: the targets of a replayed machine, built without pytest.
+"""
