@@ -42,6 +42,7 @@ from properties.nfs3.machine import ODD_NAMES, MachineConfig, run_machine
 from properties.nfs3.model import Deviation, ModelMismatch
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import MKDIR, sattr
+from properties.worlds.registry import WORLDS
 from properties.worlds.sim import make_sim_target
 from properties.worlds.target import Capabilities, TargetFactory
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_ACCES, NFS3ERR_INVAL, MKDIR3args, diropargs3
@@ -73,7 +74,7 @@ def test_replies_match_the_model_through_network_faults(
     if not capabilities.network_faults:
         pytest.skip(f"{world}: this world sends messages without a fault proxy")
     configured = STEPS
-    if world != "sim":
+    if not WORLDS[world].simulated:
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
         configured = settings(STEPS, max_examples=examples)
     config = MachineConfig(rates=FAULTY_NETWORK, odd_names=odd_names(world))

@@ -57,6 +57,11 @@ class World:
     capabilities: Callable[[WorldOptions], Capabilities]
     start: ServerStarter | None  # None: a simulated target per example
 
+    @property
+    def simulated(self) -> bool:
+        """Virtual time and every decision from the fault source: runs replay exactly."""
+        return self.start is None
+
 
 def _start_loopback(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
     from properties.worlds.loopback import make_loopback_target
@@ -166,7 +171,7 @@ def choose_worlds(
 
 def target_factory(world: str, shared: SharedServers) -> TargetFactory:
     """An example's TargetFactory in `world`; a socket world's server comes from `shared`."""
-    if WORLDS[world].start is None:
+    if WORLDS[world].simulated:
         from properties.worlds.sim import make_sim_target
 
         return make_sim_target

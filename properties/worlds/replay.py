@@ -65,7 +65,7 @@ class LenientReplayFaults:
 
 
 def replay_source(world: str, choices: Sequence[int]) -> ReplayFaults | LenientReplayFaults:
-    return ReplayFaults(choices) if world == "sim" else LenientReplayFaults(choices)
+    return ReplayFaults(choices) if WORLDS[world].simulated else LenientReplayFaults(choices)
 
 
 @contextmanager
@@ -79,7 +79,7 @@ def world_targets(
     """A target factory for `world`, its server started (see the module rules)."""
     shared = SharedServers(_options(world, target, target_drc, restart_cmd))
     try:
-        if WORLDS[world].start is not None:
+        if not WORLDS[world].simulated:
             try:
                 shared.example(world, drc).close()
             except WORLD_START_ERRORS as error:

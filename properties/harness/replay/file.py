@@ -242,7 +242,7 @@ def load(path: Path) -> ReplayFile:
 def _checked_world(path: Path, kind: str, any_world: bool, world: str, target: str | None) -> str:
     if world not in WORLDS:
         raise ReplayFileError(f"{path}: unknown world {world!r}; expected one of {tuple(WORLDS)}")
-    if not any_world and world != "sim":
+    if not any_world and not WORLDS[world].simulated:
         raise ReplayFileError(f"{path}: a {kind} run happens in the sim world, not {world!r}")
     if world == "target" and target is None:
         raise ReplayFileError(f"{path}: a target-world run without its 'target' URL")

@@ -28,6 +28,7 @@ from typing import TypeVar
 from faults.sim import FaultSource, ReplayExhausted, ReplayFaults
 from properties.harness.replay.file import ReplayFile, ReplayFileError, failure_text, load
 from properties.harness.steps import RecordedMachine, RecordedStep, StepFormatError, StepsDiverged
+from properties.worlds.registry import WORLDS
 
 R = TypeVar("R")
 
@@ -60,7 +61,7 @@ def outcome(replay: ReplayFile, failure: BaseException | None, trace: str | None
     if failure is None:
         return ReplayOutcome(False, "the property held on replay", trace, identical)
     text = failure_text(failure)
-    exact = replay.world == "sim"
+    exact = WORLDS[replay.world].simulated
     if failure_start(text, exact) == failure_start(replay.failure, exact):
         return ReplayOutcome(True, str(failure), trace, identical)
     return ReplayOutcome(False, f"a different failure: {text}", trace, identical)
