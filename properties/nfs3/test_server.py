@@ -73,6 +73,8 @@ def test_replies_match_the_model_through_network_faults(
 ) -> None:
     if not capabilities.network_faults:
         pytest.skip(f"{world}: this world sends messages without a fault proxy")
+    if not capabilities.drc:
+        pytest.skip(f"{world}: without a duplicate request cache a retransmission runs twice")
     configured = STEPS
     if not WORLDS[world].simulated:
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
@@ -83,8 +85,13 @@ def test_replies_match_the_model_through_network_faults(
 
 
 def test_retransmissions_with_the_cache_get_the_first_reply(
-    target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
+    target_factory: TargetFactory,
+    world: str,
+    capabilities: Capabilities,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if not capabilities.drc:
+        pytest.skip(f"{world}: the server keeps no duplicate request cache")
     config = MachineConfig(retransmit=True, odd_names=odd_names(world))
     with reported_findings(world):
         run_machine(config, target_factory, STEPS, run_context(request, world))

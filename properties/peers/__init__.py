@@ -1,5 +1,5 @@
 """Drivers for the real processes the suite starts: the servers it tests against or
-through (NFS-Ganesha, our own `nfsprop serve`), the tools it drives them with (Toxiproxy,
+through (NFS-Ganesha, go-nfs, our own `nfsprop serve`), the tools it drives them with (Toxiproxy,
 the libnfs command-line tools, an rpcbind for Ganesha's start-up) and `nfsprop mount`.
 
 Rules: every peer is a real process on 127.0.0.1 that this package starts, watches with
@@ -14,6 +14,7 @@ each:
 - rpcping.py: NULL calls that tell whether an RPC program answers.
 - rpcbind.py: the rpcbind Ganesha needs while it starts.
 - ganesha_config.py: one private Ganesha's ganesha.conf.  ganesha.py: that Ganesha.
+- gonfs.py: go-nfs (nfsprop-gonfs, built from scripts/gonfs), a second foreign server.
 - reference_server.py: `nfsprop serve` (ServerProcess), the reference server.
 - toxiproxy.py: Toxiproxy, a TCP fault injector, and its API.
 - libnfs.py: the libnfs tools (nfs-ls, nfs-cp, nfs-cat) as an independent client.

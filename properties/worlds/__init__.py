@@ -8,8 +8,8 @@ built. The modules, one job each:
 - sim.py: the simulation world's Target; sim_node.py: the simulated reference server
   node (also used by the caching clients' world).
 - sockets.py: a Target over real sockets, for any server the suite can reach.
-- loopback.py, ganesha.py, external.py: the socket worlds: `nfsprop serve`, a private
-  NFS-Ganesha, somebody else's server (`--target`).
+- loopback.py, ganesha.py, gonfs.py, external.py: the socket worlds: `nfsprop serve`,
+  a private NFS-Ganesha, a private go-nfs, somebody else's server (`--target`).
 - shared.py: one server per socket world and session, emptied before each example.
 - proxied.py: an example's target through a per-message fault proxy.
 - replay.py: the targets of a replayed machine, built without pytest.

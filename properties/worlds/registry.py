@@ -35,6 +35,7 @@ from properties.worlds.options import (
     parse_yes_no,
 )
 from properties.worlds.target import (
+    GONFS,
     REAL_SOCKETS,
     SIMULATED,
     Capabilities,
@@ -75,6 +76,12 @@ def _start_ganesha(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
     return make_ganesha_target(drc=drc)
 
 
+def _start_gonfs(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
+    from properties.worlds.gonfs import make_gonfs_target
+
+    return make_gonfs_target()
+
+
 def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
     from properties.worlds.external import make_external_target
 
@@ -88,6 +95,7 @@ def _target_capabilities(options: WorldOptions) -> Capabilities:
     cache is the only cache-off server the suite can have."""
     return Capabilities(
         crashes=options.restart_cmd is not None,
+        drc=options.target_drc,
         drc_off=not options.target_drc,
         network_faults=True,
         partitions=False,
@@ -115,6 +123,12 @@ WORLDS: dict[str, World] = {
             "NFS-Ganesha started privately on 127.0.0.1",
             lambda options: REAL_SOCKETS,
             _start_ganesha,
+        ),
+        World(
+            "gonfs",
+            "go-nfs v0.0.4 (no cache, handles in memory) started privately on 127.0.0.1",
+            lambda options: GONFS,
+            _start_gonfs,
         ),
         World(
             "target",

@@ -10,7 +10,7 @@ Rules:
   hides that, so the same property code runs in every world.
 - What a world can do is its Capabilities, known before any target is built (the world
   registry, properties/worlds/registry.py, declares them); every target carries its
-  world's. SIMULATED and REAL_SOCKETS are the declared ones of our own worlds. A
+  world's. SIMULATED, REAL_SOCKETS and GONFS are the declared ones of our worlds. A
   capability a world lacks is a False field, never a silent no-op: asked
   anyway, a socket world raises SimulatedOnly.
 - A TargetFactory builds an example's target from its fault source, whether the server's
@@ -35,6 +35,7 @@ class Capabilities:
     """What a world can do to its server and its network."""
 
     crashes: bool  # crash_and_restart() kills the server and starts it on the same store
+    drc: bool  # a server with a duplicate request cache can be had (drc=True)
     drc_off: bool  # a server without a duplicate request cache can be had (drc=False)
     network_faults: bool  # the example's fault source decides the fate of each message
     partitions: bool  # partition() cuts the network between client and server
@@ -43,13 +44,17 @@ class Capabilities:
 
 # The simulation can do everything to its server and network.
 SIMULATED = Capabilities(
-    crashes=True, drc_off=True, network_faults=True, partitions=True, clock_jumps=True
+    crashes=True, drc=True, drc_off=True, network_faults=True, partitions=True, clock_jumps=True
 )
 # A server of ours on real sockets (nfsprop serve, NFS-Ganesha): killed and restarted,
 # started without its cache, reached through a fault proxy; its clock and the kernel's
 # network are real.
 REAL_SOCKETS = Capabilities(
-    crashes=True, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
+    crashes=True, drc=True, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
+)
+# go-nfs: killed and restarted, reached through a fault proxy; it has no cache at all.
+GONFS = Capabilities(
+    crashes=True, drc=False, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
 )
 
 

@@ -63,10 +63,12 @@ def test_capabilities_are_known_without_building_a_target() -> None:
     assert WORLDS["loopback"].capabilities(plain) == REAL_SOCKETS
     assert WORLDS["ganesha"].capabilities(plain) == REAL_SOCKETS
     declared = WORLDS["target"].capabilities(plain)
-    assert not (declared.crashes or declared.drc_off or declared.partitions)
+    assert declared.drc and not (declared.crashes or declared.drc_off or declared.partitions)
     told = WorldOptions(("target",), plain.target, target_drc=False, restart_cmd="true")
     assert WORLDS["target"].capabilities(told).crashes
     assert WORLDS["target"].capabilities(told).drc_off
+    assert not WORLDS["target"].capabilities(told).drc
+    assert not WORLDS["gonfs"].capabilities(plain).drc
 
 
 def test_an_unreachable_target_is_named() -> None:
