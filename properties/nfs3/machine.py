@@ -153,6 +153,8 @@ ODD_NAMES = (b".", b"..", b"", b"a/b", b"n" * 256)
 # Names are drawn through the running machine, so a world can leave out an odd name
 # whose known finding would end every run early (see properties/nfs3/findings.py).
 NAME = st.runner().flatmap(lambda machine: st.sampled_from(NAMES * 6 + machine.config.odd_names))
+# Drawn through the running machine, so a target without EXCLUSIVE create never gets one.
+CREATE_MODES = st.runner().flatmap(lambda machine: st.sampled_from(machine.create_modes()))
 SYMLINK_TARGETS = (b"a", b"../b", b"/outside/the/export", b"long/" * 20)
 CREATE_VERIFIERS = (b"verifier", b"another!")
 OFFSETS = st.integers(0, 9000)
@@ -311,6 +313,17 @@ class NfsMachine(RecordedMachine):
     def _fh(self, object_id: ObjectId) -> nfs_fh3:
         return nfs_fh3(self.handles[object_id])
 
+    def _mode(self, mode: int | None) -> int | None:
+        """The mode to send: none to a server that does not store modes (it may refuse
+        calls that carry one); the model then checks none."""
+        return mode if self.target.features.stores_mode else None
+
+    def create_modes(self) -> tuple[createmode3, ...]:
+        """The create modes to draw: EXCLUSIVE only where the server supports it."""
+        if self._target is not None and not self._target.features.exclusive_create:
+            return (UNCHECKED, GUARDED)
+        return (UNCHECKED, GUARDED, EXCLUSIVE)
+
     def _where(self, directory: ObjectId, name: bytes) -> diropargs3:
         return diropargs3(self._fh(directory), name)
 
@@ -366,7 +379,8 @@ class NfsMachine(RecordedMachine):
             )
         if isinstance(obj, Symlink) and attributes.size != len(obj.target):
             self._warn(f"{where}: a symlink's size is not the length of its target")
-        if obj.mode is not None and attributes.mode & 0o7777 != obj.mode:
+        stored = self.target.features.stores_mode
+        if stored and obj.mode is not None and attributes.mode & 0o7777 != obj.mode:
             self._fail(
                 f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
                 f"not {obj.mode:o}"
@@ -472,7 +486,7 @@ class NfsMachine(RecordedMachine):
     @rule(data=st.data(), mode=st.none() | MODES, size=st.none() | SIZES)
     @recorded
     def setattr(self, data: Draws, mode: int | None, size: int | None) -> None:
-        self._setattr(self._draw_object(data, "object", RegularFile), mode, size)
+        self._setattr(self._draw_object(data, "object", RegularFile), self._mode(mode), size)
 
     def _setattr(self, object_id: ObjectId, mode: int | None, size: int | None) -> None:
         plan = self.model.setattr(object_id, mode, size)
@@ -523,7 +537,7 @@ class NfsMachine(RecordedMachine):
 
     # -- creating --
 
-    @rule(data=st.data(), name=NAME, mode=st.sampled_from((UNCHECKED, GUARDED, EXCLUSIVE)))
+    @rule(data=st.data(), name=NAME, mode=CREATE_MODES)
     @recorded
     def create(self, data: Draws, name: bytes, mode: int) -> None:
         directory = self._draw_object(data, "directory", Directory)
@@ -532,7 +546,7 @@ class NfsMachine(RecordedMachine):
             how = CreateHow(EXCLUSIVE, verifier=verifier)
             wire = createhow3(EXCLUSIVE, verf=verifier)
         else:
-            file_mode = data.draw(MODES, label="file mode")
+            file_mode = self._mode(data.draw(MODES, label="file mode"))
             truncate = data.draw(st.booleans(), label="size 0")
             how = CreateHow(UNCHECKED if mode == UNCHECKED else GUARDED, file_mode, truncate)
             wire = createhow3(how.mode, obj_attributes=sattr(file_mode, 0 if truncate else None))
@@ -553,13 +567,14 @@ class NfsMachine(RecordedMachine):
         plan = self.model.mkdir(directory, name, mode)
         self._step(plan.operation)
         where = self._where(directory, name)
-        reply = self._call(MKDIR, MKDIR3args(where, sattr(mode)))
+        reply = self._call(MKDIR, MKDIR3args(where, sattr(self._mode(mode))))
         created = self._settle(plan, reply.status)
         if created is not None:
             assert reply.resok is not None
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "MKDIR")
             self._check_wcc(directory, reply.resok.dir_wcc, "MKDIR")
 
+    @precondition(lambda self: self._target is not None and self._target.features.symlink)
     @rule(data=st.data(), name=NAME, link_target=st.sampled_from(SYMLINK_TARGETS))
     @recorded
     def symlink(self, data: Draws, name: bytes, link_target: bytes) -> None:
@@ -574,6 +589,7 @@ class NfsMachine(RecordedMachine):
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "SYMLINK")
             self._check_wcc(directory, reply.resok.dir_wcc, "SYMLINK")
 
+    @precondition(lambda self: self._target is not None and self._target.features.link)
     @rule(data=st.data(), name=NAME)
     @recorded
     def link(self, data: Draws, name: bytes) -> None:

@@ -63,5 +63,6 @@ def proxied_target(
         lambda: None,
         host=shared.host,
         proxy=proxy,
+        features=shared.features,
         policy=PROXIED_POLICY,
     )

@@ -18,11 +18,14 @@ Rules:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
+from properties.nfs3.model import Unsupported
 from properties.worlds.options import WorldOptions
+from properties.worlds.probe import probe
 from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS
 from properties.worlds.sockets import SocketTarget
@@ -67,6 +70,12 @@ class SharedServers:
             start = WORLDS[world].start
             assert start is not None, f"the {world} world has no shared server"
             server = self.running[(world, drc)] = start(drc, self.options)
+            server.run(empty_export(server))
+            server.features = probe(
+                server, server.host, server.server.port, server.server.mount_port
+            )
+            for line in server.features.unsupported():
+                warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
         server.run(empty_export(server))
         if rates is not None and faults is not None:
             return proxied_target(server, faults, rates)
@@ -131,6 +140,7 @@ class _Borrowed:
         self.caller = server.caller
         self.mount_caller = server.mount_caller
         self.capabilities = server.capabilities
+        self.features = server.features
         self.sim = server.sim
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:

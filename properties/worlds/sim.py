@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from faults.sim import FaultRates, FaultSource, SimFuture, SimWorld
 from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcClient
+from properties.worlds.probe import REFERENCE
 from properties.worlds.sim_node import ADDRESS, EXPORT, NODE, SimNfsServer
 from properties.worlds.target import SIMULATED
 from reference.rpc.client import RetryPolicy
@@ -40,6 +41,7 @@ class SimTarget:
     name = "sim"
     export = EXPORT
     capabilities = SIMULATED
+    features = REFERENCE
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0

@@ -32,6 +32,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from faults.proxy.base import ProxyBase
+from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
@@ -89,12 +90,14 @@ class SocketTarget(Generic[S]):
         *,
         host: str = HOST,
         proxy: ProxyBase | None = None,
+        features: Features = REFERENCE,
         policy: RetryPolicy = HARD_MOUNT,
     ) -> None:
         self.name = name
         self.server = server
         self.export = export
         self.capabilities = capabilities
+        self.features = features
         self.sim = None
         self.host = host
         self.proxy = proxy

@@ -12,7 +12,8 @@ Rules:
   registry, properties/worlds/registry.py, declares them); every target carries its
   world's. SIMULATED, REAL_SOCKETS and GONFS are the declared ones of our worlds. A
   capability a world lacks is a False field, never a silent no-op: asked
-  anyway, a socket world raises SimulatedOnly.
+  anyway, a socket world raises SimulatedOnly. What the server supports of the optional
+  parts of NFSv3 is its `features`, probed once per server (properties/worlds/probe.py).
 - A TargetFactory builds an example's target from its fault source, whether the server's
   duplicate request cache is on, and the fault rates (None: no faults).
 """
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
     from faults.sim import FaultRates, FaultSource, SimWorld
+    from properties.worlds.probe import Features
     from reference.rpc.stubs import Caller
 
 T = TypeVar("T")
@@ -81,6 +83,9 @@ class Target(Protocol):
 
     @property
     def sim(self) -> SimWorld | None: ...  # the simulated world the target lives in, if any
+
+    @property
+    def features(self) -> Features: ...  # what the server supports (worlds/probe.py)
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one coroutine (calls through the callers) to completion in this world."""

@@ -23,7 +23,14 @@ from properties.nfs3.model.objects import (
     RegularFile,
     Symlink,
 )
-from properties.nfs3.model.verdict import Deviation, Judgement, ModelMismatch, Plan, Verdict
+from properties.nfs3.model.verdict import (
+    Deviation,
+    Judgement,
+    ModelMismatch,
+    Plan,
+    Unsupported,
+    Verdict,
+)
 
 __all__ = [
     "ROOT_ID",
@@ -40,5 +47,6 @@ __all__ = [
     "Plan",
     "RegularFile",
     "Symlink",
+    "Unsupported",
     "Verdict",
 ]

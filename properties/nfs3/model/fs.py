@@ -23,6 +23,7 @@ Rules (RFC 1813 section 3.3, and POSIX where the RFC leaves it to the server's f
 - LINK: to a directory is refused (ISDIR, PERM, INVAL, NOTSUPP, ACCES); to a removed
   file STALE or NOENT.
 - READ, WRITE, COMMIT of a directory: ISDIR or INVAL; of a symlink: INVAL (BADTYPE warns).
+  COMMIT of either may also answer SERVERFAULT or NFS3_OK (committing nothing): warns.
   READLINK of anything but a symlink: INVAL. SETATTR of a size on a non-file: ISDIR or
   INVAL pass; succeeding without changing anything warns.
 """
@@ -273,9 +274,10 @@ class ModelFs:
 
         return why.plan_or_ok(operation, apply, None if alive else STILL_ANSWERS)
 
-    def commit(self, object_id: ObjectId) -> Plan[Content]:
-        """COMMIT: the effect returns the file's content; the caller commits it if the
-        write verifier did not change (a changed one means nothing is guaranteed)."""
+    def commit(self, object_id: ObjectId) -> Plan[Content | None]:
+        """COMMIT: the effect returns the file's content (None for an object without data);
+        the caller commits it if the write verifier did not change (a changed one means
+        nothing is guaranteed)."""
         operation = f"COMMIT #{object_id}"
         why = Refusals()
         file, alive = self._file(why, object_id)
@@ -285,7 +287,12 @@ class ModelFs:
                 "and SERVERFAULT for COMMIT: SERVERFAULT is allowed, if unhelpful)",
                 NFS3ERR_SERVERFAULT,
             )
-            return why.plan(operation)
+            nothing = Judgement(
+                Verdict.WARN,
+                "COMMIT of an object without data answered NFS3_OK (RFC 1813 §3.3.21 asks "
+                "for a regular file; committing nothing is harmless)",
+            )
+            return why.plan_or_ok(operation, lambda: None, nothing)
         return why.plan_or_ok(operation, lambda: file.content, None if alive else STILL_ANSWERS)
 
     # -- directories --

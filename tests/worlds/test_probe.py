@@ -1,0 +1,82 @@
+"""Probing a server's optional features: our reference server supports every one; go-nfs
+answers without UDP, EXCLUSIVE create, LINK (its reply does not decode), MKNOD, stored
+modes (CREATE with a mode answers NFS3ERR_IO) or stored owners, each reported with the
+RFC's words and the server's answer; and the NFSv3 machine draws no LINK, SYMLINK or
+EXCLUSIVE create and sends no mode to a server without them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings
+
+from faults.sim import FaultRates, FaultSource
+from properties.harness.steps import RunLog
+from properties.nfs3.machine import MachineConfig, run_machine
+from properties.worlds.gonfs import make_gonfs_target
+from properties.worlds.loopback import make_loopback_target
+from properties.worlds.probe import REFERENCE, Features, probe
+from properties.worlds.sim import SimTarget, make_sim_target
+from properties.worlds.sockets import SocketTarget
+from properties.worlds.target import Target
+
+
+def probed(target: SocketTarget[Any]) -> Features:
+    try:
+        return probe(target, target.host, target.server.port, target.server.mount_port)
+    finally:
+        target.close()
+
+
+def test_the_reference_server_supports_every_optional_feature(tmp_path: Path) -> None:
+    features = probed(make_loopback_target(tmp_path))
+    assert dataclasses.replace(features, smallest_readdir_count=None, answers=()) == (
+        dataclasses.replace(REFERENCE, smallest_readdir_count=None)
+    )
+    assert features.unsupported() == []
+
+
+def test_go_nfs_leaves_out_what_it_does_not_support_and_says_why(tmp_path: Path) -> None:
+    features = probed(make_gonfs_target(tmp_path))
+    assert (features.symlink, features.mount_port_shared) == (True, True)
+    lines = features.unsupported()
+    assert [line.split(" (")[0] for line in lines] == [
+        "unsupported: NFS over UDP",
+        "unsupported: CREATE EXCLUSIVE",
+        "unsupported: LINK",
+        "unsupported: MKNOD",
+        "unsupported: modes stored",
+        "unsupported: owners stored",
+    ]
+    answers = dict(features.answers)
+    assert answers["exclusive_create"] == "NFS3ERR_NOTSUPP"
+    assert answers["link"].startswith("unparsable reply")
+    assert answers["stores_mode"] == "CREATE with a mode answered NFS3ERR_IO"
+    assert "RFC 1813 §3.3.8" in lines[1]
+
+
+WITHOUT = dataclasses.replace(
+    REFERENCE, exclusive_create=False, link=False, symlink=False, stores_mode=False
+)
+
+
+def limited_sim_target(
+    faults: FaultSource, drc: bool = True, rates: FaultRates | None = None
+) -> Target:
+    target: SimTarget = make_sim_target(faults, drc, rates)
+    target.features = WITHOUT
+    return target
+
+
+def test_the_machine_draws_only_what_the_server_supports() -> None:
+    log = RunLog()
+    search = settings(max_examples=60, stateful_step_count=30, database=None, derandomize=True)
+    run_machine(MachineConfig(), limited_sim_target, search, log=log)
+    steps = [step for run in log.logs for step in run]
+    assert len(steps) > 500, len(steps)
+    assert not [step for step in steps if step.split()[0] in {"LINK", "SYMLINK"}]
+    assert not [step for step in steps if step.startswith("CREATE EXCLUSIVE")]
+    assert not [step for step in steps if "mode=0o" in step]  # SETATTRs carry no mode
+    assert any(step.startswith("CREATE UNCHECKED") for step in steps)
