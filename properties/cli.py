@@ -148,8 +148,8 @@ def _mount(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from properties.worlds.options import URL_FORM
     from properties.worlds.registry import DEFAULT_WORLDS, world_names
+    from reference.fuse.url import EXPECTED_FORM
 
     parser = argparse.ArgumentParser(
         prog="nfsprop",
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_WORLDS),
         help=f"comma list of {world_names()} (default: {','.join(DEFAULT_WORLDS)})",
     )
-    check.add_argument("--target", metavar="URL", help=URL_FORM)
+    check.add_argument("--target", metavar="URL", help=EXPECTED_FORM)
     check.add_argument(
         "--target-drc", default="yes", metavar="yes|no", help="does the --target keep a DRC"
     )
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         "SIGTERM/Ctrl-C the --foreground process.",
     )
     mount.add_argument(
-        "url", metavar="URL", help="nfs://HOST/EXPORT?version=3&nfsport=N&mountport=M"
+        "url", metavar="URL", help=EXPECTED_FORM + " (the URL `nfsprop serve` prints)"
     )
     mount.add_argument("mountpoint", metavar="MOUNTPOINT", help="an existing directory")
     mount.add_argument(

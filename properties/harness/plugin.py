@@ -25,8 +25,9 @@ from typing import Any
 import pytest
 
 from properties.harness import profiles, seeds
-from properties.worlds.options import URL_FORM, WorldError, WorldOptions
+from properties.worlds.options import WorldError, WorldOptions
 from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
+from reference.fuse.url import EXPECTED_FORM
 
 profiles.register()
 
@@ -44,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target",
         metavar="URL",
-        help=f"the server of the target world: {URL_FORM}; its export is emptied per example",
+        help=f"the server of the target world: {EXPECTED_FORM}; its export is emptied per example",
     )
     group.addoption(
         "--target-drc",

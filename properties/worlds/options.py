@@ -7,10 +7,9 @@ Rules:
   duplicate request cache (the user's word) and the command that restarts it. A bad value
   is a WorldError whose message is one line naming the problem and the fix (the pytest
   plugin turns it into a usage error, the `nfsprop` command into exit status 2).
-- A target URL is `nfs://HOST[:PORT]/EXPORT?mountport=N[&version=3]`: PORT defaults to
-  2049, MOUNT must be given (the suite uses no portmapper), only version 3 is accepted,
-  the export is an absolute path; unknown query keys are refused, so a typo is never
-  silently ignored. `str(url)` gives back the canonical form, which replay files keep.
+- A target URL is the one NFS URL form of reference/fuse/url.py (what `nfsprop serve`
+  prints and `nfsprop mount` takes): `nfs://HOST[:PORT]/EXPORT?[nfsport=N&]mountport=M`,
+  "/" included; `str(url)` gives back the canonical form, which replay files keep.
 - `check_reachable()` is the only function here that touches the network: it opens a TCP
   connection to the NFS and MOUNT ports (bounded by `timeout`) and closes it.
 """
@@ -19,10 +18,9 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
-NFS_PORT = 2049
-URL_FORM = "nfs://HOST[:PORT]/EXPORT?mountport=N[&version=3]"
+from reference.fuse.url import EXPECTED_FORM, BadNfsUrl, parse_nfs_url
+
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
 
@@ -51,34 +49,16 @@ class TargetUrl:
         )
 
 
-def _port(text: str, what: str, url: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise WorldError(f"bad --target {url!r}: {what} {text!r} is not a port from 1 to 65535")
-    return int(text)
-
-
 def parse_target_url(url: str) -> TargetUrl:
-    problem = f"bad --target {url!r}"
-    fix = f"give {URL_FORM}, e.g. {URL_EXAMPLE}"
-    parts = urlsplit(url)
-    if parts.scheme != "nfs" or not parts.netloc:
-        raise WorldError(f"{problem}: not an nfs:// URL; {fix}")
-    host, _, port_text = parts.netloc.partition(":")
-    if not host:
-        raise WorldError(f"{problem}: no host; {fix}")
-    port = _port(port_text, "port", url) if port_text else NFS_PORT
-    if not parts.path.startswith("/") or parts.path == "/":
-        raise WorldError(f"{problem}: no export path; {fix}")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(query) - {"mountport", "version"})
-    if unknown:
-        raise WorldError(f"{problem}: unknown query key {unknown[0]!r}; {fix}")
-    if query.get("version", "3") != "3":
-        raise WorldError(f"{problem}: only NFS version 3 is tested; drop version= or give 3")
-    if "mountport" not in query:
-        raise WorldError(f"{problem}: no mountport (the suite uses no portmapper); {fix}")
-    mount_port = _port(query["mountport"], "mountport", url)
-    return TargetUrl(host, port, parts.path.encode(), mount_port)
+    """The --target URL: the one NFS URL form (reference/fuse/url.py), as a WorldError
+    naming the problem and the fix when it is not one."""
+    try:
+        parsed = parse_nfs_url(url)
+    except BadNfsUrl as error:
+        raise WorldError(
+            f"bad --target {url!r}: {error.why}; give {EXPECTED_FORM}, e.g. {URL_EXAMPLE}"
+        ) from None
+    return TargetUrl(parsed.host, parsed.nfs_port, parsed.export.encode(), parsed.mount_port)
 
 
 def check_reachable(target: TargetUrl, timeout: float = 5.0) -> None:

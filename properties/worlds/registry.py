@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from properties.worlds.options import (
-    URL_FORM,
     WorldError,
     WorldOptions,
     check_reachable,
@@ -42,6 +41,7 @@ from properties.worlds.target import (
     Target,
     TargetFactory,
 )
+from reference.fuse.url import EXPECTED_FORM
 
 if TYPE_CHECKING:
     from faults.sim import FaultRates, FaultSource
@@ -86,7 +86,7 @@ def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
     from properties.worlds.external import make_external_target
 
     if options.target is None:
-        raise WorldError(f"--world target needs --target {URL_FORM}")
+        raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
     return make_external_target(options.target, options.restart_cmd, _target_capabilities(options))
 
 
@@ -176,7 +176,7 @@ def choose_worlds(
             )
         return WorldOptions(names)
     if target is None:
-        raise WorldError(f"--world target needs --target {URL_FORM}")
+        raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
     url = parse_target_url(target)
     if reach:
         check_reachable(url)

@@ -29,14 +29,21 @@ def test_the_nfs_port_defaults_to_2049() -> None:
     assert parse_target_url("nfs://host/export?mountport=635").port == 2049
 
 
+def test_the_url_nfsprop_serve_prints_and_the_root_export_are_targets() -> None:
+    served = parse_target_url("nfs://127.0.0.1/export?version=3&nfsport=4000&mountport=4000")
+    assert served == TargetUrl("127.0.0.1", 4000, b"/export", 4000)
+    root = parse_target_url("nfs://127.0.0.1:4000/?mountport=4001")
+    assert root == TargetUrl("127.0.0.1", 4000, b"/", 4001)
+    assert parse_target_url(str(root)) == root
+
+
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
         ("http://host/export?mountport=1", "not an nfs:// URL"),
         ("nfs://host:99999/export?mountport=1", "port '99999'"),
-        ("nfs://host/?mountport=1", "no export path"),
-        ("nfs://host/export", "no mountport"),
-        ("nfs://host/export?mountport=1&version=4", "only NFS version 3"),
+        ("nfs://host?mountport=1", "no export path"),
+        ("nfs://host/export?mountport=1&version=4", "only version=3"),
         ("nfs://host/export?mountport=1&nfsprot=2", "unknown query key 'nfsprot'"),
     ],
 )
@@ -92,7 +99,7 @@ def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
     [
         (("--world", "sim,nope"), "unknown world 'nope'"),
         (("--world", "target"), "--world target needs --target"),
-        (("--world", "target", "--target", "nfs://h/x"), "no mountport"),
+        (("--world", "target", "--target", "nfs://h/x?version=4"), "only version=3"),
         (("--world", "sim", "--target", "nfs://h/x?mountport=1"), "without the target world"),
         (("--target-drc", "maybe"), "give yes or no"),
     ],

@@ -1,4 +1,5 @@
-"""The libnfs-style URL `nfsprop mount` accepts, and its one-line refusals."""
+"""The one NFS URL form (`nfsprop mount`, `nfsprop check --target`, replay files): what
+`nfsprop serve` prints, the short form, "/" as the export, and one-line refusals."""
 
 from __future__ import annotations
 
@@ -18,16 +19,26 @@ def test_mountport_defaults_to_nfsport() -> None:
     )
 
 
+def test_the_nfs_port_comes_from_the_authority_or_nfsport_else_2049() -> None:
+    assert parse_nfs_url("nfs://h:2050/x?mountport=635") == NfsUrl("h", "/x", 2050, 635)
+    assert parse_nfs_url("nfs://h:2050/x?nfsport=2050") == NfsUrl("h", "/x", 2050, 2050)
+    assert parse_nfs_url("nfs://h/x") == NfsUrl("h", "/x", 2049, 2049)
+
+
+def test_the_root_is_an_export_like_any_other() -> None:
+    assert parse_nfs_url("nfs://h/?nfsport=7000") == NfsUrl("h", "/", 7000, 7000)
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [
         ("http://127.0.0.1/export?nfsport=1", "nfs://HOST/"),
         ("nfs:///export?nfsport=1", "nfs://HOST/"),
-        ("nfs://127.0.0.1/?nfsport=1", "no export path"),
-        ("nfs://127.0.0.1/export", "nfsport=N is missing"),
+        ("nfs://127.0.0.1?nfsport=1", "no export path"),
+        ("nfs://127.0.0.1:7/export?nfsport=8", "port 7 and nfsport=8 disagree"),
         ("nfs://127.0.0.1/export?version=4&nfsport=1", "only version=3"),
-        ("nfs://127.0.0.1/export?nfsport=0", "nfsport must be a port number"),
-        ("nfs://127.0.0.1/export?nfsport=1&mountport=x", "mountport must be a port number"),
+        ("nfs://127.0.0.1/export?nfsport=0", "nfsport '0' is not a port"),
+        ("nfs://127.0.0.1/export?nfsport=1&mountport=x", "mountport 'x' is not a port"),
         ("nfs://127.0.0.1/export?nfsport=1&uid=0", "unknown query key 'uid'"),
         ("nfs://127.0.0.1/export?nfsport=1&nfsport=2", "given twice"),
         ("nfs://127.0.0.1/export?nfsport", "not key=value"),
