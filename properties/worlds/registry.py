@@ -16,6 +16,9 @@ Rules:
   WorldError naming the problem and the fix: a world list is comma-separated names of
   WORLDS, each at most once; the target world needs --target (which must answer when
   `reach` is true), and --target/--restart-cmd need the target world.
+- A world whose one server serves every pytest-xdist worker (the --target server) runs
+  its tests under that server's lock (properties/conftest.py, worlds/lock.py), so they
+  never run at the same time.
 - `target_factory()` is an example's TargetFactory in a world: the simulation's, or the
   shared server's of a socket world.
 """
@@ -57,6 +60,9 @@ class World:
     description: str
     capabilities: Callable[[WorldOptions], Capabilities]
     start: ServerStarter | None  # None: a simulated target per example
+    # one server for every pytest-xdist worker (not started by the suite): its tests must
+    # never run at the same time, or they empty and crash one export together
+    one_server_for_all_workers: bool = False
 
     @property
     def simulated(self) -> bool:
@@ -135,6 +141,7 @@ WORLDS: dict[str, World] = {
             "somebody else's server, given as --target URL",
             _target_capabilities,
             _reach_target,
+            one_server_for_all_workers=True,
         ),
     )
 }

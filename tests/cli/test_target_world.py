@@ -142,17 +142,19 @@ class InnerRun:
     counts: dict[str, int]  # from the summary line: passed, failed, skipped, deselected, ...
 
 
-def run_properties(server: LiveServer, select: str, failures: Path) -> InnerRun:
+def run_properties(
+    server: LiveServer, select: str, failures: Path, workers: tuple[str, ...] = ("-p", "no:xdist")
+) -> InnerRun:
     """The server properties chosen by `select`, in the target world only, against
-    `server`, which the run is told keeps a duplicate request cache."""
+    `server`, which the run is told keeps a duplicate request cache; `workers` chooses
+    pytest-xdist's (none by default)."""
     command = [
         sys.executable,
         "-m",
         "pytest",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:xdist",
+        *workers,
         "-rA",
         SERVER_PROPERTIES,
         "--world",
@@ -203,6 +205,20 @@ def test_the_server_properties_pass_against_a_live_target(tmp_path: Path) -> Non
     assert len(restarts) >= 1, "the crash property never ran --restart-cmd"
     assert len(set(restarts)) == len(restarts), "a restart answered with an old server"
     assert not (tmp_path / "failures").exists()
+
+
+def test_the_target_s_tests_never_overlap_under_xdist(tmp_path: Path) -> None:
+    """With two xdist workers, the three properties that touch the one target (one of them
+    crashing it) run one after the other, and a correct server passes them all."""
+    with live_server(tmp_path, drc=True, separate_mount=True) as server:
+        run = run_properties(
+            server,
+            "replies_match_the_model and not network or crash or retransmissions_with_the_cache",
+            tmp_path / "failures",
+            workers=("-n", "2"),
+        )
+    assert run.returncode == 0, run.output
+    assert run.outcomes == {MODEL: "PASSED", CRASH: "PASSED", RETRANSMIT: "PASSED"}, run.output
 
 
 def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: Path) -> None:
