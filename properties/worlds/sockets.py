@@ -16,11 +16,15 @@ Rules:
   little time). Raw retransmissions (`send_raw`) always go straight to the server.
 - `run()` runs a coroutine on the target's private event loop (asyncio.new_event_loop),
   so the target is usable from plain synchronous test code.
-- `send_raw()` sends over one UDP socket that lives as long as the target: every copy of
-  a message comes from the same address and port, which duplicate request caches key
-  on. A copy is resent every RAW_TIMEO seconds until a reply with its XID arrives, at
-  most RAW_ATTEMPTS times. XIDs from `next_xid()` start at 0x80000000; the stub
-  client's start at 1 (and travel over TCP: no DRC key can collide).
+- `send_raw()` sends over UDP where the server serves it (its probed `features`), else
+  over TCP. UDP: one socket that lives as long as the target, so every copy of a message
+  comes from the same address and port, which duplicate request caches key on; a copy is
+  resent every RAW_TIMEO seconds until a reply with its XID arrives, at most RAW_ATTEMPTS
+  times. TCP: one connection that lives as long as the target (a retransmission on TCP is
+  the same record again on the same connection); the message is sent once and its reply
+  awaited for RAW_TIMEO * RAW_ATTEMPTS seconds; a connection the server closes is
+  opened again for the next message. XIDs from `next_xid()` start at 0x80000000; the
+  stub client's start at 1 (on another connection: no DRC key can collide).
 - `crash_and_restart()` asks the server control to SIGKILL and restart the server (same
   store, same ports). `close()` closes the clients, then runs the `cleanup` given.
 """
@@ -37,7 +41,8 @@ from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
-from reference.rpc.message import peek_xid
+from reference.rpc.message import REPLY, peek_xid
+from reference.rpc.record import RecordReader, frame
 from reference.rpc.stubs import AuthSys
 
 T = TypeVar("T")
@@ -105,6 +110,8 @@ class SocketTarget(Generic[S]):
         self._cleanup = cleanup
         self._loop = asyncio.new_event_loop()
         self._raw: asyncio.DatagramTransport | None = None
+        self._raw_stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._raw_records = RecordReader(MAX_RECORD)
         self._raw_replies = _RawReplies()
         self._next_raw_xid = FIRST_RAW_XID
         try:
@@ -140,6 +147,8 @@ class SocketTarget(Generic[S]):
         known = peek_xid(message)
         if known is None:
             raise ValueError("send_raw needs a whole RPC call message")
+        if not self.features.udp:
+            return await self._send_raw_tcp(message, known[0])
         if self._raw is None:
             transport, _ = await self._loop.create_datagram_endpoint(
                 lambda: self._raw_replies, remote_addr=(self.host, self.server.port)
@@ -157,6 +166,32 @@ class SocketTarget(Generic[S]):
             return None
         finally:
             self._raw_replies.waiting.pop(known[0], None)
+
+    async def _send_raw_tcp(self, message: bytes, xid: int) -> bytes | None:
+        if self._raw_stream is None:
+            self._raw_stream = await asyncio.open_connection(self.host, self.server.port)
+            self._raw_records = RecordReader(MAX_RECORD)
+        reader, writer = self._raw_stream
+        writer.write(frame(message))
+        deadline = self._loop.time() + RAW_TIMEO * RAW_ATTEMPTS
+        try:
+            await writer.drain()
+            while (remaining := deadline - self._loop.time()) > 0:
+                data = await asyncio.wait_for(reader.read(65536), remaining)
+                if not data:
+                    break
+                for record in self._raw_records.feed(data):
+                    if peek_xid(record) == (xid, REPLY):
+                        return record
+        except (TimeoutError, OSError):
+            return None
+        self._close_raw_stream()  # closed by the server: the next message opens another
+        return None
+
+    def _close_raw_stream(self) -> None:
+        if self._raw_stream is not None:
+            self._raw_stream[1].close()
+            self._raw_stream = None
 
     def next_xid(self) -> int:
         self._next_raw_xid += 1
@@ -183,6 +218,7 @@ class SocketTarget(Generic[S]):
                 self._loop.run_until_complete(self.mount_caller.close())
             if self._raw is not None:
                 self._raw.close()
+            self._close_raw_stream()
             if self.proxy is not None:
                 self._loop.run_until_complete(self.proxy.close())
             self._loop.run_until_complete(asyncio.sleep(0))

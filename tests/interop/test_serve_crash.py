@@ -6,12 +6,14 @@ request cache, and executed twice without it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from properties.worlds.loopback import LoopbackTarget, make_loopback_target
+from properties.worlds.probe import REFERENCE
 from properties.worlds.target import Target
 from reference.rpc.auth import encode_credential
 from reference.rpc.message import SUCCESS, encode_call, parse_reply
@@ -101,7 +103,12 @@ def remove_status(reply: bytes | None) -> int:
     return nfs3.REMOVE3res.decode(reply[header.results_offset :]).status
 
 
-def test_a_retransmitted_remove(loopback: LoopbackTarget) -> None:
+@pytest.mark.parametrize("udp", [True, False], ids=["udp", "tcp"])
+def test_a_retransmitted_remove(loopback: LoopbackTarget, udp: bool) -> None:
+    """Over UDP, and over TCP (the same record twice on one connection) as for a server
+    that serves no UDP: with the cache the second reply is the first's."""
+    loopback.features = dataclasses.replace(REFERENCE, udp=udp)
+
     async def scenario(target: Target) -> tuple[bytes | None, bytes | None]:
         stubs = TargetStubs(target)
         root = await mount_root(stubs)
