@@ -11,6 +11,10 @@ Rules:
   the example gets the target. The export root itself stays, so '..' of the root is
   the root, as the model expects.
 - A crash still crashes the whole server: it is the server's durability under test.
+- An export that can no longer be emptied (ExportUnusable: an earlier example destroyed
+  it, as go-nfs does on RMDIR "." in the root) is a Deviation warning and, where the
+  world can restart its server, a restart; elsewhere the error stands, naming the call
+  and its answer.
 - An example that asks for fault rates gets its own client through a fresh fault proxy
   bound to its fault source (properties/worlds/proxied.py); without rates it borrows
   the shared client, and no message is faulted.
@@ -23,7 +27,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
-from properties.nfs3.model import Unsupported
+from properties.nfs3.model import Deviation, Unsupported
 from properties.worlds.options import WorldOptions
 from properties.worlds.probe import probe
 from properties.worlds.proxied import proxied_target
@@ -76,7 +80,16 @@ class SharedServers:
             )
             for line in server.features.unsupported():
                 warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
-        server.run(empty_export(server))
+        try:
+            server.run(empty_export(server))
+        except ExportUnusable as error:
+            if not server.capabilities.crashes:
+                raise
+            # An earlier example destroyed the export (go-nfs deletes it on RMDIR "."):
+            # that example failed already; a restart gives the next one a server again.
+            warnings.warn(Deviation(f"{error}; the server was restarted"), stacklevel=1)
+            server.crash_and_restart()
+            server.run(empty_export(server))
         if rates is not None and faults is not None:
             return proxied_target(server, faults, rates)
         return _Borrowed(server)
@@ -87,10 +100,16 @@ class SharedServers:
         self.running.clear()
 
 
+class ExportUnusable(RuntimeError):
+    """The export cannot be mounted or emptied; the message says which call answered what."""
+
+
 async def empty_export(target: Target) -> None:
     mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
     if mounted.fhs_status != MNT3_OK or mounted.mountinfo is None:
-        raise RuntimeError(f"{target.name}: MNT {target.export!r} failed: {mounted.fhs_status}")
+        raise ExportUnusable(
+            f"{target.name}: MNT {target.export!r} failed: {mounted.fhs_status.name}"
+        )
     await _empty(target, NFS_V3_Client(target.caller), nfs_fh3(mounted.mountinfo.fhandle))
 
 
@@ -101,7 +120,9 @@ async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None
         args = READDIRPLUS3args(directory, cookie, verifier, DIRCOUNT, MAXCOUNT)
         page = await nfs.NFSPROC3_READDIRPLUS(args)
         if page.status != NFS3_OK or page.resok is None:
-            raise RuntimeError(f"{target.name}: emptying the export: READDIRPLUS {page.status}")
+            raise ExportUnusable(
+                f"{target.name}: emptying the export: READDIRPLUS answered {page.status.name}"
+            )
         for entry in page.resok.reply.entries:
             cookie = entry.cookie
             if entry.name in (b".", b".."):
@@ -120,13 +141,17 @@ async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None
         else:
             status = (await nfs.NFSPROC3_REMOVE(REMOVE3args(where))).status
         if status != NFS3_OK:
-            raise RuntimeError(f"{target.name}: emptying the export: removing {name!r}: {status}")
+            raise ExportUnusable(
+                f"{target.name}: emptying the export: removing {name!r}: {status.name}"
+            )
 
 
 async def _handle(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, name: bytes) -> nfs_fh3:
     found = await nfs.NFSPROC3_LOOKUP(LOOKUP3args(diropargs3(directory, name)))
     if found.status != NFS3_OK or found.resok is None:
-        raise RuntimeError(f"{target.name}: emptying the export: LOOKUP {name!r}: {found.status}")
+        raise ExportUnusable(
+            f"{target.name}: emptying the export: LOOKUP {name!r}: {found.status.name}"
+        )
     return found.resok.object
 
 

@@ -1,8 +1,8 @@
 """go-nfs as a real peer: nfsprop-gonfs starts on 127.0.0.1, answers NULL for NFS v3 and
 MOUNT v3 on one TCP port and nothing over UDP, takes "/" as the MNT path, keeps its port
 across a SIGKILL and restart (its handles do not survive it), and deletes the served
-directory itself on RMDIR "." in the export root, which a start makes again. A missing
-binary fails with the install hint."""
+directory itself on RMDIR "." in the export root, which a start makes again (and the gonfs
+world restarts it, saying so). A missing binary fails with the install hint."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from properties.nfs3.model import Deviation
 from properties.peers import processes
 from properties.peers.gonfs import GoNfsServer
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.rpcping import null_call
 from properties.worlds.gonfs import GoNfsTarget, make_gonfs_target
+from properties.worlds.options import WorldOptions
+from properties.worlds.shared import SharedServers
+from properties.worlds.target import Target
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_PROGRAM, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -37,7 +41,7 @@ def gonfs(tmp_path: Path) -> Iterator[GoNfsTarget]:
         target.close()
 
 
-def mount_root(target: GoNfsTarget) -> nfs_fh3:
+def mount_root(target: Target) -> nfs_fh3:
     reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
     assert reply.fhs_status == MNT3_OK and reply.mountinfo is not None, reply.fhs_status
     return nfs_fh3(reply.mountinfo.fhandle)
@@ -77,3 +81,20 @@ def test_a_missing_binary_names_bootstrap(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(processes, "_EXTRA_DIRS", ())
     with pytest.raises(PeerNotInstalled, match="bash scripts/bootstrap"):
         GoNfsServer(tmp_path).start()
+
+
+def test_a_world_survives_the_export_it_lost_and_says_so() -> None:
+    """The gonfs world's next example after RMDIR "." gets a restarted server with its
+    export back, and a Deviation naming the call that found the export gone."""
+    shared = SharedServers(WorldOptions(("gonfs",)))
+    try:
+        first = shared.example("gonfs", drc=True)
+        root = mount_root(first)
+        nfs = NFS_V3_Client(first.caller)
+        removed = first.run(nfs.NFSPROC3_RMDIR(RMDIR3args(diropargs3(root, b"."))))
+        assert removed.status == NFS3_OK
+        with pytest.warns(Deviation, match="emptying the export.*the server was restarted"):
+            second = shared.example("gonfs", drc=True)
+        mount_root(second)
+    finally:
+        shared.close()
