@@ -6,8 +6,9 @@ Rules: `--world` (properties/harness/plugin.py) chooses the worlds of the regist
 `target_factory` runs once per chosen world, in the order given. The socket worlds'
 servers are started (or reached) on first use and kept for the session
 (properties/worlds/shared.py); the tests of a world whose one server serves every
-xdist worker (the --target server) hold that server's lock (properties/worlds/lock.py)
-while they run, so they never overlap. A property that needs what a world cannot do
+xdist worker (the --target server) hold that server's lock while an example has a
+target (properties/worlds/shared.py), so they never overlap. A property that needs what
+a world cannot do
 (crashes, turning the cache off) reads `capabilities`, known without building a target,
 and says so in its skip reason.
 """
@@ -19,7 +20,6 @@ from collections.abc import Iterator
 import pytest
 
 from properties.harness.plugin import world_options
-from properties.worlds.lock import exclusive
 from properties.worlds.registry import WORLDS, target_factory
 from properties.worlds.shared import SharedServers
 from properties.worlds.target import Capabilities, TargetFactory
@@ -43,19 +43,6 @@ def capabilities(world: str, pytestconfig: pytest.Config) -> Capabilities:
     return WORLDS[world].capabilities(world_options(pytestconfig))
 
 
-@pytest.fixture(scope="session")
-def session_target_factory(world: str, shared_servers: SharedServers) -> TargetFactory:
+@pytest.fixture(scope="session", name="target_factory")
+def world_target_factory(world: str, shared_servers: SharedServers) -> TargetFactory:
     return target_factory(world, shared_servers)
-
-
-@pytest.fixture(name="target_factory")
-def example_target_factory(
-    world: str, session_target_factory: TargetFactory, pytestconfig: pytest.Config
-) -> Iterator[TargetFactory]:
-    """The world's factory, for one test; under the server's lock where every worker
-    shares one server."""
-    if not WORLDS[world].one_server_for_all_workers:
-        yield session_target_factory
-        return
-    with exclusive(str(world_options(pytestconfig).target)):
-        yield session_target_factory

@@ -1,8 +1,8 @@
-"""One test at a time on a server that every pytest-xdist worker shares (the --target server).
+"""One example at a time on a server that every pytest-xdist worker shares (--target).
 
 Rules: `exclusive(key)` holds an exclusive lock (fcntl.flock) on a file in the temporary
 directory named after a hash of `key` (the server's URL) for the length of a `with` block,
-so the tests of the processes of one run, which empty and crash the same export, never
+so the examples of the processes of one run, which empty and crash the same export, never
 overlap. The wait is bounded: the lock is polled every POLL seconds for at most
 `timeout` seconds, then TimeoutError names the server and the wait. The lock goes with
 the process that held it, so a killed worker blocks nobody.

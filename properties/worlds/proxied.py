@@ -27,6 +27,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from faults.proxy import TcpProxy
@@ -46,9 +47,13 @@ def real_time_rates(rates: FaultRates) -> FaultRates:
 
 
 def proxied_target(
-    shared: SocketTarget[Any], faults: FaultSource, rates: FaultRates
+    shared: SocketTarget[Any],
+    faults: FaultSource,
+    rates: FaultRates,
+    cleanup: Callable[[], None] = lambda: None,
 ) -> SocketTarget[Any]:
-    """A target on `shared`'s server whose calls pass a fault proxy deciding with `faults`."""
+    """A target on `shared`'s server whose calls pass a fault proxy deciding with `faults`;
+    closing it runs `cleanup`."""
     proxy = TcpProxy(
         (shared.host, shared.server.port),
         faults=PrefetchedFaults(faults, PREFETCHED),
@@ -60,7 +65,7 @@ def proxied_target(
         shared.server,
         shared.export,
         shared.capabilities,
-        lambda: None,
+        cleanup,
         host=shared.host,
         proxy=proxy,
         features=shared.features,

@@ -16,9 +16,9 @@ Rules:
   WorldError naming the problem and the fix: a world list is comma-separated names of
   WORLDS, each at most once; the target world needs --target (which must answer when
   `reach` is true), and --target/--restart-cmd need the target world.
-- A world whose one server serves every pytest-xdist worker (the --target server) runs
-  its tests under that server's lock (properties/conftest.py, worlds/lock.py), so they
-  never run at the same time.
+- A world whose one server serves every pytest-xdist worker (the --target server) gives
+  an example its target under that server's lock (worlds/shared.py, worlds/lock.py), so
+  the examples of different workers never run at the same time.
 - `target_factory()` is an example's TargetFactory in a world: the simulation's, or the
   shared server's of a socket world.
 """

@@ -15,6 +15,9 @@ Rules:
   it, as go-nfs does on RMDIR "." in the root) is a Deviation warning and, where the
   world can restart its server, a restart; elsewhere the error stands, naming the call
   and its answer.
+- Where every xdist worker shares the world's server (the --target server), an example
+  holds the server's lock (properties/worlds/lock.py) from getting its target until it
+  closes it, so examples of different workers never empty or crash the export together.
 - An example that asks for fault rates gets its own client through a fresh fault proxy
   bound to its fault source (properties/worlds/proxied.py); without rates it borrows
   the shared client, and no message is faulted.
@@ -23,11 +26,13 @@ Rules:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
 from properties.nfs3.model import Deviation, Unsupported
+from properties.worlds.lock import exclusive
 from properties.worlds.options import WorldOptions
 from properties.worlds.probe import probe
 from properties.worlds.proxied import proxied_target
@@ -68,7 +73,25 @@ class SharedServers:
         rates: FaultRates | None = None,
     ) -> Target:
         """The world's server, with an empty export; through a fault proxy deciding with
-        `faults` when `rates` are given."""
+        `faults` when `rates` are given. Where every worker shares the server, the example
+        holds its lock until the target is closed."""
+        hold = ExitStack()
+        if WORLDS[world].one_server_for_all_workers:
+            hold.enter_context(exclusive(str(self.options.target)))
+        try:
+            return self._example(world, drc, faults, rates, hold.close)
+        except BaseException:
+            hold.close()
+            raise
+
+    def _example(
+        self,
+        world: str,
+        drc: bool,
+        faults: FaultSource | None,
+        rates: FaultRates | None,
+        release: Callable[[], None],
+    ) -> Target:
         server = self.running.get((world, drc))
         if server is None:
             start = WORLDS[world].start
@@ -91,8 +114,8 @@ class SharedServers:
             server.crash_and_restart()
             server.run(empty_export(server))
         if rates is not None and faults is not None:
-            return proxied_target(server, faults, rates)
-        return _Borrowed(server)
+            return proxied_target(server, faults, rates, release)
+        return _Borrowed(server, release)
 
     def close(self) -> None:
         for server in self.running.values():
@@ -158,8 +181,9 @@ async def _handle(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, name: 
 class _Borrowed:
     """The shared server as one example sees it: closing it leaves the server running."""
 
-    def __init__(self, server: Target) -> None:
+    def __init__(self, server: Target, release: Callable[[], None]) -> None:
         self.server = server
+        self._release = release
         self.name = server.name
         self.export = server.export
         self.caller = server.caller
@@ -187,4 +211,5 @@ class _Borrowed:
         self.server.jump_clock(seconds)
 
     def close(self) -> None:
-        """The server stays until the end of the session."""
+        """The server stays until the end of the session; its lock, if held, is let go."""
+        self._release()
