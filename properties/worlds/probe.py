@@ -167,7 +167,7 @@ async def _try_features(target: Target) -> _Tried:
     nfs = NFS_V3_Client(target.caller)
     mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
     if mounted.fhs_status != MNT3_OK or mounted.mountinfo is None:
-        raise ProbeError(f"{target.name}: MNT {target.export!r} answered {mounted.fhs_status}")
+        raise ProbeError(f"{target.name}: MNT {target.export!r} answered {mounted.fhs_status.name}")
     root = nfs3.nfs_fh3(mounted.mountinfo.fhandle)
     made = await nfs.NFSPROC3_MKDIR(nfs3.MKDIR3args(nfs3.diropargs3(root, PROBE_DIR), sattr()))
     if made.status != NFS3_OK or made.resok is None or made.resok.obj.handle is None:
