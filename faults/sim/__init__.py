@@ -9,10 +9,13 @@ function of that source. The modules, one job each:
 - message_faults.py: fault rates and per-message decisions.
 - scheduler.py: the event queue.
 - nodes.py: node bookkeeping and incarnations.
+- medium.py: what the datagram and stream layers share (clock, queue, trace, faults).
 - network.py: datagrams.  streams.py: streams.  partitions.py: cut links.
 - tasks.py: futures and coroutine tasks.
 - trace.py: the trace, its JSON and its sequence chart.
 - world.py: the `SimWorld` facade and `NodeContext`.
+- rpc.py: the RPC engines (client Caller, server node) wired into the world.
+- errors.py: the errors a user of the simulation sees.
 """
 
 from faults.sim.clock import VirtualClock
