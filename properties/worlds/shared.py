@@ -96,11 +96,15 @@ class SharedServers:
         if server is None:
             start = WORLDS[world].start
             assert start is not None, f"the {world} world has no shared server"
-            server = self.running[(world, drc)] = start(drc, self.options)
-            server.run(empty_export(server))
-            server.features = probe(
-                server, server.host, server.server.port, server.server.mount_port
-            )
+            server = start(drc, self.options)
+            try:
+                server.run(empty_export(server))
+                control = server.server
+                server.features = probe(server, server.host, control.port, control.mount_port)
+            except BaseException:  # the next example starts (and probes) afresh
+                server.close()
+                raise
+            self.running[(world, drc)] = server
             for line in server.features.unsupported():
                 warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
         try:
