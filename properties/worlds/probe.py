@@ -3,7 +3,8 @@ per server, so that properties generate only what it supports and say what they 
 
 Rules:
 - `probe(target)` makes a scratch directory (PROBE_DIR) in the export, tries each
-  optional feature there once, and removes what it made. Each try is one call whose
+  optional feature there once, and removes what it made: the export is left as it was
+  (a scratch directory it cannot remove is a ProbeError). Each try is one call whose
   answer decides: NFS3_OK is supported; NFS3ERR_NOTSUPP (or another refusal), or an
   answer at the RPC level (PROC_UNAVAIL, GARBAGE_ARGS, a reply that does not decode) is
   unsupported, and the answer is kept to say why. UDP is a NULL call to the NFS port.
@@ -225,9 +226,11 @@ async def _try_features(target: Target) -> _Tried:
         await _name_max(nfs, root),
         await _smallest_readdir_count(nfs, scratch),
     )
-    for made_name in (b"x", b"f", b"l", b"s", b"p"):
+    for made_name in (b"x", b"f", b"l", b"s", b"p"):  # what was not made answers NOENT
         await nfs.NFSPROC3_REMOVE(nfs3.REMOVE3args(where(made_name)))
-    await nfs.NFSPROC3_RMDIR(nfs3.RMDIR3args(nfs3.diropargs3(root, PROBE_DIR)))
+    removed = await nfs.NFSPROC3_RMDIR(nfs3.RMDIR3args(nfs3.diropargs3(root, PROBE_DIR)))
+    if removed.status != NFS3_OK:
+        raise ProbeError(f"{target.name}: RMDIR {PROBE_DIR!r}: {status_name(removed.status)}")
     return tried
 
 

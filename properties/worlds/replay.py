@@ -29,13 +29,8 @@ from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.reference_server import ServerStartError
 from properties.peers.rpcbind import RpcbindError
-from properties.worlds.options import (
-    WorldError,
-    WorldOptions,
-    check_reachable,
-    parse_target_url,
-)
-from properties.worlds.registry import WORLDS, target_factory
+from properties.worlds.options import WorldError, WorldOptions
+from properties.worlds.registry import WORLDS, choose_worlds, target_factory
 from properties.worlds.shared import SharedServers
 from properties.worlds.target import TargetFactory
 
@@ -93,13 +88,8 @@ def world_targets(
 def _options(
     world: str, target: str | None, target_drc: bool, restart_cmd: str | None
 ) -> WorldOptions:
-    if world != "target":
-        return WorldOptions((world,))
-    if target is None:
-        raise ReplayWorldError(f"the {world} world needs the target URL the file lacks")
+    """The recorded world's options, checked as the command line's are."""
     try:
-        url = parse_target_url(target)
-        check_reachable(url)
+        return choose_worlds(world, target, "yes" if target_drc else "no", restart_cmd)
     except WorldError as error:
         raise ReplayWorldError(str(error)) from None
-    return WorldOptions((world,), url, target_drc, restart_cmd)

@@ -94,37 +94,47 @@ class SharedServers:
     ) -> Target:
         server = self.running.get((world, drc))
         if server is None:
-            start = WORLDS[world].start
-            assert start is not None, f"the {world} world has no shared server"
-            server = start(drc, self.options)
-            try:
-                server.run(empty_export(server))
-                control = server.server
-                server.features = probe(server, server.host, control.port, control.mount_port)
-            except BaseException:  # the next example starts (and probes) afresh
-                server.close()
-                raise
-            self.running[(world, drc)] = server
-            for line in server.features.unsupported():
-                warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
-        try:
-            server.run(empty_export(server))
-        except ExportUnusable as error:
-            if not server.capabilities.crashes:
-                raise
-            # An earlier example destroyed the export (go-nfs deletes it on RMDIR "."):
-            # that example failed already; a restart gives the next one a server again.
-            warnings.warn(Deviation(f"{error}; the server was restarted"), stacklevel=1)
-            server.crash_and_restart()
-            server.run(empty_export(server))
+            server = self.running[(world, drc)] = self._start(world, drc)
+        else:
+            _empty_or_restart(server)
         if rates is not None and faults is not None:
             return proxied_target(server, faults, rates, release)
         return _Borrowed(server, release)
+
+    def _start(self, world: str, drc: bool) -> SocketTarget[Any]:
+        """The world's server, started, its export emptied and its features probed (the
+        probe leaves the export empty); if any of it fails, closed again."""
+        start = WORLDS[world].start
+        assert start is not None, f"the {world} world has no shared server"
+        server = start(drc, self.options)
+        try:
+            server.run(empty_export(server))
+            control = server.server
+            server.features = probe(server, server.host, control.port, control.mount_port)
+        except BaseException:  # the next example starts (and probes) afresh
+            server.close()
+            raise
+        for line in server.features.unsupported():
+            warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
+        return server
 
     def close(self) -> None:
         for server in self.running.values():
             server.close()
         self.running.clear()
+
+
+def _empty_or_restart(server: SocketTarget[Any]) -> None:
+    """Empty the export; one an earlier example destroyed (go-nfs deletes it on RMDIR ".")
+    gets a restart where the world can restart its server: that example failed already."""
+    try:
+        server.run(empty_export(server))
+    except ExportUnusable as error:
+        if not server.capabilities.crashes:
+            raise
+        warnings.warn(Deviation(f"{error}; the server was restarted"), stacklevel=1)
+        server.crash_and_restart()
+        server.run(empty_export(server))
 
 
 class ExportUnusable(RuntimeError):

@@ -27,7 +27,13 @@ from typing import TypeVar
 
 from faults.sim import FaultSource, ReplayExhausted, ReplayFaults
 from properties.harness.replay.file import ReplayFile, ReplayFileError, failure_text, load
-from properties.harness.steps import RecordedMachine, RecordedStep, StepFormatError, StepsDiverged
+from properties.harness.steps import (
+    RecordedMachine,
+    RecordedStep,
+    StepFormatError,
+    StepsDiverged,
+    replay_steps,
+)
 from properties.worlds.registry import WORLDS
 
 R = TypeVar("R")
@@ -119,8 +125,6 @@ def recorded_steps(replay: ReplayFile) -> list[RecordedStep]:
 
 def drive(replay: ReplayFile, machine: RecordedMachine, source: FaultSource) -> ReplayOutcome:
     """Run the recorded steps on `machine` with fault decisions from `source`."""
-    from properties.harness.steps import replay_steps
-
     steps = recorded_steps(replay)
     failure: Exception | None = None
     try:
