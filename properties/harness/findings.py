@@ -1,0 +1,185 @@
+"""Findings: what the suite says about a server, each with a stable code, a title, the RFC
+section it rests on and a verdict.
+
+Rules:
+- A Rule is one thing a server may break: a short greppable code (as pynfs's CODE:
+  lines), a one-line title and the section of RFC 1813, 1094, 1833 or 5531 it rests on.
+  Rules are defined once, by `define()`, in their family's rules module; a code defined
+  twice is refused. A Check is one property (a test function), marked with `@check(code,
+  title, rfc)`; its code is stable too.
+- A Finding is a Rule seen broken (or left out): its verdict (WARN: the RFC allows the
+  answer but it is unhelpful; UNSUPPORTED: an optional feature the server leaves out;
+  KNOWN: a FAIL the world's baseline lists; FAIL: an answer the RFC forbids), a message,
+  the counterexample's steps and the replay file that reproduces it.
+- While a test runs, `current()` is its Recorder (set by the pytest plugin around the
+  call, with the test's world and that world's Baseline); outside a test it is a Recorder
+  of no world. `verdict(rule)` is FAIL, or KNOWN when the baseline lists the code;
+  `record()` keeps each (code, message) once, `steps()` counts the steps sent to the
+  target. A FAIL is raised as a FindingError (ModelMismatch is one), so Hypothesis
+  shrinks it; WARN, UNSUPPORTED and KNOWN findings are only recorded and the test goes on.
+- A check's verdict is its worst finding's (FAIL > KNOWN > WARN > UNSUPPORTED > PASS).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Verdict(enum.Enum):
+    PASS = "pass"
+    UNSUPPORTED = "unsupported"
+    WARN = "warn"
+    KNOWN = "known"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return list(Verdict).index(self)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    rfc: str
+
+
+RULES: dict[str, Rule] = {}
+
+
+def define(code: str, title: str, rfc: str) -> Rule:
+    """Register the rule `code` (once: a second definition is a ValueError)."""
+    if code in RULES:
+        raise ValueError(f"finding code {code} is defined twice")
+    RULES[code] = rule = Rule(code, title, rfc)
+    return rule
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    title: str
+    rfc: str
+
+
+CHECKS: dict[str, Check] = {}
+CHECK_MARKER = "nfsprop_check"
+
+
+def check(code: str, title: str, rfc: str) -> Callable[[F], F]:
+    """Mark a test function as the check `code` (registered once)."""
+    if code in CHECKS:
+        raise ValueError(f"check code {code} is defined twice")
+    CHECKS[code] = found = Check(code, title, rfc)
+
+    def mark(function: F) -> F:
+        marked: F = getattr(pytest.mark, CHECK_MARKER)(found.code)(function)
+        return marked
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    verdict: Verdict
+    message: str
+    counterexample: tuple[str, ...] = ()
+    replay: str | None = None
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.code]
+
+    def to_json(self) -> dict[str, Any]:
+        body = dataclasses.asdict(self)
+        body["verdict"] = self.verdict.value
+        body["counterexample"] = list(self.counterexample)
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Finding:
+        return cls(
+            code=body["code"],
+            verdict=Verdict(body["verdict"]),
+            message=body["message"],
+            counterexample=tuple(body["counterexample"]),
+            replay=body["replay"],
+        )
+
+
+class FindingError(AssertionError):
+    """A FAIL finding, raised so that Hypothesis shrinks the example that shows it."""
+
+    def __init__(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:
+        self.rule = rule
+        self.message = message
+        self.steps = tuple(steps)
+        shown = "".join(f"\n  {n}. {step}" for n, step in enumerate(self.steps, 1))
+        super().__init__(f"{rule.code}: {message}" + (f"\nsteps:{shown}" if shown else ""))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Known finding codes per world, each with the reason a person gave."""
+
+    known: dict[str, str] = field(default_factory=dict)  # code -> reason
+
+
+@dataclass
+class Recorder:
+    world: str | None = None
+    baseline: Baseline = field(default_factory=Baseline)
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    step_count: int = 0
+
+    def verdict(self, rule: Rule) -> Verdict:
+        """FAIL, or KNOWN when this world's baseline lists the rule's code."""
+        return Verdict.KNOWN if rule.code in self.baseline.known else Verdict.FAIL
+
+    def record(self, finding: Finding) -> None:
+        self.findings.setdefault((finding.code, finding.message), finding)
+
+    def steps(self, count: int = 1) -> None:
+        self.step_count += count
+
+    def fail(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:
+        """Raise the FindingError, or, when the baseline knows the rule, record it KNOWN."""
+        if self.verdict(rule) is Verdict.FAIL:
+            raise FindingError(rule, message, steps)
+        self.record(Finding(rule.code, Verdict.KNOWN, message, tuple(steps)))
+
+    def warn(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:
+        self.record(Finding(rule.code, Verdict.WARN, message, tuple(steps)))
+
+    def unsupported(self, rule: Rule, message: str) -> None:
+        self.record(Finding(rule.code, Verdict.UNSUPPORTED, message))
+
+
+_current: list[Recorder] = [Recorder()]
+
+
+def current() -> Recorder:
+    return _current[-1]
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    _current.append(recorder)
+    try:
+        yield recorder
+    finally:
+        _current.pop()
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    return max(verdicts, key=lambda verdict: verdict.rank, default=Verdict.PASS)
