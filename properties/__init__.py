@@ -5,13 +5,15 @@ harness runs families under pytest and Hypothesis and replays their failures. Th
 packages and modules, one job each:
 
 - harness/: no protocol knowledge: the pytest plugin, Hypothesis profiles and seeds,
-  the `nfsprop check` summary, recorded state-machine steps, replay files and families.
+  the `nfsprop check` summary, findings (stable codes, verdicts) and their recording,
+  recorded state-machine steps, replay files and families.
+- baselines/: the known findings of foreign servers (TOML), shipped for ganesha and gonfs.
 - worlds/: where a property runs: the world registry (name -> Capabilities and how its
   server starts), the Target interface, the simulation and the real-socket worlds.
 - peers/: the processes the suite starts and owns: NFS-Ganesha, Toxiproxy, rpcbind,
   `nfsprop serve`, the FUSE mount.
 - nfs3/: the NFSv3 server family: wire, model file system, state machine, handles,
-  known findings, its properties.
+  the rules a server may break, its properties.
 - nfs_client/: the caching NFS client family (close-to-open, bounded staleness,
   convergence, durability) in a simulated world of clients.
 - afs/: the AFS-style callback service family.

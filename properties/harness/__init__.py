@@ -5,6 +5,9 @@ knowledge of its own. The modules, one job each:
   seed in the header, the reproduce section of a failed test.
 - profiles.py: the Hypothesis profiles (dev, ci, thorough) and the fixed constant pool.
 - seeds.py: the run's seed, and seeding every test from (run seed, test id).
+- findings.py: rules and checks with stable codes, findings and their verdicts, the
+  per-test Recorder and baselines of known codes.
+- recording.py: gives each test its Recorder and puts what it saw in the test's report.
 - check.py: `nfsprop check`: the suite in-process, one summary line per property module.
 - steps.py: state-machine steps recorded as data (RecordedMachine, @recorded, RunLog)
   and driven again without Hypothesis.

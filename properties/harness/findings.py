@@ -14,8 +14,8 @@ Rules:
 - While a test runs, `current()` is its Recorder (set by the pytest plugin around the
   call, with the test's world and that world's Baseline); outside a test it is a Recorder
   of no world. `verdict(rule)` is FAIL, or KNOWN when the baseline lists the code;
-  `record()` keeps each (code, message) once, `steps()` counts the steps sent to the
-  target. A FAIL is raised as a FindingError (ModelMismatch is one), so Hypothesis
+  `record()` keeps the first finding of each code and verdict; `steps()` counts the
+  steps sent to the target. A FAIL is raised as a FindingError (ModelMismatch is one), so Hypothesis
   shrinks it; WARN, UNSUPPORTED and KNOWN findings are only recorded and the test goes on.
 - A check's verdict is its worst finding's (FAIL > KNOWN > WARN > UNSUPPORTED > PASS).
 """
@@ -124,6 +124,7 @@ class FindingError(AssertionError):
         self.rule = rule
         self.message = message
         self.steps = tuple(steps)
+        self.replay: str | None = None  # the replay file the failure wrote, if any
         shown = "".join(f"\n  {n}. {step}" for n, step in enumerate(self.steps, 1))
         super().__init__(f"{rule.code}: {message}" + (f"\nsteps:{shown}" if shown else ""))
 
@@ -139,7 +140,7 @@ class Baseline:
 class Recorder:
     world: str | None = None
     baseline: Baseline = field(default_factory=Baseline)
-    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    findings: dict[tuple[str, Verdict], Finding] = field(default_factory=dict)
     step_count: int = 0
 
     def verdict(self, rule: Rule) -> Verdict:
@@ -147,7 +148,7 @@ class Recorder:
         return Verdict.KNOWN if rule.code in self.baseline.known else Verdict.FAIL
 
     def record(self, finding: Finding) -> None:
-        self.findings.setdefault((finding.code, finding.message), finding)
+        self.findings.setdefault((finding.code, finding.verdict), finding)
 
     def steps(self, count: int = 1) -> None:
         self.step_count += count

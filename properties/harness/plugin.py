@@ -11,6 +11,9 @@ Rules:
   without --target, or a target that does not answer is a pytest.UsageError of one line
   naming the problem and the fix, never a traceback. The checked choice is
   `world_options(config)`.
+- `--baseline FILE` (properties/baselines/) is read in pytest_configure too (a bad file is
+  a usage error of one line); the chosen baselines go to the RecordingPlugin
+  (properties/harness/recording.py), which gives each test its Recorder.
 - The run's Hypothesis seed (properties/harness/seeds.py) is settled in pytest_configure, after
   Hypothesis has loaded the profile; the xdist controller hands its choice to the
   workers. The header shows it, and every failed test's report gets a "reproduce" section
@@ -20,11 +23,14 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from properties.baselines import BaselineError, baselines
 from properties.harness import profiles, seeds
+from properties.harness.recording import RecordingPlugin
 from properties.worlds.options import WorldError, WorldOptions
 from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
 from reference.fuse.url import EXPECTED_FORM
@@ -54,6 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="whether the --target server keeps a duplicate request cache (default: yes)",
     )
     group.addoption(
+        "--baseline",
+        metavar="FILE.toml",
+        help="known findings of the foreign servers of the run ([[known]] code, reason); "
+        "replaces the baselines ganesha and gonfs ship with (properties/baselines/)",
+    )
+    group.addoption(
         "--restart-cmd",
         metavar="CMD",
         help="shell command that kills and restarts the --target server (enables crash tests)",
@@ -74,12 +86,18 @@ def _checked(config: pytest.Config) -> WorldOptions:
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded the profile
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        config.stash[_OPTIONS] = _checked(config)
+        config.stash[_OPTIONS] = options = _checked(config)
     except WorldError as error:
         raise pytest.UsageError(str(error)) from None
+    given: str | None = config.getoption("baseline")
+    try:
+        chosen = baselines(options.worlds, None if given is None else Path(given))
+    except BaselineError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(RecordingPlugin(chosen), "nfsprop-recording")
     worker_input: dict[str, Any] = getattr(config, "workerinput", {})
-    given: str | None = config.getoption("hypothesis_seed", None)
-    seeds.set_current(seeds.choose(given, worker_input.get(_SEED_KEY)))
+    seed: str | None = config.getoption("hypothesis_seed", None)
+    seeds.set_current(seeds.choose(seed, worker_input.get(_SEED_KEY)))
 
 
 _SEED_KEY = "nfsprop_run_seed"

@@ -13,6 +13,9 @@ Rules:
   calls the function below those, so nothing would be recorded). The refusal is an
   UnrecordedStep, a TypeError naming the class and the function and saying where to put
   `@recorded`.
+- A step that raises StepEnded ends there and the run goes on (a known finding: see
+  properties/harness/findings.py); with `rest_of_run`, every later step of the run is
+  recorded and does nothing, so a replay meets the same draws.
 - An `st.data()` argument reaches the rule as a `Draws` (a RecordingData). Whatever Draws
   a draw goes through, even one a machine kept from an earlier step, it belongs to the
   step running at that moment.
@@ -188,6 +191,16 @@ class RunLog:
     latest: RunRecord | None = None
 
 
+class StepEnded(Exception):
+    """Raised in a recorded step to end it there: a known finding made the rest of the step
+    meaningless. With `rest_of_run`, the machine's model no longer follows the target: the
+    later steps of the run are recorded but do nothing."""
+
+    def __init__(self, rest_of_run: bool = False) -> None:
+        super().__init__("step ended" + (" with the rest of the run" if rest_of_run else ""))
+        self.rest_of_run = rest_of_run
+
+
 class RecordedMachine(RuleBasedStateMachine):
     """A state machine whose steps are recorded as data (see the module rules)."""
 
@@ -196,6 +209,7 @@ class RecordedMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.record = RunRecord()
+        self.run_ended = False  # a StepEnded(rest_of_run=True): later steps do nothing
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """UnrecordedStep unless `@recorded` records every rule and initialize function."""
@@ -255,7 +269,12 @@ def recorded(function: F) -> F:
                 passed[name] = value
                 encoded[name] = codec.encode(value)
         record.steps.append(RecordedStep(function.__name__, encoded))
-        function(machine, **passed)
+        if machine.run_ended:
+            return
+        try:
+            function(machine, **passed)
+        except StepEnded as ended:
+            machine.run_ended = ended.rest_of_run
 
     setattr(step, RECORDED_MARKER, True)
     return cast(F, step)

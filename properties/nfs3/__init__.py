@@ -8,8 +8,9 @@ classifying what RFC 1813 allows instead of failing on it. The modules, one job 
 - machine.py: the state machine: random operations, retransmissions, crashes,
   partitions and clock jumps, each reply checked by the model.
 - handles.py: handle scenarios: a removed file's inode reused, handles forged.
-- findings.py: known conformance findings about other servers, reported as expected
-  failures.
+- rules.py: the rules a server may break, each with its stable finding code and RFC
+  section (properties/harness/findings.py).
+- optional.py: the optional features the probe finds missing, as UNSUPPORTED findings.
 - model/: the model file system, the oracle.
 - test_server.py: the properties.
 """

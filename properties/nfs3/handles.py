@@ -10,19 +10,23 @@ Rules:
 - Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
   by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
-- Every call goes through `target.run(...)`; a scenario returns what it saw, and raises
-  ModelMismatch on a FAIL.
+- Every call goes through `target.run(...)`; a scenario returns what it saw. A FAIL is a
+  finding (properties/harness/findings.py: raised unless the world's baseline knows it,
+  then the scenario ends there); a WARN is recorded. A call the scenario is built from
+  that does not succeed is a ModelMismatch under that operation's "-REFUSED" rule: the
+  scenario cannot go on, whatever the baseline says.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from hypothesis import strategies as st
 
-from properties.nfs3.model import Deviation, ModelMismatch
+from properties.harness import findings
+from properties.nfs3 import rules
+from properties.nfs3.model import ModelMismatch
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
 from properties.worlds.target import Target
@@ -63,32 +67,37 @@ class File:
 def mount(target: Target) -> nfs_fh3:
     reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
     if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
-        raise ModelMismatch(f"MNT {target.export!r} answered {reply.fhs_status.name}")
+        raise ModelMismatch(rules.MNT, f"MNT {target.export!r} answered {reply.fhs_status.name}")
     return nfs_fh3(reply.mountinfo.fhandle)
 
 
 def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) -> File:
     """A new file holding `data` (FILE_SYNC), with its handle and fileid."""
     where = diropargs3(directory, name)
+    mode = 0o644 if target.features.stores_mode else None  # some servers refuse modes
     created = target.run(
-        target.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(0o644))))
+        target.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(mode))))
     )
     if created.status != NFS3_OK or created.resok is None:
-        raise ModelMismatch(f"CREATE {name!r} answered {status_name(created.status)}")
+        _setup_failed("CREATE", f"CREATE {name!r} answered {status_name(created.status)}")
     handle = created.resok.obj.handle
     if handle is None:
         looked_up = target.run(target.caller.call(LOOKUP, LOOKUP3args(where)))
         if looked_up.resok is None:
-            raise ModelMismatch(f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
+            _setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
         handle = looked_up.resok.object
     write = WRITE3args(handle, 0, len(data), FILE_SYNC, data)
     written = target.run(target.caller.call(WRITE, write))
     if written.status != NFS3_OK:
-        raise ModelMismatch(f"WRITE to {name!r} answered {status_name(written.status)}")
+        _setup_failed("WRITE", f"WRITE to {name!r} answered {status_name(written.status)}")
     attributes = target.run(target.caller.call(GETATTR, GETATTR3args(handle)))
     if attributes.resok is None:
-        raise ModelMismatch(f"GETATTR of {name!r} answered {status_name(attributes.status)}")
+        _setup_failed("GETATTR", f"GETATTR of {name!r} answered {status_name(attributes.status)}")
     return File(handle, attributes.resok.obj_attributes.fileid)
+
+
+def _setup_failed(operation: str, message: str) -> NoReturn:
+    raise ModelMismatch(rules.refused(operation), f"{message} (a step the scenario needs)")
 
 
 # -- staleness --
@@ -117,39 +126,48 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
         new = create_file(target, root, b"new%d" % creates, NEW_DATA)
         creates += 1
         reused = new.fileid == old.fileid
-    warnings: list[str] = []
+    seen: list[str] = []
+    recorder = findings.current()
     getattr_reply = target.run(target.caller.call(GETATTR, GETATTR3args(old.handle)))
     if getattr_reply.status == NFS3_OK:
         assert getattr_reply.resok is not None
         answered = getattr_reply.resok.obj_attributes
         if reused or answered.fileid != old.fileid or answered.nlink != 0:
-            raise ModelMismatch(
-                f"staleness: GETATTR of the removed file's handle answered NFS3_OK with "
+            recorder.fail(
+                rules.STALE_REUSED,
+                f"GETATTR of the removed file's handle answered NFS3_OK with "
                 f"fileid {answered.fileid}, nlink {answered.nlink} (old fileid {old.fileid}, "
-                f"inode reused: {reused})"
+                f"inode reused: {reused})",
             )
-        warnings.append("the removed file's handle still answers GETATTR (inode not reused)")
+        else:
+            seen.append("the removed file's handle still answers GETATTR (inode not reused)")
     elif getattr_reply.status != NFS3ERR_STALE:
-        raise ModelMismatch(
-            f"staleness: GETATTR of the removed file's handle answered "
-            f"{status_name(getattr_reply.status)}, not NFS3ERR_STALE"
+        recorder.fail(
+            rules.STALE,
+            f"GETATTR of the removed file's handle answered "
+            f"{status_name(getattr_reply.status)}, not NFS3ERR_STALE",
         )
     read = READ3args(old.handle, 0, len(OLD_DATA) + len(NEW_DATA))
     read_reply = target.run(target.caller.call(READ, read))
     if read_reply.status == NFS3_OK:
         assert read_reply.resok is not None
         if reused or read_reply.resok.data != OLD_DATA:
-            raise ModelMismatch(
-                f"staleness: READ of the removed file's handle answered "
-                f"{read_reply.resok.data!r} (inode reused: {reused})"
+            recorder.fail(
+                rules.STALE_REUSED,
+                f"READ of the removed file's handle answered "
+                f"{read_reply.resok.data!r} (inode reused: {reused})",
             )
-        warnings.append("the removed file's handle still reads its old data (inode not reused)")
+        else:
+            seen.append("the removed file's handle still reads its old data (inode not reused)")
     elif read_reply.status != NFS3ERR_STALE:
-        raise ModelMismatch(
-            f"staleness: READ of the removed file's handle answered "
-            f"{status_name(read_reply.status)}, not NFS3ERR_STALE"
+        recorder.fail(
+            rules.STALE,
+            f"READ of the removed file's handle answered "
+            f"{status_name(read_reply.status)}, not NFS3ERR_STALE",
         )
-    return StalenessRun(reused, creates, getattr_reply.status, read_reply.status, warnings)
+    for line in seen:
+        recorder.warn(rules.STALE, line)
+    return StalenessRun(reused, creates, getattr_reply.status, read_reply.status, seen)
 
 
 def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
@@ -160,7 +178,8 @@ def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
         args = RENAME3args(diropargs3(root, b"replacement"), diropargs3(root, b"old"))
         reply = target.run(target.caller.call(RENAME, args)).status
     if reply != NFS3_OK:
-        raise ModelMismatch(f"{removal} of the old file answered {status_name(reply)}")
+        operation = "REMOVE" if removal == "remove" else "RENAME"
+        _setup_failed(operation, f"{removal} of the old file answered {status_name(reply)}")
 
 
 # -- forged handles --
@@ -232,31 +251,29 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
             ).status,
         }
     except RpcDenied as denied:
-        warnings.warn(
-            Deviation(
-                f"{target.name}: a damaged handle ({forgery.kind}) was refused at the RPC "
-                f"layer ({denied}), not with NFS3ERR_BADHANDLE or NFS3ERR_STALE: refused, "
-                "but a client cannot tell it from a credential problem"
-            ),
-            stacklevel=1,
+        findings.current().warn(
+            rules.FORGED_RPC,
+            f"a damaged handle ({forgery.kind}) was refused at the RPC layer ({denied}), not "
+            "with NFS3ERR_BADHANDLE or NFS3ERR_STALE: refused, but a client cannot tell it "
+            "from a credential problem",
         )
         return ForgeryRun(forged, {})
     accepted = [procedure for procedure, status in statuses.items() if status not in REFUSED]
     if accepted and names_the_same_object(target, original, forged):
-        warnings.warn(
-            Deviation(
-                f"{target.name}: a damaged handle ({forgery.kind}) still names the same "
-                f"object ({', '.join(accepted)} answered NFS3_OK): the server ignores some "
-                "bits of its handles; it never reached another object"
-            ),
-            stacklevel=1,
+        findings.current().warn(
+            rules.FORGED_SAME,
+            f"a damaged handle ({forgery.kind}) still names the same object "
+            f"({', '.join(accepted)} answered NFS3_OK): the server ignores some bits of its "
+            "handles; it never reached another object",
         )
         return ForgeryRun(forged, statuses)
     for procedure, status in statuses.items():
         if status not in REFUSED:
-            raise ModelMismatch(
+            findings.current().fail(
+                rules.FORGED,
                 f"forged handle {forged.hex()} ({forgery.kind} of the "
                 f"{'root' if of_root else 'file'} handle {original.hex()}): {procedure} "
-                f"answered {status_name(status)}, not NFS3ERR_BADHANDLE or NFS3ERR_STALE"
+                f"answered {status_name(status)}, not NFS3ERR_BADHANDLE or NFS3ERR_STALE",
             )
+            break
     return ForgeryRun(forged, statuses)

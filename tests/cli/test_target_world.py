@@ -233,7 +233,7 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output
     assert run.outcomes == {RETRANSMIT: "FAILED"}, run.output
     assert run.counts["failed"] == 1 and "skipped" not in run.counts, run.output
-    assert "at-most-once" in run.output
+    assert "AT-MOST-ONCE" in run.output
     assert f"nfsprop replay {saved}" in run.output
     replay = json.loads(saved.read_text())
     assert replay["world"] == "target"
@@ -241,7 +241,7 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
     assert replay["settings"]["restart_cmd"] == server.restart_cmd
     assert replay["settings"]["target_drc"] is True
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
-    assert "reproduced: at-most-once" in replayed.stdout
+    assert "reproduced: AT-MOST-ONCE: " in replayed.stdout
 
 
 @pytest.fixture

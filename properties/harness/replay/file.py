@@ -40,6 +40,7 @@ from hypothesis import settings
 
 from faults.sim.faults import Choice
 from properties.harness import seeds
+from properties.harness.findings import FindingError
 from properties.harness.seeds import RunSeed
 from properties.harness.steps import RecordedStep, StepFormatError
 from properties.worlds.registry import WORLDS
@@ -144,6 +145,8 @@ def replay_on_failure(
         replay = describe(error)
         path = save(replay, directory)
         error.add_note(report(path, replay.settings.get("seed")))
+        if isinstance(error, FindingError):
+            error.replay = str(path)
         raise
 
 

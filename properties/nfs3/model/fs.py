@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from properties.harness.findings import Rule
+from properties.nfs3 import rules
 from properties.nfs3.model.content import Content
 from properties.nfs3.model.names import DOT, check_name, is_dot, shown
 from properties.nfs3.model.objects import (
@@ -67,7 +69,9 @@ T = TypeVar("T")
 Path = tuple[bytes, ...]
 
 STILL_ANSWERS = Judgement(
-    Verdict.WARN, "the handle of a removed object still answers (allowed until its inode is reused)"
+    Verdict.WARN,
+    "the handle of a removed object still answers (allowed until its inode is reused)",
+    rules.STALE,
 )
 REFUSE_DOTS = (NFS3ERR_INVAL, NFS3ERR_ACCES, NFS3ERR_PERM, NFS3ERR_EXIST, NFS3ERR_NOTEMPTY)
 DOT_TYPES = (NFS3ERR_ISDIR, NFS3ERR_NOTDIR)  # RENAME of '.': it is a directory
@@ -145,17 +149,17 @@ class ModelFs:
         """The object, and whether it is alive (a dead one adds STALE)."""
         obj = self.objects[object_id]
         if not obj.alive:
-            why.add("the object was removed", NFS3ERR_STALE)
+            why.add(rules.STALE, "the object was removed", NFS3ERR_STALE)
         return obj, obj.alive
 
     def _directory(self, why: Refusals, object_id: ObjectId) -> Directory | None:
         """The live directory an operation works in, or None (with the refusals added)."""
         obj, alive = self._handle(why, object_id)
         if not isinstance(obj, Directory):
-            why.add(f"{obj.type.name} is not a directory", NFS3ERR_NOTDIR)
+            why.add(rules.NOTDIR, f"{obj.type.name} is not a directory", NFS3ERR_NOTDIR)
             return None
         if not alive:
-            why.warn("a removed directory has no entries", NFS3ERR_NOENT)
+            why.warn(rules.STALE, "a removed directory has no entries", NFS3ERR_NOENT)
             return None
         return obj
 
@@ -166,10 +170,10 @@ class ModelFs:
 
     def _name_taken(self, why: Refusals, directory: Directory, name: bytes) -> bool:
         if is_dot(name):
-            why.add(f"{shown(name)} always exists", *REFUSE_DOTS)
+            why.add(rules.DOTS, f"{shown(name)} always exists", *REFUSE_DOTS)
             return True
         if name in directory.entries:
-            why.add(f"{shown(name)} exists", NFS3ERR_EXIST)
+            why.add(rules.EXIST, f"{shown(name)} exists", NFS3ERR_EXIST)
             return True
         return False
 
@@ -184,6 +188,7 @@ class ModelFs:
         if is_dot(name):
             found = directory.id if name == DOT else directory.parent
             why.warn(
+                rules.DOTS,
                 f"{shown(name)} is not resolved by LOOKUP",
                 NFS3ERR_NOENT,
                 NFS3ERR_INVAL,
@@ -192,7 +197,7 @@ class ModelFs:
             return why.plan_or_ok(operation, lambda: found)
         child = directory.entries.get(name)
         if child is None:
-            why.add(f"no entry {shown(name)}", NFS3ERR_NOENT)
+            why.add(rules.NOENT, f"no entry {shown(name)}", NFS3ERR_NOENT)
             return why.plan(operation)
         return why.plan_or_ok(operation, lambda: child)
 
@@ -208,8 +213,13 @@ class ModelFs:
         obj, alive = self._handle(why, object_id)
         operation = f"READLINK #{object_id}"
         if not isinstance(obj, Symlink):
-            why.add(f"{obj.type.name} is not a symbolic link", NFS3ERR_INVAL)
-            why.warn(f"{obj.type.name} is not a symbolic link", NFS3ERR_BADTYPE, NFS3ERR_NOTSUPP)
+            why.add(rules.NOT_SYMLINK, f"{obj.type.name} is not a symbolic link", NFS3ERR_INVAL)
+            why.warn(
+                rules.NOT_SYMLINK,
+                f"{obj.type.name} is not a symbolic link",
+                NFS3ERR_BADTYPE,
+                NFS3ERR_NOTSUPP,
+            )
             return why.plan(operation)
         return why.plan_or_ok(operation, lambda: obj.target, None if alive else STILL_ANSWERS)
 
@@ -219,15 +229,22 @@ class ModelFs:
         obj, alive = self._handle(why, object_id)
         ok = None if alive else STILL_ANSWERS
         if size is not None and not isinstance(obj, RegularFile):
-            why.add(f"the size of a {obj.type.name} cannot be set", NFS3ERR_INVAL)
+            why.add(
+                rules.SIZE_NOT_FILE, f"the size of a {obj.type.name} cannot be set", NFS3ERR_INVAL
+            )
             if isinstance(obj, Directory):
-                why.add("a directory's size cannot be set", NFS3ERR_ISDIR)
+                why.add(rules.SIZE_NOT_FILE, "a directory's size cannot be set", NFS3ERR_ISDIR)
             why.warn(
+                rules.SIZE_NOT_FILE,
                 f"the size of a {obj.type.name} cannot be set (RFC 1813 lists no BADTYPE "
                 "for SETATTR)",
                 NFS3ERR_BADTYPE,
             )
-            ok = Judgement(Verdict.WARN, f"a size for a {obj.type.name} was accepted and ignored")
+            ok = Judgement(
+                Verdict.WARN,
+                f"a size for a {obj.type.name} was accepted and ignored",
+                rules.SIZE_NOT_FILE,
+            )
 
         def apply() -> None:
             if mode is not None and not isinstance(obj, Symlink):
@@ -240,21 +257,23 @@ class ModelFs:
 
     # -- file data --
 
-    def _file(self, why: Refusals, object_id: ObjectId) -> tuple[RegularFile | None, bool]:
+    def _file(
+        self, why: Refusals, object_id: ObjectId, rule: Rule
+    ) -> tuple[RegularFile | None, bool]:
         obj, alive = self._handle(why, object_id)
         if isinstance(obj, RegularFile):
             return obj, alive
         if isinstance(obj, Directory):
-            why.add("a directory has no file data", NFS3ERR_ISDIR, NFS3ERR_INVAL)
+            why.add(rule, "a directory has no file data", NFS3ERR_ISDIR, NFS3ERR_INVAL)
         else:
-            why.add("a symbolic link has no file data", NFS3ERR_INVAL)
-            why.warn("a symbolic link has no file data", NFS3ERR_BADTYPE)
+            why.add(rule, "a symbolic link has no file data", NFS3ERR_INVAL)
+            why.warn(rule, "a symbolic link has no file data", NFS3ERR_BADTYPE)
         return None, alive
 
     def read(self, object_id: ObjectId, offset: int, count: int) -> Plan[bytes]:
         operation = f"READ #{object_id} [{offset}, +{count})"
         why = Refusals()
-        file, alive = self._file(why, object_id)
+        file, alive = self._file(why, object_id, rules.READ_NOT_FILE)
         if file is None:
             return why.plan(operation)
         return why.plan_or_ok(
@@ -264,7 +283,7 @@ class ModelFs:
     def write(self, object_id: ObjectId, offset: int, data: bytes, durable: bool) -> Plan[None]:
         operation = f"WRITE #{object_id} [{offset}, +{len(data)})"
         why = Refusals()
-        file, alive = self._file(why, object_id)
+        file, alive = self._file(why, object_id, rules.WRITE_NOT_FILE)
         if file is None:
             return why.plan(operation)
 
@@ -280,9 +299,10 @@ class ModelFs:
         nothing is guaranteed)."""
         operation = f"COMMIT #{object_id}"
         why = Refusals()
-        file, alive = self._file(why, object_id)
+        file, alive = self._file(why, object_id, rules.COMMIT_NOT_FILE)
         if file is None:
             why.warn(
+                rules.COMMIT_NOT_FILE,
                 "COMMIT of a file without data (RFC 1813 lists only IO, STALE, BADHANDLE "
                 "and SERVERFAULT for COMMIT: SERVERFAULT is allowed, if unhelpful)",
                 NFS3ERR_SERVERFAULT,
@@ -291,6 +311,7 @@ class ModelFs:
                 Verdict.WARN,
                 "COMMIT of an object without data answered NFS3_OK (RFC 1813 §3.3.21 asks "
                 "for a regular file; committing nothing is harmless)",
+                rules.COMMIT_NOT_FILE,
             )
             return why.plan_or_ok(operation, lambda: None, nothing)
         return why.plan_or_ok(operation, lambda: file.content, None if alive else STILL_ANSWERS)
@@ -302,7 +323,7 @@ class ModelFs:
         why = Refusals()
         obj, alive = self._handle(why, directory_id)
         if not isinstance(obj, Directory):
-            why.add(f"{obj.type.name} is not a directory", NFS3ERR_NOTDIR)
+            why.add(rules.NOTDIR, f"{obj.type.name} is not a directory", NFS3ERR_NOTDIR)
             return why.plan(operation)
         return why.plan_or_ok(
             operation, lambda: dict(obj.entries), None if alive else STILL_ANSWERS
@@ -315,31 +336,38 @@ class ModelFs:
         if not check_name(why, name, looking_up=False) or directory is None:
             return why.plan(operation)
         if is_dot(name):
-            why.add(f"{shown(name)} always exists", *REFUSE_DOTS)
-            why.add(f"{shown(name)} is a directory", NFS3ERR_ISDIR)
+            why.add(rules.DOTS, f"{shown(name)} always exists", *REFUSE_DOTS)
+            why.add(rules.EXIST, f"{shown(name)} is a directory", NFS3ERR_ISDIR)
             return why.plan(operation)
         existing_id = directory.entries.get(name)
         if existing_id is None:
             return why.plan_or_ok(operation, lambda: self._add_file(directory, name, how))
         existing = self.objects[existing_id]
         if how.mode == GUARDED or not isinstance(existing, RegularFile):
-            why.add(f"{shown(name)} exists ({existing.type.name})", NFS3ERR_EXIST)
+            why.add(rules.EXIST, f"{shown(name)} exists ({existing.type.name})", NFS3ERR_EXIST)
             if not isinstance(existing, RegularFile):
                 why.warn(
+                    rules.EXIST,
                     f"{shown(name)} exists as a {existing.type.name} (EXIST is the answer "
                     "RFC 1813 gives; BADTYPE is for types the server cannot create)",
                     NFS3ERR_BADTYPE,
                 )
             if isinstance(existing, Directory) and how.mode != GUARDED:
-                why.add(f"{shown(name)} is a directory", NFS3ERR_ISDIR)
+                why.add(rules.EXIST, f"{shown(name)} is a directory", NFS3ERR_ISDIR)
             return why.plan(operation)
         if how.mode == EXCLUSIVE:
             if existing.create_verifier != how.verifier:
-                why.add(f"{shown(name)} exists, not created with this verifier", NFS3ERR_EXIST)
+                why.add(
+                    rules.CREATE_VERIFIER,
+                    f"{shown(name)} exists, not created with this verifier",
+                    NFS3ERR_EXIST,
+                )
                 return why.plan(operation)
             if existing.verifier_may_be_lost:
                 why.add(
-                    "the file changed since: the server may have lost the verifier", NFS3ERR_EXIST
+                    rules.CREATE_VERIFIER,
+                    "the file changed since: the server may have lost the verifier",
+                    NFS3ERR_EXIST,
                 )
             return why.plan_or_ok(
                 operation,
@@ -411,9 +439,10 @@ class ModelFs:
         why = Refusals()
         obj, alive = self._handle(why, object_id)
         if not alive:
-            why.add("a removed file cannot get a new name", NFS3ERR_NOENT)
+            why.add(rules.STALE, "a removed file cannot get a new name", NFS3ERR_NOENT)
         if isinstance(obj, Directory):
             why.add(
+                rules.LINK_DIR,
                 "no hard links to directories",
                 NFS3ERR_ISDIR,
                 NFS3ERR_PERM,
@@ -422,7 +451,9 @@ class ModelFs:
                 NFS3ERR_ACCES,
             )
             why.warn(
-                "no hard links to directories (RFC 1813 lists no BADTYPE for LINK)", NFS3ERR_BADTYPE
+                rules.LINK_DIR,
+                "no hard links to directories (RFC 1813 lists no BADTYPE for LINK)",
+                NFS3ERR_BADTYPE,
             )
         directory = self._place_for(why, directory_id, name)
         if directory is None or why:
@@ -441,24 +472,39 @@ class ModelFs:
         if not check_name(why, name, looking_up=True) or directory is None:
             return why.plan(operation)
         if is_dot(name):
-            why.add(f"{shown(name)} names a directory", NFS3ERR_ISDIR, *REFUSE_DOTS)
+            why.add(rules.DOTS, f"{shown(name)} names a directory", NFS3ERR_ISDIR, *REFUSE_DOTS)
             return why.plan(operation)
         child_id = directory.entries.get(name)
         if child_id is None:
-            why.add(f"no entry {shown(name)}", NFS3ERR_NOENT)
+            why.add(rules.NOENT, f"no entry {shown(name)}", NFS3ERR_NOENT)
             return why.plan(operation)
         child = self.objects[child_id]
         if not isinstance(child, Directory):
             return why.plan_or_ok(operation, lambda: self._unlink(directory, name))
-        why.add("REMOVE of a directory (use RMDIR)", NFS3ERR_ISDIR, NFS3ERR_PERM)
-        why.warn("REMOVE of a directory", NFS3ERR_ACCES, NFS3ERR_NOTSUPP, NFS3ERR_INVAL)
+        why.add(rules.REMOVE_DIR, "REMOVE of a directory (use RMDIR)", NFS3ERR_ISDIR, NFS3ERR_PERM)
+        why.warn(
+            rules.REMOVE_DIR,
+            "REMOVE of a directory",
+            NFS3ERR_ACCES,
+            NFS3ERR_NOTSUPP,
+            NFS3ERR_INVAL,
+        )
         if child.entries:
-            why.warn("REMOVE of a non-empty directory", NFS3ERR_NOTEMPTY, NFS3ERR_EXIST)
+            why.warn(
+                rules.REMOVE_DIR,
+                "REMOVE of a non-empty directory",
+                NFS3ERR_NOTEMPTY,
+                NFS3ERR_EXIST,
+            )
             return why.plan(operation)
         return why.plan_or_ok(
             operation,
             lambda: self._unlink(directory, name),
-            Judgement(Verdict.WARN, "REMOVE removed an empty directory (RFC 1813 allows it)"),
+            Judgement(
+                Verdict.WARN,
+                "REMOVE removed an empty directory (RFC 1813 allows it)",
+                rules.REMOVE_DIR,
+            ),
         )
 
     def rmdir(self, directory_id: ObjectId, name: bytes) -> Plan[None]:
@@ -468,18 +514,18 @@ class ModelFs:
         if not check_name(why, name, looking_up=True) or directory is None:
             return why.plan(operation)
         if is_dot(name):
-            why.add(f"{shown(name)} cannot be removed", *REFUSE_DOTS)
+            why.add(rules.DOTS, f"{shown(name)} cannot be removed", *REFUSE_DOTS)
             return why.plan(operation)
         child_id = directory.entries.get(name)
         if child_id is None:
-            why.add(f"no entry {shown(name)}", NFS3ERR_NOENT)
+            why.add(rules.NOENT, f"no entry {shown(name)}", NFS3ERR_NOENT)
             return why.plan(operation)
         child = self.objects[child_id]
         if not isinstance(child, Directory):
-            why.add(f"{child.type.name} is not a directory", NFS3ERR_NOTDIR)
+            why.add(rules.NOTDIR, f"{child.type.name} is not a directory", NFS3ERR_NOTDIR)
             return why.plan(operation)
         if child.entries:
-            why.add("the directory is not empty", NFS3ERR_NOTEMPTY, NFS3ERR_EXIST)
+            why.add(rules.NOTEMPTY, "the directory is not empty", NFS3ERR_NOTEMPTY, NFS3ERR_EXIST)
             return why.plan(operation)
         return why.plan_or_ok(operation, lambda: self._unlink(directory, name))
 
@@ -495,10 +541,15 @@ class ModelFs:
         from_valid = check_name(why, from_name, looking_up=True) and not is_dot(from_name)
         to_valid = check_name(why, to_name, looking_up=False) and not is_dot(to_name)
         if is_dot(from_name) or is_dot(to_name):
-            why.add("'.' and '..' cannot be renamed or replaced", *REFUSE_DOTS, *DOT_TYPES)
+            why.add(
+                rules.DOTS,
+                "'.' and '..' cannot be renamed or replaced",
+                *REFUSE_DOTS,
+                *DOT_TYPES,
+            )
         source_id = from_dir.entries.get(from_name) if from_dir is not None and from_valid else None
         if from_dir is not None and from_valid and source_id is None:
-            why.add(f"no entry {shown(from_name)}", NFS3ERR_NOENT)
+            why.add(rules.NOENT, f"no entry {shown(from_name)}", NFS3ERR_NOENT)
         target_id = to_dir.entries.get(to_name) if to_dir is not None and to_valid else None
         if source_id is not None and to_dir is not None:
             self._check_move(why, self.objects[source_id], to_dir, target_id)
@@ -523,16 +574,28 @@ class ModelFs:
     ) -> None:
         """The refusals of moving `source` into `to_dir` over `target_id`."""
         if isinstance(source, Directory) and self._is_within(to_dir.id, source.id):
-            why.add("a directory cannot move into itself", NFS3ERR_INVAL)
+            why.add(rules.RENAME_INTO_ITSELF, "a directory cannot move into itself", NFS3ERR_INVAL)
         if target_id is None or target_id == source.id:
             return
         target = self.objects[target_id]
         if isinstance(source, Directory) and not isinstance(target, Directory):
-            why.add("a directory cannot replace a non-directory", NFS3ERR_EXIST, NFS3ERR_NOTDIR)
+            why.add(
+                rules.RENAME_TYPES,
+                "a directory cannot replace a non-directory",
+                NFS3ERR_EXIST,
+                NFS3ERR_NOTDIR,
+            )
         elif not isinstance(source, Directory) and isinstance(target, Directory):
-            why.add("a non-directory cannot replace a directory", NFS3ERR_EXIST, NFS3ERR_ISDIR)
+            why.add(
+                rules.RENAME_TYPES,
+                "a non-directory cannot replace a directory",
+                NFS3ERR_EXIST,
+                NFS3ERR_ISDIR,
+            )
         elif isinstance(target, Directory) and target.entries:
-            why.add("the target directory is not empty", NFS3ERR_EXIST, NFS3ERR_NOTEMPTY)
+            why.add(
+                rules.NOTEMPTY, "the target directory is not empty", NFS3ERR_EXIST, NFS3ERR_NOTEMPTY
+            )
 
     def _is_within(self, object_id: ObjectId, ancestor: ObjectId) -> bool:
         while True:

@@ -11,6 +11,7 @@ Rules:
 
 from __future__ import annotations
 
+from properties.nfs3 import rules
 from properties.nfs3.model.verdict import Refusals
 from reference.xdr.gen.nfs3 import (
     NFS3ERR_ACCES,
@@ -31,14 +32,19 @@ def is_dot(name: bytes) -> bool:
 def check_name(why: Refusals, name: bytes, looking_up: bool) -> bool:
     """Add the refusals a bad name earns; True if the name could be an entry."""
     if len(name) > NAME_MAX:
-        why.add(f"a name of {len(name)} bytes is longer than {NAME_MAX}", NFS3ERR_NAMETOOLONG)
+        why.add(
+            rules.NAME_TOO_LONG,
+            f"a name of {len(name)} bytes is longer than {NAME_MAX}",
+            NFS3ERR_NAMETOOLONG,
+        )
         if looking_up:
-            why.warn("an over-long name cannot name an entry", NFS3ERR_NOENT)
+            why.warn(rules.NAME_TOO_LONG, "an over-long name cannot name an entry", NFS3ERR_NOENT)
         return False
     if not name or b"/" in name or b"\0" in name:
-        why.add(f"{shown(name)} cannot be a file name", NFS3ERR_INVAL, NFS3ERR_ACCES)
+        rule = rules.NAME_SLASH if name else rules.NAME_EMPTY
+        why.add(rule, f"{shown(name)} cannot be a file name", NFS3ERR_INVAL, NFS3ERR_ACCES)
         if looking_up:
-            why.add(f"{shown(name)} cannot name an entry", NFS3ERR_NOENT)
+            why.add(rule, f"{shown(name)} cannot name an entry", NFS3ERR_NOENT)
         return False
     return True
 

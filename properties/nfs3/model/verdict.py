@@ -10,7 +10,11 @@ Rules:
   return, ...). An error status changes nothing: NFSv3 operations are all-or-nothing.
 - When several preconditions fail at once, each of their errors is acceptable: servers
   check in different orders. `Refusals` collects them; the best verdict of a status wins.
-- WARN verdicts are reported as `Deviation` warnings; FAIL verdicts raise `ModelMismatch`.
+- Every refusal names the rule (properties/nfs3/rules.py) that makes the model refuse; a
+  status outside the plan is judged against the first refusal's rule, or, when the
+  model expected success, against the operation's "-REFUSED" rule. WARN judgements carry
+  their rule too; the machine records them as WARN findings and raises FAIL ones as
+  `ModelMismatch`, a FindingError (properties/harness/findings.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Generic, TypeVar
 
+from properties.harness.findings import FindingError, Rule
+from properties.nfs3.rules import refused
 from reference.xdr.gen.nfs3 import NFS3_OK, nfsstat3
 
 T = TypeVar("T")
@@ -35,6 +41,7 @@ class Verdict(Enum):
 class Judgement:
     verdict: Verdict
     reason: str
+    rule: Rule | None = None  # None: a PASS that needs no rule
 
 
 class Deviation(UserWarning):
@@ -46,7 +53,7 @@ class Unsupported(UserWarning):
     probe.py): the properties leave it out."""
 
 
-class ModelMismatch(AssertionError):
+class ModelMismatch(FindingError):
     """A target answered something the model does not allow (a FAIL verdict)."""
 
 
@@ -72,8 +79,18 @@ class Plan(Generic[T]):
             return judgement
         expected = ", ".join(status_name(s) for s in sorted(self.allowed))
         return Judgement(
-            Verdict.FAIL, f"{self.operation}: expected one of {expected}, got {status_name(status)}"
+            Verdict.FAIL,
+            f"{self.operation}: expected one of {expected}, got {status_name(status)}",
+            self.broken_rule(status),
         )
+
+    def broken_rule(self, status: int) -> Rule:
+        """The rule an answer outside the plan breaks (see the module rules)."""
+        ok = self.allowed.get(NFS3_OK)
+        if status != NFS3_OK and ok is not None and ok.verdict is Verdict.PASS:
+            return refused(self.operation)
+        reasons = [j.rule for j in self.allowed.values() if j.rule is not None]
+        return reasons[0] if reasons else refused(self.operation)
 
     def settle(self, status: int) -> T | None:
         """Apply the outcome `status` to the model (only NFS3_OK changes it)."""
@@ -83,7 +100,7 @@ class Plan(Generic[T]):
         if status != NFS3_OK:
             return None
         if self.effect is None or NFS3_OK not in self.allowed:
-            raise ModelMismatch(f"{self.operation}: NFS3_OK is not allowed")
+            raise RuntimeError(f"{self.operation}: NFS3_OK settled, but it is not allowed")
         return self.effect()
 
 
@@ -100,14 +117,16 @@ class Refusals:
     def __bool__(self) -> bool:
         return bool(self.allowed)
 
-    def add(self, reason: str, *statuses: nfsstat3, verdict: Verdict = Verdict.PASS) -> None:
+    def add(
+        self, rule: Rule, reason: str, *statuses: nfsstat3, verdict: Verdict = Verdict.PASS
+    ) -> None:
         for status in statuses:
             old = self.allowed.get(status)
             if old is None or _RANK[verdict] < _RANK[old.verdict]:
-                self.allowed[status] = Judgement(verdict, reason)
+                self.allowed[status] = Judgement(verdict, reason, rule)
 
-    def warn(self, reason: str, *statuses: nfsstat3) -> None:
-        self.add(reason, *statuses, verdict=Verdict.WARN)
+    def warn(self, rule: Rule, reason: str, *statuses: nfsstat3) -> None:
+        self.add(rule, reason, *statuses, verdict=Verdict.WARN)
 
     def plan(self, operation: str) -> Plan[T]:
         """The refusals only: NFS3_OK is not acceptable."""
