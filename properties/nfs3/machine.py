@@ -115,6 +115,7 @@ from properties.nfs3.wire import (
     sattr,
 )
 from properties.worlds.target import Target, TargetFactory
+from reference.rpc.errors import RpcAcceptError, RpcDenied, RpcError, RpcGarbageReply
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
@@ -344,7 +345,21 @@ class NfsMachine(RecordedMachine):
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
-        return target.run(target.caller.call(procedure, args))
+        try:
+            return target.run(target.caller.call(procedure, args))
+        except (RpcAcceptError, RpcDenied, RpcGarbageReply) as answer:
+            self._rpc_answer(procedure, answer)
+
+    def _rpc_answer(self, procedure: Procedure[A, R], answer: RpcError) -> NoReturn:
+        """An answer at the RPC level to a well-formed call is a finding; the model follows
+        the server only if the call cannot have run (refused before it ran, or read-only)."""
+        name = procedure.name.removeprefix("NFSPROC3_")
+        if isinstance(answer, RpcAcceptError):
+            rule = rules.RPC_ANSWERS.get(answer.stat, rules.SYSTEM_ERR)
+        else:
+            rule = rules.DENIED if isinstance(answer, RpcDenied) else rules.UNDECODABLE
+        refused = rule in (rules.PROC_UNAVAIL, rules.GARBAGE_ARGS, rules.DENIED)
+        self._fail(rule, f"{name}: {answer}", diverged=not refused and name not in READ_ONLY)
 
     def _settle(self, plan: Plan[T], status: int) -> T | None:
         judgement = plan.judge(status)

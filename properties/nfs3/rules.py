@@ -17,6 +17,11 @@ from properties.harness.findings import Rule, define
 
 # -- handles and names --
 STALE = define("STALE", "a removed object's handle answers NFS3ERR_STALE", "RFC 1813 §2.6")
+LIVE_STALE = define(
+    "LIVE-STALE",
+    "a live object's handle keeps working (never NFS3ERR_STALE), across RENAME too",
+    "RFC 1813 §2.6, §4.1 (file handles)",
+)
 NOTDIR = define(
     "NOTDIR", "a directory operation on a non-directory answers NFS3ERR_NOTDIR", "RFC 1813 §2.6"
 )
@@ -104,6 +109,30 @@ def refused(operation: str) -> Rule:
     return _REFUSED[operation.split()[0]]
 
 
+# -- answers at the RPC level to well-formed NFSv3 calls --
+PROC_UNAVAIL = define(
+    "NFS-PROC-UNAVAIL",
+    "every NFSv3 procedure is served (PROC_UNAVAIL is no NFSv3 answer)",
+    "RFC 1813 §3.3, RFC 5531 §9",
+)
+GARBAGE_ARGS = define(
+    "NFS-GARBAGE-ARGS", "well-formed arguments are decoded, not GARBAGE_ARGS", "RFC 5531 §9"
+)
+SYSTEM_ERR = define(
+    "NFS-SYSTEM-ERR",
+    "a call is answered with an NFS status, not SYSTEM_ERR",
+    "RFC 1813 §3.3, RFC 5531 §9",
+)
+DENIED = define(
+    "NFS-DENIED", "a call with AUTH_SYS credentials is not denied", "RFC 1813 §2.1, RFC 5531 §9"
+)
+UNDECODABLE = define(
+    "NFS-REPLY-UNDECODABLE",
+    "a reply decodes as the procedure's results",
+    "RFC 1813 §3.3, RFC 4506",
+)
+RPC_ANSWERS = {3: PROC_UNAVAIL, 4: GARBAGE_ARGS}  # accept_stat -> rule; others SYSTEM_ERR
+
 # -- identity and attributes --
 FILEID = define(
     "FILEID", "an object keeps one fileid, never shared with another live object", "RFC 1813 §2.5"
@@ -155,6 +184,11 @@ LISTING = define(
 LISTING_PAGES = define(
     "LISTING-PAGES",
     "READDIR continues from a cookie it gave until eof",
+    "RFC 1813 §3.3.16",
+)
+READDIR_TOOSMALL = define(
+    "READDIR-TOOSMALL",
+    "READDIR lists entries for a count of 512 bytes or more (NFS3ERR_TOOSMALL is allowed)",
     "RFC 1813 §3.3.16",
 )
 DOT_FILEIDS = define(

@@ -22,8 +22,11 @@ Rules (RFC 1813 section 3.3, and POSIX where the RFC leaves it to the server's f
   target is replaced atomically; two names of the same object: NFS3_OK, no change.
 - LINK: to a directory is refused (ISDIR, PERM, INVAL, NOTSUPP, ACCES); to a removed
   file STALE or NOENT.
-- READ, WRITE, COMMIT of a directory: ISDIR or INVAL; of a symlink: INVAL (BADTYPE warns).
+- READ, WRITE, COMMIT of a directory: ISDIR or INVAL; of a symlink: INVAL (BADTYPE warns;
+  ACCES, in every one's error list, warns for either).
   COMMIT of either may also answer SERVERFAULT or NFS3_OK (committing nothing): warns.
+- READDIR may answer TOOSMALL (RFC 1813 lists it; a count of 512 is small but usual):
+  warns.
   READLINK of anything but a symlink: INVAL. SETATTR of a size on a non-file: ISDIR or
   INVAL pass; succeeding without changing anything warns.
 """
@@ -62,6 +65,7 @@ from reference.xdr.gen.nfs3 import (
     NFS3ERR_PERM,
     NFS3ERR_SERVERFAULT,
     NFS3ERR_STALE,
+    NFS3ERR_TOOSMALL,
     createmode3,
 )
 
@@ -268,6 +272,7 @@ class ModelFs:
         else:
             why.add(rule, "a symbolic link has no file data", NFS3ERR_INVAL)
             why.warn(rule, "a symbolic link has no file data", NFS3ERR_BADTYPE)
+        why.warn(rule, "no file data, refused as if access were denied", NFS3ERR_ACCES)
         return None, alive
 
     def read(self, object_id: ObjectId, offset: int, count: int) -> Plan[bytes]:
@@ -325,6 +330,7 @@ class ModelFs:
         if not isinstance(obj, Directory):
             why.add(rules.NOTDIR, f"{obj.type.name} is not a directory", NFS3ERR_NOTDIR)
             return why.plan(operation)
+        why.warn(rules.READDIR_TOOSMALL, "the count is too small for this server", NFS3ERR_TOOSMALL)
         return why.plan_or_ok(
             operation, lambda: dict(obj.entries), None if alive else STILL_ANSWERS
         )

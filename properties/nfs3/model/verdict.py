@@ -12,7 +12,8 @@ Rules:
   check in different orders. `Refusals` collects them; the best verdict of a status wins.
 - Every refusal names the rule (properties/nfs3/rules.py) that makes the model refuse; a
   status outside the plan is judged against the first refusal's rule, or, when the
-  model expected success, against the operation's "-REFUSED" rule. WARN judgements carry
+  model expected success, against the operation's "-REFUSED" rule (LIVE-STALE when the
+  answer was NFS3ERR_STALE: a live object's handle stopped working). WARN judgements carry
   their rule too; the machine records them as WARN findings and raises FAIL ones as
   `ModelMismatch`, a FindingError (properties/harness/findings.py).
 """
@@ -25,8 +26,8 @@ from enum import Enum
 from typing import Generic, TypeVar
 
 from properties.harness.findings import FindingError, Rule
-from properties.nfs3.rules import refused
-from reference.xdr.gen.nfs3 import NFS3_OK, nfsstat3
+from properties.nfs3.rules import LIVE_STALE, refused
+from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_STALE, nfsstat3
 
 T = TypeVar("T")
 
@@ -87,6 +88,8 @@ class Plan(Generic[T]):
     def broken_rule(self, status: int) -> Rule:
         """The rule an answer outside the plan breaks (see the module rules)."""
         ok = self.allowed.get(NFS3_OK)
+        if status == NFS3ERR_STALE and ok is not None and ok.verdict is Verdict.PASS:
+            return LIVE_STALE  # the objects are alive: their handles must work
         if status != NFS3_OK and ok is not None and ok.verdict is Verdict.PASS:
             return refused(self.operation)
         reasons = [j.rule for j in self.allowed.values() if j.rule is not None]
