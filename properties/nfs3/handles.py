@@ -10,7 +10,7 @@ Rules:
 - Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
   by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
-- Every call goes through `target.run(...)`; a scenario returns what it saw. A FAIL is a
+- Every call goes through `call()` (`target.run(...)`, counted as a step); a scenario returns what it saw. A FAIL is a
   finding (properties/harness/findings.py: raised unless the world's baseline knows it,
   then the scenario ends there); a WARN is recorded. A call the scenario is built from
   that does not succeed is a ModelMismatch under that operation's "-REFUSED" rule: the
@@ -20,7 +20,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, TypeVar
 
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
 from properties.worlds.target import Target
 from reference.rpc.errors import RpcDenied
+from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     FILE_SYNC,
@@ -52,6 +53,9 @@ from reference.xdr.gen.nfs3 import (
     nfsstat3,
 )
 
+A = TypeVar("A")
+R = TypeVar("R")
+
 REUSE_ATTEMPTS = 64
 REFUSED = frozenset((NFS3ERR_BADHANDLE, NFS3ERR_STALE))
 OLD_DATA = b"old file data: must never be read through another file's handle"
@@ -62,6 +66,12 @@ NEW_DATA = b"NEW FILE DATA, different from the old"
 class File:
     handle: nfs_fh3
     fileid: int
+
+
+def call(target: Target, procedure: Procedure[A, R], args: A) -> R:
+    """One NFSv3 call, counted as a step against the target."""
+    findings.current().steps()
+    return target.run(target.caller.call(procedure, args))
 
 
 def mount(target: Target) -> nfs_fh3:
@@ -75,22 +85,20 @@ def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) ->
     """A new file holding `data` (FILE_SYNC), with its handle and fileid."""
     where = diropargs3(directory, name)
     mode = 0o644 if target.features.stores_mode else None  # some servers refuse modes
-    created = target.run(
-        target.caller.call(CREATE, CREATE3args(where, createhow3(GUARDED, sattr(mode))))
-    )
+    created = call(target, CREATE, CREATE3args(where, createhow3(GUARDED, sattr(mode))))
     if created.status != NFS3_OK or created.resok is None:
         _setup_failed("CREATE", f"CREATE {name!r} answered {status_name(created.status)}")
     handle = created.resok.obj.handle
     if handle is None:
-        looked_up = target.run(target.caller.call(LOOKUP, LOOKUP3args(where)))
+        looked_up = call(target, LOOKUP, LOOKUP3args(where))
         if looked_up.resok is None:
             _setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
         handle = looked_up.resok.object
     write = WRITE3args(handle, 0, len(data), FILE_SYNC, data)
-    written = target.run(target.caller.call(WRITE, write))
+    written = call(target, WRITE, write)
     if written.status != NFS3_OK:
         _setup_failed("WRITE", f"WRITE to {name!r} answered {status_name(written.status)}")
-    attributes = target.run(target.caller.call(GETATTR, GETATTR3args(handle)))
+    attributes = call(target, GETATTR, GETATTR3args(handle))
     if attributes.resok is None:
         _setup_failed("GETATTR", f"GETATTR of {name!r} answered {status_name(attributes.status)}")
     return File(handle, attributes.resok.obj_attributes.fileid)
@@ -128,7 +136,7 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
         reused = new.fileid == old.fileid
     seen: list[str] = []
     recorder = findings.current()
-    getattr_reply = target.run(target.caller.call(GETATTR, GETATTR3args(old.handle)))
+    getattr_reply = call(target, GETATTR, GETATTR3args(old.handle))
     if getattr_reply.status == NFS3_OK:
         assert getattr_reply.resok is not None
         answered = getattr_reply.resok.obj_attributes
@@ -148,7 +156,7 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
             f"{status_name(getattr_reply.status)}, not NFS3ERR_STALE",
         )
     read = READ3args(old.handle, 0, len(OLD_DATA) + len(NEW_DATA))
-    read_reply = target.run(target.caller.call(READ, read))
+    read_reply = call(target, READ, read)
     if read_reply.status == NFS3_OK:
         assert read_reply.resok is not None
         if reused or read_reply.resok.data != OLD_DATA:
@@ -172,11 +180,11 @@ def reuse_inode(target: Target, extra_files: int, removal: Removal) -> Staleness
 
 def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
     if removal == "remove":
-        reply = target.run(target.caller.call(REMOVE, REMOVE3args(diropargs3(root, b"old")))).status
+        reply = call(target, REMOVE, REMOVE3args(diropargs3(root, b"old"))).status
     else:
         create_file(target, root, b"replacement", b"")
         args = RENAME3args(diropargs3(root, b"replacement"), diropargs3(root, b"old"))
-        reply = target.run(target.caller.call(RENAME, args)).status
+        reply = call(target, RENAME, args).status
     if reply != NFS3_OK:
         operation = "REMOVE" if removal == "remove" else "RENAME"
         _setup_failed(operation, f"{removal} of the old file answered {status_name(reply)}")
@@ -224,7 +232,7 @@ def names_the_same_object(target: Target, original: bytes, forged: bytes) -> boo
     """Whether two handles get the same fsid and fileid from GETATTR."""
     identities = []
     for handle in (original, forged):
-        reply = target.run(target.caller.call(GETATTR, GETATTR3args(nfs_fh3(handle))))
+        reply = call(target, GETATTR, GETATTR3args(nfs_fh3(handle)))
         if reply.resok is None:
             return False
         attributes = reply.resok.obj_attributes
@@ -244,11 +252,9 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
     handle = nfs_fh3(forged)
     try:
         statuses = {
-            "GETATTR": target.run(target.caller.call(GETATTR, GETATTR3args(handle))).status,
-            "READ": target.run(target.caller.call(READ, READ3args(handle, 0, 4096))).status,
-            "LOOKUP": target.run(
-                target.caller.call(LOOKUP, LOOKUP3args(diropargs3(handle, b"file")))
-            ).status,
+            "GETATTR": call(target, GETATTR, GETATTR3args(handle)).status,
+            "READ": call(target, READ, READ3args(handle, 0, 4096)).status,
+            "LOOKUP": call(target, LOOKUP, LOOKUP3args(diropargs3(handle, b"file"))).status,
         }
     except RpcDenied as denied:
         findings.current().warn(

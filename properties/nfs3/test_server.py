@@ -34,6 +34,7 @@ from properties.nfs3.handles import (
     Forgery,
     Removal,
     StalenessRun,
+    call,
     forge,
     forgeries,
     mount,
@@ -241,11 +242,9 @@ def test_names_holding_a_slash_are_refused(
     try:
         root = mount(target)
         if existing:
-            made = target.run(
-                target.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
-            )
+            made = call(target, MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
             assert made.status == NFS3_OK, made.status
-        reply = target.run(target.caller.call(MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr())))
+        reply = call(target, MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr()))
     finally:
         target.close()
     if reply.status not in (NFS3ERR_ACCES, NFS3ERR_INVAL):
@@ -264,7 +263,7 @@ def test_rmdir_of_dots_is_refused(target_factory: TargetFactory, name: bytes) ->
     target = target_factory(NoFaults())
     try:
         root = mount(target)
-        reply = target.run(target.caller.call(RMDIR, RMDIR3args(diropargs3(root, name))))
+        reply = call(target, RMDIR, RMDIR3args(diropargs3(root, name)))
     finally:
         target.close()
     if reply.status == NFS3_OK:
