@@ -10,11 +10,12 @@ Rules:
 - Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
   by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
-- Every call goes through `call()` (`target.run(...)`, counted as a step); a scenario returns what it saw. A FAIL is a
-  finding (properties/harness/findings.py: raised unless the world's baseline knows it,
-  then the scenario ends there); a WARN is recorded. A call the scenario is built from
-  that does not succeed is a ModelMismatch under that operation's "-REFUSED" rule: the
-  scenario cannot go on, whatever the baseline says.
+- Every call goes through `call()` (`target.run(...)`, counted as a step); a scenario
+  returns what it saw. A FAIL is a finding (properties/harness/findings.py: raised
+  unless the world's baseline knows it, then the scenario ends there); a WARN is
+  recorded. A call the scenario is built from that does not succeed is a ModelMismatch
+  under that operation's "-REFUSED" rule: the scenario cannot go on, whatever the
+  baseline says.
 """
 
 from __future__ import annotations
