@@ -13,7 +13,8 @@ Rules:
   `world_options(config)`.
 - `--baseline FILE` (properties/baselines/) is read in pytest_configure too (a bad file is
   a usage error of one line); the chosen baselines go to the RecordingPlugin
-  (properties/harness/recording.py), which gives each test its Recorder.
+  (properties/harness/recording.py), which gives each test its Recorder. A run of
+  foreign worlds only leaves out the tests of our own stack (harness/selection.py).
 - The run's Hypothesis seed (properties/harness/seeds.py) is settled in pytest_configure, after
   Hypothesis has loaded the profile; the xdist controller hands its choice to the
   workers. The header shows it, and every failed test's report gets a "reproduce" section
@@ -28,9 +29,11 @@ from typing import Any
 
 import pytest
 
-from properties.baselines import BaselineError, baselines
+from properties.baselines import OWN_WORLDS, BaselineError, baselines
 from properties.harness import profiles, seeds
+from properties.harness.findings import CHECK_MARKER
 from properties.harness.recording import RecordingPlugin
+from properties.harness.selection import ForeignOnly
 from properties.worlds.options import WorldError, WorldOptions
 from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
 from reference.fuse.url import EXPECTED_FORM
@@ -89,12 +92,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_OPTIONS] = options = _checked(config)
     except WorldError as error:
         raise pytest.UsageError(str(error)) from None
+    config.addinivalue_line("markers", f"{CHECK_MARKER}(code): the check a test is (findings.py)")
     given: str | None = config.getoption("baseline")
     try:
         chosen = baselines(options.worlds, None if given is None else Path(given))
     except BaselineError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(RecordingPlugin(chosen), "nfsprop-recording")
+    if not OWN_WORLDS & set(options.worlds):
+        config.pluginmanager.register(ForeignOnly(), "nfsprop-foreign-only")
     worker_input: dict[str, Any] = getattr(config, "workerinput", {})
     seed: str | None = config.getoption("hypothesis_seed", None)
     seeds.set_current(seeds.choose(seed, worker_input.get(_SEED_KEY)))
