@@ -408,7 +408,7 @@ class NfsMachine(RecordedMachine):
         known = self.fileids.setdefault(object_id, fileid)
         if known != fileid:
             self._fail(
-                rules.FILEID,
+                rules.FILEID if self.model[object_id].alive else rules.STALE_REUSED,
                 f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}",
             )
         alive = self.model[object_id].alive
@@ -432,7 +432,7 @@ class NfsMachine(RecordedMachine):
         obj = self.model[object_id]
         if attributes.type != obj.type:
             self._fail(
-                rules.TYPE,
+                rules.TYPE if obj.alive else rules.STALE_REUSED,
                 f"{where}: {self.model.describe(object_id)} has type {attributes.type.name}",
             )
         self._check_fileid(object_id, attributes.fileid, where)
@@ -479,6 +479,11 @@ class NfsMachine(RecordedMachine):
                 rules.WCC_SIZE, f"{where}: pre-op size {before.size}, but it was {size_before}"
             )
         self._check_post_op(object_id, wcc.after, where)
+
+    def _entry(self, directory: ObjectId, name: bytes) -> ObjectId | None:
+        """The live object `name` names in `directory` now, per the model."""
+        node = self.model[directory]
+        return node.entries.get(name) if isinstance(node, Directory) and node.alive else None
 
     def _size(self, object_id: ObjectId) -> int | None:
         obj = self.model[object_id]
@@ -646,11 +651,20 @@ class NfsMachine(RecordedMachine):
             wire = createhow3(how.mode, obj_attributes=sattr(file_mode, 0 if truncate else None))
         plan = self.model.create(directory, name, how)
         self._step(plan.operation)
+        entry = self._entry(directory, name)
+        existing = None if entry is None else self._size(entry)  # the bytes UNCHECKED keeps
         where = self._where(directory, name)
         reply = self._call(CREATE, CREATE3args(where, wire))
         created = self._settle(plan, reply.status)
         if created is not None:
             assert reply.resok is not None
+            attributes = reply.resok.obj_attributes.attributes
+            if existing and not how.truncate and attributes and attributes.size != existing:
+                self._fail(
+                    rules.CREATE_KEEPS_DATA,
+                    f"{plan.operation} over a file of {existing} bytes left {attributes.size}",
+                    diverged=True,
+                )
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "CREATE")
             self._check_wcc(directory, reply.resok.dir_wcc, "CREATE")
 

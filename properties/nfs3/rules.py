@@ -54,6 +54,12 @@ WRITE_NOT_FILE = define(
 COMMIT_NOT_FILE = define(
     "COMMIT-NOT-FILE", "COMMIT of a directory or symlink is refused", "RFC 1813 §3.3.21"
 )
+CREATE_KEEPS_DATA = define(
+    "CREATE-UNCHECKED-KEEPS-DATA",
+    "CREATE UNCHECKED of an existing file keeps its data unless the size is set to 0 "
+    "(a client's open(O_CREAT) without O_TRUNC relies on it)",
+    "RFC 1813 §3.3.8",
+)
 CREATE_VERIFIER = define(
     "CREATE-EXCLUSIVE-VERIFIER",
     "CREATE EXCLUSIVE of an existing file with another verifier answers NFS3ERR_EXIST",

@@ -88,8 +88,8 @@ class Plan(Generic[T]):
     def broken_rule(self, status: int) -> Rule:
         """The rule an answer outside the plan breaks (see the module rules)."""
         ok = self.allowed.get(NFS3_OK)
-        if status == NFS3ERR_STALE and ok is not None and ok.verdict is Verdict.PASS:
-            return LIVE_STALE  # the objects are alive: their handles must work
+        if status == NFS3ERR_STALE:  # allowed for a removed object: these objects live
+            return LIVE_STALE
         if status != NFS3_OK and ok is not None and ok.verdict is Verdict.PASS:
             return refused(self.operation)
         reasons = [j.rule for j in self.allowed.values() if j.rule is not None]
