@@ -21,20 +21,20 @@ from collections.abc import Callable, Sequence
 
 def _check(args: argparse.Namespace) -> int:
     from properties.harness.check import run_check
-    from properties.worlds.options import WorldError
+    from properties.worlds.options import WorldError, WorldFlags
+    from properties.worlds.prerun import describe
     from properties.worlds.registry import choose_worlds
 
+    flags = WorldFlags(args.world, args.target, args.target_drc, args.restart_cmd)
     try:
-        choose_worlds(args.world, args.target, args.target_drc, args.restart_cmd)
+        options = choose_worlds(flags)
     except WorldError as error:
         print(f"nfsprop check: {error}", file=sys.stderr)
         return 2
-    world_flags = ["--world", args.world]  # the user's own words, for the rerun lines
-    if args.target is not None:
-        world_flags += ["--target", args.target, "--target-drc", args.target_drc]
-    if args.restart_cmd is not None:
-        world_flags += ["--restart-cmd", args.restart_cmd]
-    return run_check(args.profile, args.workers, args.k, world_flags, args.seed)
+    for line in describe(options):  # pytest's own header is not shown under -q
+        print(line, flush=True)
+    # the user's own words, for the rerun lines
+    return run_check(args.profile, args.workers, args.k, flags.flags(), args.seed)
 
 
 def _replay(args: argparse.Namespace) -> int:

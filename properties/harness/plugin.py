@@ -7,10 +7,12 @@ Rules:
 - Options: `--world` (comma list of the worlds in properties/worlds/registry.py;
   default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default
   yes) and `--restart-cmd CMD` for the target world. They are checked once, in
-  pytest_configure, by the registry's `choose_worlds`: a bad value, a target world
-  without --target, or a target that does not answer is a pytest.UsageError of one line
-  naming the problem and the fix, never a traceback. The checked choice is
-  `world_options(config)`.
+  pytest_configure, by the registry's `choose_worlds`, which in the controller (not in
+  xdist's workers) also runs the pre-run check of the target (properties/worlds/
+  prerun.py): a bad value, a target world without --target, or a target that fails the
+  check is a pytest.UsageError of one line naming the problem and the fix, never a
+  traceback. The checked choice is `world_options(config)`; the header shows what the
+  pre-run check found.
 - `--baseline FILE` (properties/baselines/) is read in pytest_configure too (a bad file is
   a usage error of one line); the chosen baselines go to the RecordingPlugin
   (properties/harness/recording.py), which gives each test its Recorder. A run of
@@ -34,7 +36,8 @@ from properties.harness import profiles, seeds
 from properties.harness.findings import CHECK_MARKER
 from properties.harness.recording import RecordingPlugin
 from properties.harness.selection import ForeignOnly
-from properties.worlds.options import WorldError, WorldOptions
+from properties.worlds.options import WorldError, WorldFlags, WorldOptions
+from properties.worlds.prerun import describe
 from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
 from reference.fuse.url import EXPECTED_FORM
 
@@ -76,14 +79,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
-    return choose_worlds(
+    flags = WorldFlags(
         config.getoption("world"),
         config.getoption("target"),
         config.getoption("target_drc"),
         config.getoption("restart_cmd"),
-        # the controller checks that the target answers once, not every worker
-        reach=not hasattr(config, "workerinput"),
     )
+    # the controller checks the target once before the run, not every worker
+    return choose_worlds(flags, prerun=not hasattr(config, "workerinput"))
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded the profile
@@ -115,9 +118,10 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[_SEED_KEY] = seeds.current().value
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     options = world_options(config)
-    return f"nfsprop: worlds {','.join(options.worlds)}; seed {seeds.current().describe()}"
+    worlds = f"nfsprop: worlds {','.join(options.worlds)}; seed {seeds.current().describe()}"
+    return [worlds, *describe(options)]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import FaultRates, NoFaults
+from properties.baselines import OWN_WORLDS
 from properties.harness import findings
 from properties.harness.findings import check
 from properties.harness.recording import record_capabilities
@@ -59,9 +60,21 @@ from reference.xdr.gen.nfs3 import (
 )
 
 STEPS = settings(stateful_step_count=30)
+# Somebody else's server: long runs, to reach what lies behind the first steps (file data,
+# sizes, wcc_data, paging), in fewer examples so that a run stays bounded.
+FOREIGN_STEPS = 200
+FOREIGN_EXAMPLES = 25
 REAL_SOCKET_FAULTY_EXAMPLES = 20  # each spends real time on delays and retransmissions
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
 SHRUNK_STEPS = 1  # a duplicated MKDIR, CREATE or SYMLINK: OK, then EXIST
+
+
+def steps(world: str) -> settings:
+    """The machine settings for `world`: long runs on a foreign server (FOREIGN_STEPS)."""
+    if world in OWN_WORLDS:
+        return STEPS
+    examples = min(settings().max_examples, FOREIGN_EXAMPLES)
+    return settings(STEPS, stateful_step_count=FOREIGN_STEPS, max_examples=examples)
 
 
 def odd_names() -> tuple[bytes, ...]:
@@ -87,7 +100,7 @@ def test_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
     config = MachineConfig(odd_names=odd_names())
-    run_machine(config, target_factory, STEPS, run_context(request, world))
+    run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
 @check(
@@ -127,7 +140,7 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
     if not capabilities.drc:
         pytest.skip(f"{world}: the server keeps no duplicate request cache")
     config = MachineConfig(retransmit=True, odd_names=odd_names())
-    run_machine(config, target_factory, STEPS, run_context(request, world))
+    run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
 @check(
@@ -163,7 +176,7 @@ def test_a_crash_loses_nothing_committed(
     if not capabilities.crashes:
         pytest.skip(f"{world}: the world cannot crash its server")
     config = MachineConfig(crashes=True, odd_names=odd_names())
-    run_machine(config, target_factory, STEPS, run_context(request, world))
+    run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
 # Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black

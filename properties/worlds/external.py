@@ -11,8 +11,8 @@ Rules:
 - The suite waits for the command's shell only, never for its output to end: a command
   that starts the server in the background hands it the output it was given, and the
   server keeps it open as long as it runs. So the output goes to a temporary file (a
-  RestartError shows its last OUTPUT_TAIL bytes), not to a pipe. A command that outlives
-  RESTART_TIMEOUT is SIGKILLed (the shell, by its pid).
+  RestartError shows its last TAIL_LINES lines, joined by " | "), not to a pipe. A
+  command that outlives RESTART_TIMEOUT is SIGKILLed (the shell, by its pid).
 - Whether the server keeps a duplicate request cache is the user's word (`--target-drc`);
   the suite cannot turn it off.
 - The suite empties the export before every example: point it at a scratch export.
@@ -21,20 +21,24 @@ Rules:
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import IO
 
+from properties.peers.rpcping import null_call
 from properties.worlds.options import TargetUrl
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Capabilities
+from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
 RESTART_TIMEOUT = 60.0
 POLL_INTERVAL = 0.1
-OUTPUT_TAIL = 500  # bytes of the command's output a RestartError shows
+NULL_TIMEOUT = 1.0  # one NULL call while waiting for the server to come back
+OUTPUT_TAIL = 2000  # bytes of the command's output read for its last lines
+TAIL_LINES = 3  # lines of the command's output a RestartError shows
 
 
 class RestartError(RuntimeError):
@@ -73,36 +77,37 @@ class ExternalServer:
                 command.kill()
                 command.wait()
                 raise RestartError(
-                    f"--restart-cmd {self.restart_cmd!r} ran longer than {RESTART_TIMEOUT} s"
+                    f"--restart-cmd {self.restart_cmd!r} ran longer than {RESTART_TIMEOUT:g} s "
+                    f"and was killed; its last output: {_tail(output)}"
                 ) from None
             if status != 0:
                 raise RestartError(
-                    f"--restart-cmd {self.restart_cmd!r} exited with status {status}: "
-                    f"{_tail(output)}"
+                    f"--restart-cmd {self.restart_cmd!r} exited with status {status}; "
+                    f"its last output: {_tail(output)}"
                 )
-        for port in dict.fromkeys((self.url.port, self.url.mount_port)):
-            self._wait_until_listening(port)
+        self._wait_until_answering(self.url.port, NFS_PROGRAM, NFS_V3, "NFS")
+        self._wait_until_answering(self.url.mount_port, MOUNT_PROGRAM, MOUNT_V3, "MOUNT")
 
-    def _wait_until_listening(self, port: int) -> None:
+    def _wait_until_answering(self, port: int, program: int, version: int, what: str) -> None:
         deadline = time.monotonic() + RESTART_TIMEOUT
-        while True:
-            try:
-                socket.create_connection((self.url.host, port), timeout=1.0).close()
-                return
-            except OSError as error:
-                if time.monotonic() > deadline:
-                    raise RestartError(
-                        f"{self.url}: port {port} not listening {RESTART_TIMEOUT} s after "
-                        f"--restart-cmd ({error}); the command must start the server again"
-                    ) from None
-                time.sleep(POLL_INTERVAL)
+        address = (self.url.host, port)
+        while not null_call(address, program, version, timeout=NULL_TIMEOUT):
+            if time.monotonic() > deadline:
+                raise RestartError(
+                    f"{self.url}: {what} (port {port}) does not answer NULL {RESTART_TIMEOUT:g} s "
+                    f"after --restart-cmd {self.restart_cmd!r} returned; the command must "
+                    "start the server again"
+                )
+            time.sleep(POLL_INTERVAL)
 
 
 def _tail(output: IO[bytes]) -> str:
-    """The last OUTPUT_TAIL bytes written to `output`, as text."""
+    """The last TAIL_LINES non-empty lines written to `output`, on one line."""
     size = output.seek(0, os.SEEK_END)
     output.seek(max(0, size - OUTPUT_TAIL))
-    return output.read().decode(errors="replace").strip()
+    lines = [line.strip() for line in output.read().decode(errors="replace").splitlines()]
+    shown = [line for line in lines if line][-TAIL_LINES:]
+    return " | ".join(shown) if shown else "(no output)"
 
 
 def make_external_target(

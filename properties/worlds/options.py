@@ -1,10 +1,14 @@
-"""The options that choose a run's worlds: WorldOptions, and the `--target` URL of the
-"target" world.
+"""The options that choose a run's worlds: WorldFlags (the command line's words),
+WorldOptions (those words checked), and the `--target` URL of the "target" world.
 
 Rules:
+- WorldFlags is what the command line said, as it said it: pytest's options and `nfsprop
+  check`'s have the same names, and `flags()` gives them back as arguments (what `nfsprop
+  check` hands pytest and prints in its rerun lines).
 - WorldOptions is what the command line said, checked (properties/worlds/registry.py
   checks it): the worlds in order, and for the target world its URL, whether it keeps a
-  duplicate request cache (the user's word) and the command that restarts it. A bad value
+  duplicate request cache (the user's word) and the command that restarts it, and what
+  the pre-run check of the target found (properties/worlds/prerun.py). A bad value
   is a WorldError whose message is one line naming the problem and the fix (the pytest
   plugin turns it into a usage error, the `nfsprop` command into exit status 2).
 - A target URL is the one NFS URL form of reference/fuse/url.py (what `nfsprop serve`
@@ -18,8 +22,12 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reference.fuse.url import EXPECTED_FORM, BadNfsUrl, parse_nfs_url
+
+if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
+    from properties.worlds.prerun import TargetCheck
 
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
@@ -75,11 +83,31 @@ def check_reachable(target: TargetUrl, timeout: float = 5.0) -> None:
 
 
 @dataclass(frozen=True)
+class WorldFlags:
+    """The world options as the command line gave them (unchecked)."""
+
+    world: str
+    target: str | None = None
+    target_drc: str = "yes"
+    restart_cmd: str | None = None
+
+    def flags(self) -> list[str]:
+        """These words as command-line arguments, pytest's and `nfsprop check`'s alike."""
+        arguments = ["--world", self.world]
+        if self.target is not None:
+            arguments += ["--target", self.target, "--target-drc", self.target_drc]
+        if self.restart_cmd is not None:
+            arguments += ["--restart-cmd", self.restart_cmd]
+        return arguments
+
+
+@dataclass(frozen=True)
 class WorldOptions:
     worlds: tuple[str, ...]
     target: TargetUrl | None = None
     target_drc: bool = True
     restart_cmd: str | None = None
+    checked: TargetCheck | None = None  # the pre-run check's findings (controller only)
 
     def as_arguments(self) -> list[str]:
         """These options as command-line arguments (pytest's and `nfsprop check`'s alike),

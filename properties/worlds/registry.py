@@ -12,10 +12,13 @@ Rules:
   CI runs. Adding a world is one entry here, beside its module.
 - A world's module is imported when its server starts, not when the registry is read, so
   `nfsprop --help` stays instant.
-- `choose_worlds()` checks what the command line said and gives WorldOptions, or a
-  WorldError naming the problem and the fix: a world list is comma-separated names of
-  WORLDS, each at most once; the target world needs --target (which must answer when
-  `reach` is true), and --target/--restart-cmd need the target world.
+- `choose_worlds()` checks what the command line said (WorldFlags) and gives
+  WorldOptions, or a WorldError naming the problem and the fix: a world list is
+  comma-separated names of WORLDS, each at most once; the target world needs --target,
+  and --target/--restart-cmd need the target world. With `prerun` (the controller:
+  pytest's without xdist workers or with them, `nfsprop check`, `nfsprop replay`), the
+  target is checked before any test (properties/worlds/prerun.py) and what the check
+  found goes into the options.
 - A world whose one server serves every pytest-xdist worker (the --target server) gives
   an example its target under that server's lock (worlds/shared.py, worlds/lock.py), so
   the examples of different workers never run at the same time.
@@ -25,14 +28,15 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from properties.worlds.options import (
     WorldError,
+    WorldFlags,
     WorldOptions,
-    check_reachable,
     parse_target_url,
     parse_yes_no,
 )
@@ -165,29 +169,25 @@ def parse_worlds(text: str) -> tuple[str, ...]:
     return names
 
 
-def choose_worlds(
-    worlds: str,
-    target: str | None = None,
-    target_drc: str = "yes",
-    restart_cmd: str | None = None,
-    reach: bool = True,
-) -> WorldOptions:
-    """The checked WorldOptions of these command-line values (see the module rules)."""
-    names = parse_worlds(worlds)
-    drc = parse_yes_no(target_drc, "--target-drc")
+def choose_worlds(flags: WorldFlags, prerun: bool = True) -> WorldOptions:
+    """The checked WorldOptions of the command line's `flags` (see the module rules)."""
+    names = parse_worlds(flags.world)
+    drc = parse_yes_no(flags.target_drc, "--target-drc")
     if "target" not in names:
-        if target is not None or restart_cmd is not None:
+        if flags.target is not None or flags.restart_cmd is not None:
             raise WorldError(
                 "--target/--restart-cmd given without the target world: add "
                 "target to --world (e.g. --world sim,target)"
             )
         return WorldOptions(names)
-    if target is None:
+    if flags.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
-    url = parse_target_url(target)
-    if reach:
-        check_reachable(url)
-    return WorldOptions(names, url, drc, restart_cmd)
+    options = WorldOptions(names, parse_target_url(flags.target), drc, flags.restart_cmd)
+    if not prerun:
+        return options
+    from properties.worlds.prerun import check_target
+
+    return dataclasses.replace(options, checked=check_target(options))
 
 
 def target_factory(world: str, shared: SharedServers) -> TargetFactory:

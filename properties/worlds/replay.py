@@ -29,7 +29,7 @@ from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.reference_server import ServerStartError
 from properties.peers.rpcbind import RpcbindError
-from properties.worlds.options import WorldError, WorldOptions
+from properties.worlds.options import WorldError, WorldFlags, WorldOptions
 from properties.worlds.registry import WORLDS, choose_worlds, target_factory
 from properties.worlds.shared import SharedServers
 from properties.worlds.target import TargetFactory
@@ -90,6 +90,7 @@ def _options(
 ) -> WorldOptions:
     """The recorded world's options, checked as the command line's are."""
     try:
-        return choose_worlds(world, target, "yes" if target_drc else "no", restart_cmd)
+        flags = WorldFlags(world, target, "yes" if target_drc else "no", restart_cmd)
+        return choose_worlds(flags)
     except WorldError as error:
         raise ReplayWorldError(str(error)) from None
