@@ -3,7 +3,8 @@ built. The modules, one job each:
 
 - registry.py: the one registry of worlds (name -> description, Capabilities, how its
   server starts), the world options' check, an example's target factory.
-- options.py: WorldOptions and the `--target` URL.
+- options.py: WorldFlags, WorldOptions and the `--target` URL.
+- prerun.py: the pre-run check of a `--target` server, once per run.
 - target.py: the Target interface, Capabilities, TargetFactory.
 - sim.py: the simulation world's Target; sim_node.py: the simulated reference server
   node (also used by the caching clients' world).

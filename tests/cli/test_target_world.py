@@ -3,13 +3,8 @@ reached as somebody else's server (`--world target --target URL`), crashed and r
 through a user's `--restart-cmd`.
 
 Rules:
-- Each test starts `nfsprop serve` on a free 127.0.0.1 port with a SQLite store under
-  tmp_path, through tests/cli/serve_launcher.py (which forks each instance from an
-  already-imported server, so the hundreds of restarts of the crash property cost 20 ms
-  each rather than a quarter of a second), and writes a restart script beside it: the
-  script asks the launcher to SIGKILL the server by its pid and start it again on the
-  same port and store, returns once it listens (bounded), and appends a line to the
-  counter file.
+- Each test starts `nfsprop serve` with a restart script (tests/cli/live_target.py: the
+  hundreds of restarts of the crash property cost 20 ms each).
 - The properties run in a pytest subprocess (`python -m pytest properties/...`) with the
   `ci` profile (derandomized: every run is the same run), one -k selection, replay files
   under tmp_path (NFSPROP_FAILURES_DIR). Its report is parsed: every selected
@@ -18,11 +13,8 @@ Rules:
   real servers do; the planted failure's replay file is replayed with `nfsprop replay`
   against the same server, and `nfsprop check`'s rerun line for it fails it again.
 - ExternalServer.restart (properties/worlds/external.py) is also tested alone against a
-  listening socket: a command that leaves a process in the background, a failing
+  running `nfsprop serve`: a command that leaves a process in the background, a failing
   command, a MOUNT port that never comes back.
-- Only processes the test started are signalled, by pid: the launcher (SIGTERM, then
-  SIGKILL), which SIGKILLs its server instance; both die with the test's thread if it
-  dies first. Cleanup runs on failure too.
 """
 
 from __future__ import annotations
@@ -32,11 +24,9 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,94 +34,18 @@ import pytest
 
 from properties.harness.replay.file import file_name
 from properties.peers.ports import free_port
-from properties.peers.processes import die_with_parent, read_first_line, stop_process
+from properties.peers.reference_server import ServerProcess, running_server
 from properties.worlds import external
 from properties.worlds.external import ExternalServer, RestartError
 from properties.worlds.options import TargetUrl
-from tests.cli import serve_launcher
+from tests.cli.live_target import REPO_ROOT, LiveServer, live_server
 from tests.replay.commands import nfsprop_replay
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_PROPERTIES = "properties/nfs3/test_server.py"
 INNER_RUN_TIMEOUT = 600.0
 MODEL = "test_replies_match_the_model[target]"
 CRASH = "test_a_crash_loses_nothing_committed[target]"
 RETRANSMIT = "test_retransmissions_with_the_cache_get_the_first_reply[target]"
-
-RESTART_SCRIPT = """\
-# Restarts this test's nfsprop serve through its launcher (tests/cli/serve_launcher.py):
-# SIGKILL by pid, start again on the same port and store; returns once it listens, and
-# counts the restart. Only the standard library: run with `python -S`, it starts fast.
-import socket
-import sys
-
-with socket.create_connection(("127.0.0.1", {control_port}), timeout={timeout}) as launcher:
-    launcher.sendall(b"restart\\n")
-    answer = launcher.makefile("rb").readline().decode().strip()
-if not answer.startswith("listening "):
-    sys.exit("restart: " + (answer or "the launcher closed the connection"))
-with open({counter!r}, "a") as restarts:
-    restarts.write(answer + "\\n")
-"""
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """A running `nfsprop serve` as the target world sees it."""
-
-    url: str
-    restart_cmd: str
-    counter: Path
-
-    def restarts(self) -> list[str]:
-        """One line per restart, `listening PID` (the new server's pid)."""
-        return self.counter.read_text().splitlines() if self.counter.exists() else []
-
-
-def _write_restart_script(tmp_path: Path, control_port: int, counter: Path) -> Path:
-    script = tmp_path / "restart.py"
-    timeout = serve_launcher.START_TIMEOUT + 5
-    script.write_text(
-        RESTART_SCRIPT.format(control_port=control_port, timeout=timeout, counter=str(counter))
-    )
-    return script
-
-
-@contextmanager
-def live_server(tmp_path: Path, *, drc: bool, separate_mount: bool) -> Iterator[LiveServer]:
-    """`nfsprop serve` on free ports (cache on or off, MOUNT on the NFS port or its own)
-    and a script that restarts it."""
-    work_dir = tmp_path / "server"
-    command = [sys.executable, "-m", "tests.cli.serve_launcher", str(work_dir)]
-    command += [] if drc else ["--no-drc"]
-    command += ["--separate-mount"] if separate_mount else []
-    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    with (tmp_path / "launcher.log").open("ab") as log:
-        launcher = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            cwd=REPO_ROOT,
-            env=environment,
-            preexec_fn=die_with_parent,
-        )
-    try:
-        line = read_first_line(launcher, serve_launcher.START_TIMEOUT).decode()
-        found = re.fullmatch(r"(\d+) nfs://\S+\?version=3&nfsport=(\d+)&mountport=(\d+)", line)
-        assert found is not None, f"the launcher printed {line!r}: see {tmp_path}/launcher.log"
-        control_port, port, mount_port = (int(group) for group in found.groups())
-        counter = tmp_path / "restarts.txt"
-        script = _write_restart_script(tmp_path, control_port, counter)
-        yield LiveServer(
-            url=f"nfs://127.0.0.1:{port}/export?mountport={mount_port}",
-            restart_cmd=f"{shlex.quote(sys.executable)} -S {shlex.quote(str(script))}",
-            counter=counter,
-        )
-    finally:
-        stop_process(launcher)  # it SIGKILLs its server instance first
-        if launcher.stdout is not None:
-            launcher.stdout.close()
 
 
 @dataclass(frozen=True)
@@ -245,27 +159,25 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
 
 
 @pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A TCP socket listening on 127.0.0.1: a server that is up, as far as a restart can tell."""
-    with socket.create_server(("127.0.0.1", 0)) as listening:
-        yield listening
+def served(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A running `nfsprop serve`: a server that is up, as far as a restart can tell."""
+    with running_server(tmp_path / "served") as server:
+        yield server
 
 
-def external_server(
-    listener: socket.socket, restart_cmd: str, mount_port: int = 0
-) -> ExternalServer:
-    port = listener.getsockname()[1]
-    return ExternalServer(TargetUrl("127.0.0.1", port, b"/export", mount_port or port), restart_cmd)
+def external_server(served: ServerProcess, restart_cmd: str, mount_port: int = 0) -> ExternalServer:
+    url = TargetUrl("127.0.0.1", served.port, b"/export", mount_port or served.mount_port)
+    return ExternalServer(url, restart_cmd)
 
 
 def test_a_restart_command_that_leaves_a_server_running_returns(
-    tmp_path: Path, listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, served: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The command's background process keeps the output it inherited open: the restart
     must wait for the command, not for the end of its output."""
     monkeypatch.setattr(external, "RESTART_TIMEOUT", 5.0)
     pidfile = tmp_path / "background.pid"
-    server = external_server(listener, f"sleep 600 & echo $! > {shlex.quote(str(pidfile))}")
+    server = external_server(served, f"sleep 600 & echo $! > {shlex.quote(str(pidfile))}")
     try:
         server.restart()
     finally:
@@ -273,19 +185,24 @@ def test_a_restart_command_that_leaves_a_server_running_returns(
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
-def test_a_failing_restart_command_shows_its_status_and_output(listener: socket.socket) -> None:
-    server = external_server(listener, "echo 'no such server' >&2; exit 3")
-    with pytest.raises(RestartError, match="exited with status 3: no such server"):
+def test_a_failing_restart_command_shows_its_status_and_last_lines_in_one_line(
+    served: ServerProcess,
+) -> None:
+    command = "echo starting; echo 'no such server' >&2; echo; exit 3"
+    server = external_server(served, command)
+    with pytest.raises(RestartError) as error:
         server.restart()
+    assert "exited with status 3; its last output: starting | no such server" in str(error.value)
+    assert "\n" not in str(error.value)
 
 
-def test_a_restart_waits_for_the_mount_port_too(
-    listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+def test_a_restart_waits_for_the_mount_port_to_answer_null(
+    served: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(external, "RESTART_TIMEOUT", 0.5)
     mount_port = free_port()  # nothing listens there
-    server = external_server(listener, "true", mount_port)
-    with pytest.raises(RestartError, match=f"port {mount_port} not listening"):
+    server = external_server(served, "true", mount_port)
+    with pytest.raises(RestartError, match=f"MOUNT \\(port {mount_port}\\) does not answer NULL"):
         server.restart()
 
 

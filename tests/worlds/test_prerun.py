@@ -1,0 +1,112 @@
+"""The pre-run check of a --target server: refusals named with their fix, UDP, the restart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from properties.peers.reference_server import ServerProcess
+from properties.worlds.options import WorldError, WorldFlags, WorldOptions
+from properties.worlds.prerun import describe
+from properties.worlds.registry import choose_worlds
+from tests.cli.live_target import REPO_ROOT, live_server
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServerProcess]:
+    """`nfsprop serve` on a free port, MOUNT on the NFS port, TCP and UDP."""
+    with ServerProcess(tmp_path / "served") as server:
+        yield server
+
+
+def url_of(server: ServerProcess, export: str = "/export") -> str:
+    return f"nfs://127.0.0.1:{server.port}{export}?mountport={server.mount_port}"
+
+
+def checked(url: str, **flags: str) -> WorldOptions:
+    return choose_worlds(WorldFlags("target", url, **flags))
+
+
+def test_a_served_export_passes_and_the_header_says_what_was_found(
+    served: ServerProcess,
+) -> None:
+    options = checked(url_of(served))
+    assert options.checked is not None and options.checked.udp
+    assert describe(options) == [
+        f"nfsprop: target {options.target}: TCP yes, UDP yes, MOUNT on the NFS port, "
+        "no --restart-cmd"
+    ]
+
+
+def test_a_server_without_udp_is_said_to_serve_none(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "tcp-only", extra_args=("--no-udp",)) as server:
+        options = checked(url_of(server))
+    assert options.checked is not None and not options.checked.udp
+    assert ", UDP no," in describe(options)[0]
+
+
+@pytest.mark.parametrize(
+    ("export", "said"),
+    [
+        ("/elsewhere", "answered MNT3ERR_ACCES: export it to 127.0.0.1 / this host"),
+        ("/export/missing", "answered MNT3ERR_NOENT: no such export; check the path in the URL"),
+    ],
+)
+def test_a_refused_mnt_is_named_with_the_fix(served: ServerProcess, export: str, said: str) -> None:
+    with pytest.raises(WorldError) as error:
+        checked(url_of(served, export))
+    assert said in str(error.value)
+    assert f"MNT '{export}' on 127.0.0.1:{served.mount_port}" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_the_restart_command_is_run_once_and_the_server_must_come_back(tmp_path: Path) -> None:
+    with live_server(tmp_path, drc=True, separate_mount=True) as server:
+        options = checked(server.url, restart_cmd=server.restart_cmd)
+        restarts = server.restarts()
+    assert len(restarts) == 1
+    header = describe(options)[0]
+    assert header.endswith(", --restart-cmd checked")
+    assert options.target is not None and f"MOUNT port {options.target.mount_port}" in header
+
+
+def test_a_failing_restart_command_is_named_with_its_status_and_output(
+    served: ServerProcess,
+) -> None:
+    with pytest.raises(WorldError) as error:
+        checked(url_of(served), restart_cmd="echo cannot restart >&2; exit 7")
+    message = str(error.value)
+    assert message.startswith(f"--target nfs://127.0.0.1:{served.port}/export")
+    assert "exited with status 7; its last output: cannot restart" in message
+    assert "\n" not in message
+
+
+def test_pytest_and_nfsprop_check_refuse_a_refused_mnt_in_one_line(served: ServerProcess) -> None:
+    url = url_of(served, "/elsewhere")
+    flags = ["--world", "target", "--target", url]
+    pytest_run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "properties/rpc", *flags],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    check_run = subprocess.run(
+        [sys.executable, "-m", "properties.cli", "check", *flags],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert pytest_run.returncode == pytest.ExitCode.USAGE_ERROR, pytest_run.stderr
+    assert "MNT3ERR_ACCES: export it to 127.0.0.1" in pytest_run.stderr
+    assert "Traceback" not in pytest_run.stdout + pytest_run.stderr
+    assert check_run.returncode == 2, check_run.stdout + check_run.stderr
+    assert check_run.stderr.startswith("nfsprop check: --target ")
+    assert check_run.stderr.count("\n") == 1 and "MNT3ERR_ACCES" in check_run.stderr
