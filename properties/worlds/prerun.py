@@ -5,15 +5,17 @@ check`'s, `nfsprop replay`'s: registry.choose_worlds with `prerun`).
 Rules:
 - In order: both ports accept TCP (options.check_reachable); MNT of the export over TCP
   to the MOUNT port answers MNT3_OK (a refusal is named by its status name, with the fix:
-  MNT_FIXES); a NULL call over UDP to the NFS port says whether UDP is served (bounded by
-  UDP_TIMEOUT); with --restart-cmd the command is run once and both ports must answer
-  NULL again within its bounded wait (properties/worlds/external.py).
+  MNT_FIXES); the feature probe (properties/worlds/probe.py: it makes and removes a
+  scratch directory, and its NULL call over UDP to the NFS port says whether UDP is
+  served); with --restart-cmd the command is run once and both ports must answer NULL
+  again within its bounded wait (properties/worlds/external.py).
 - Every failure is a WorldError of one line, `--target URL: what happened; the fix`.
   Every call is bounded: MNT by CALL_TIMEOUT seconds, the rest by the target's own bound.
 - The check runs once per process for the same options (`nfsprop check` checks, then
   runs pytest in its own process, whose controller asks again): a passed check is kept.
 - `describe()` gives the header lines (pytest's report header, `nfsprop check`'s first
-  lines): what the check found, one line.
+  lines): what the check found, two lines: transports and the optional features (by
+  probe.FEATURES's titles), then what the server says of itself and the user's options.
 """
 
 from __future__ import annotations
@@ -24,20 +26,18 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from properties.peers.rpcping import null_call
 from properties.worlds.external import ExternalServer, RestartError, make_external_target
 from properties.worlds.options import TargetUrl, WorldError, WorldOptions, check_reachable
+from properties.worlds.probe import FEATURES, Features, ProbeError, probe
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Capabilities
 from reference.rpc.errors import RpcError
 from reference.xdr import XdrError
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client, mountstat3
-from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
 T = TypeVar("T")
 
 CALL_TIMEOUT = 20.0
-UDP_TIMEOUT = 1.0
 # What to do about a refused MNT, by its status; any other refusal: GENERAL_MNT_FIX.
 MNT_FIXES = {
     mountstat3.MNT3ERR_ACCES: "export it to {client} / this host",
@@ -61,7 +61,7 @@ class TargetCheck:
     """What the pre-run check found of the --target server."""
 
     url: TargetUrl
-    udp: bool  # NULL over UDP to the NFS port answered
+    features: Features  # probed; features.udp: NULL over UDP to the NFS port answered
     restart_checked: bool  # --restart-cmd ran once and the server came back
 
 
@@ -86,15 +86,13 @@ def _check(options: WorldOptions) -> TargetCheck:
         raise WorldError(f"--target {url}: {_line(error)}; is the server up?") from None
     try:
         _mount(target, url)
-        udp = null_call(
-            (url.host, url.port), NFS_PROGRAM, NFS_V3, transport="udp", timeout=UDP_TIMEOUT
-        )
+        features = _probe(target, url)
         if options.restart_cmd is not None:
             try:
                 target.crash_and_restart()
             except RestartError as error:
                 raise WorldError(f"--target {url}: {error}") from None
-        return TargetCheck(url, udp, options.restart_cmd is not None)
+        return TargetCheck(url, features, options.restart_cmd is not None)
     finally:
         target.close()
 
@@ -109,6 +107,16 @@ def _mount(target: SocketTarget[ExternalServer], url: TargetUrl) -> None:
         raise WorldError(
             f"--target {url}: {where} answered {reply.fhs_status.name}: {fix.format(client=client)}"
         )
+
+
+def _probe(target: SocketTarget[ExternalServer], url: TargetUrl) -> Features:
+    try:
+        return probe(target, url.host, url.port, url.mount_port)
+    except (ProbeError, RpcError, XdrError, TimeoutError) as error:
+        raise WorldError(
+            f"--target {url}: the feature probe failed: {_line(error)}; the export must be "
+            "writable by the suite (AUTH_SYS uid 0)"
+        ) from None
 
 
 def _bounded(target: SocketTarget[ExternalServer], call: Coroutine[Any, Any, T], where: str) -> T:
@@ -148,11 +156,38 @@ def describe(options: WorldOptions) -> list[str]:
     checked = options.checked
     if checked is None:
         return []
-    url = checked.url
+    url, features = checked.url, checked.features
     mount = "on the NFS port" if url.mount_port == url.port else f"port {url.mount_port}"
-    restart = "--restart-cmd checked" if checked.restart_checked else "no --restart-cmd"
-    return [f"nfsprop: target {url}: TCP yes, UDP {_yes(checked.udp)}, MOUNT {mount}, {restart}"]
+    optional = [
+        f"{feature.title} {_yes(getattr(features, feature.name))}"
+        for feature in FEATURES
+        if feature.name != "udp"
+    ]
+    said = [
+        f"time granularity {_duration(features.time_delta_ns)}",
+        f"name_max {_unknown(features.name_max)}",
+        f"smallest READDIR count {_unknown(features.smallest_readdir_count)}",
+        "--restart-cmd checked" if checked.restart_checked else "no --restart-cmd",
+    ]
+    return [
+        f"nfsprop: target {url}: TCP yes, UDP {_yes(features.udp)}, MOUNT {mount}, "
+        + ", ".join(optional),
+        "nfsprop: target " + ", ".join(said),
+    ]
 
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def _unknown(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def _duration(nanoseconds: int | None) -> str:
+    if nanoseconds is None:
+        return "unknown"
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+        if nanoseconds >= size and nanoseconds % size == 0:
+            return f"{nanoseconds // size} {unit}"
+    return f"{nanoseconds} ns"

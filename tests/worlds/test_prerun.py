@@ -1,4 +1,4 @@
-"""The pre-run check of a --target server: refusals named with their fix, UDP, the restart."""
+"""The pre-run check of a --target server: refusals named with their fix, the probe, the restart."""
 
 from __future__ import annotations
 
@@ -27,26 +27,48 @@ def url_of(server: ServerProcess, export: str = "/export") -> str:
     return f"nfs://127.0.0.1:{server.port}{export}?mountport={server.mount_port}"
 
 
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 def checked(url: str, **flags: str) -> WorldOptions:
     return choose_worlds(WorldFlags("target", url, **flags))
 
 
-def test_a_served_export_passes_and_the_header_says_what_was_found(
+def test_a_served_export_passes_and_the_header_says_what_was_probed(
     served: ServerProcess,
 ) -> None:
     options = checked(url_of(served))
-    assert options.checked is not None and options.checked.udp
+    assert options.checked is not None
+    count = options.checked.features.smallest_readdir_count
     assert describe(options) == [
         f"nfsprop: target {options.target}: TCP yes, UDP yes, MOUNT on the NFS port, "
-        "no --restart-cmd"
+        "CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, modes stored yes, "
+        "owners stored yes",
+        f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
+        "no --restart-cmd",
     ]
 
 
 def test_a_server_without_udp_is_said_to_serve_none(tmp_path: Path) -> None:
     with ServerProcess(tmp_path / "tcp-only", extra_args=("--no-udp",)) as server:
         options = checked(url_of(server))
-    assert options.checked is not None and not options.checked.udp
+    assert options.checked is not None and not options.checked.features.udp
     assert ", UDP no," in describe(options)[0]
+
+
+def test_pytest_s_header_and_nfsprop_check_print_the_probe(served: ServerProcess) -> None:
+    flags = ["--world", "target", "--target", url_of(served)]
+    collected = run([sys.executable, "-m", "pytest", "--co", "properties/rpc", *flags])
+    checked_run = run(
+        [sys.executable, "-m", "properties.cli", "check", "--workers", "0", *flags, "-k", "nomatch"]
+    )
+    for output in (collected.stdout, checked_run.stdout):
+        lines = [line for line in output.splitlines() if line.startswith("nfsprop: target")]
+        assert len(lines) == 2, output
+        assert "TCP yes, UDP yes" in lines[0] and "time granularity 1 ns" in lines[1]
 
 
 @pytest.mark.parametrize(
@@ -69,9 +91,9 @@ def test_the_restart_command_is_run_once_and_the_server_must_come_back(tmp_path:
         options = checked(server.url, restart_cmd=server.restart_cmd)
         restarts = server.restarts()
     assert len(restarts) == 1
-    header = describe(options)[0]
-    assert header.endswith(", --restart-cmd checked")
-    assert options.target is not None and f"MOUNT port {options.target.mount_port}" in header
+    header = describe(options)
+    assert header[1].endswith(", --restart-cmd checked")
+    assert options.target is not None and f"MOUNT port {options.target.mount_port}" in header[0]
 
 
 def test_a_failing_restart_command_is_named_with_its_status_and_output(
@@ -88,22 +110,8 @@ def test_a_failing_restart_command_is_named_with_its_status_and_output(
 def test_pytest_and_nfsprop_check_refuse_a_refused_mnt_in_one_line(served: ServerProcess) -> None:
     url = url_of(served, "/elsewhere")
     flags = ["--world", "target", "--target", url]
-    pytest_run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--co", "-q", "properties/rpc", *flags],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    check_run = subprocess.run(
-        [sys.executable, "-m", "properties.cli", "check", *flags],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    pytest_run = run([sys.executable, "-m", "pytest", "--co", "-q", "properties/rpc", *flags])
+    check_run = run([sys.executable, "-m", "properties.cli", "check", *flags])
     assert pytest_run.returncode == pytest.ExitCode.USAGE_ERROR, pytest_run.stderr
     assert "MNT3ERR_ACCES: export it to 127.0.0.1" in pytest_run.stderr
     assert "Traceback" not in pytest_run.stdout + pytest_run.stderr
