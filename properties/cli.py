@@ -179,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--target", metavar="URL", help=EXPECTED_FORM)
     check.add_argument(
-        "--target-drc", default="yes", metavar="yes|no", help="does the --target keep a DRC"
+        "--target-drc",
+        default="yes",
+        metavar="yes|no|auto",
+        help="does the --target keep a DRC (default: yes; auto: probe it)",
     )
     check.add_argument("--restart-cmd", metavar="CMD", help="restarts the --target server")
     check.add_argument(

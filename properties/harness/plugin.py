@@ -5,8 +5,9 @@ Rules:
 - The Hypothesis profiles are registered at import time, before Hypothesis's own plugin
   reads `--hypothesis-profile`.
 - Options: `--world` (comma list of the worlds in properties/worlds/registry.py;
-  default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no` (default
-  yes) and `--restart-cmd CMD` for the target world. They are checked once, in
+  default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no|auto`
+  (default yes; auto: the pre-run check probes it) and `--restart-cmd CMD` for the
+  target world. They are checked once, in
   pytest_configure, by the registry's `choose_worlds`, which in the controller (not in
   xdist's workers) also runs the pre-run check of the target (properties/worlds/
   prerun.py): a bad value, a target world without --target, or a target that fails the
@@ -62,8 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target-drc",
         default="yes",
-        metavar="yes|no",
-        help="whether the --target server keeps a duplicate request cache (default: yes)",
+        metavar="yes|no|auto",
+        help="whether the --target server keeps a duplicate request cache (default: yes); "
+        "auto: probe it before the run",
     )
     group.addoption(
         "--baseline",

@@ -1,11 +1,16 @@
-"""One example at a time on a server that every pytest-xdist worker shares (--target).
+"""One example at a time on a server that every pytest-xdist worker shares (--target),
+and the other files the processes of a run share about that server.
 
-Rules: `exclusive(key)` holds an exclusive lock (fcntl.flock) on a file in the temporary
-directory named after a hash of `key` (the server's URL) for the length of a `with` block,
-so the examples of the processes of one run, which empty and crash the same export, never
-overlap. The wait is bounded: the lock is polled every POLL seconds for at most
-`timeout` seconds, then TimeoutError names the server and the wait. The lock goes with
-the process that held it, so a killed worker blocks nobody.
+Rules:
+- `shared_file(key, kind)` is the file of one kind about `key` (the server's URL) that
+  the processes of one run share: in the temporary directory, named after a hash of the
+  key and the kind ("lock"; the pre-run check's "check.json", properties/worlds/
+  prerun.py).
+- `exclusive(key)` holds an exclusive lock (fcntl.flock) on the key's lock file for the
+  length of a `with` block, so the examples of the processes of one run, which empty and
+  crash the same export, never overlap. The wait is bounded: the lock is polled every
+  POLL seconds for at most `timeout` seconds, then TimeoutError names the server and the
+  wait. The lock goes with the process that held it, so a killed worker blocks nobody.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ LOCK_TIMEOUT = 3600.0
 POLL = 0.2
 
 
-def lock_path(key: str) -> Path:
+def shared_file(key: str, kind: str) -> Path:
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"nfsprop-{digest}.lock"
+    return Path(tempfile.gettempdir()) / f"nfsprop-{digest}.{kind}"
 
 
 @contextmanager
 def exclusive(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the lock of `key` (see the module rules)."""
-    with lock_path(key).open("a") as handle:
+    with shared_file(key, "lock").open("a") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:

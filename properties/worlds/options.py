@@ -7,8 +7,9 @@ Rules:
   check` hands pytest and prints in its rerun lines).
 - WorldOptions is what the command line said, checked (properties/worlds/registry.py
   checks it): the worlds in order, and for the target world its URL, whether it keeps a
-  duplicate request cache (the user's word) and the command that restarts it, and what
-  the pre-run check of the target found (properties/worlds/prerun.py). A bad value
+  duplicate request cache (the user's word, or with `--target-drc auto` the pre-run
+  check's probe: `drc_decided` says which), the command that restarts it, and what the
+  pre-run check of the target found (properties/worlds/prerun.py). A bad value
   is a WorldError whose message is one line naming the problem and the fix (the pytest
   plugin turns it into a usage error, the `nfsprop` command into exit status 2).
 - A target URL is the one NFS URL form of reference/fuse/url.py (what `nfsprop serve`
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from reference.fuse.url import EXPECTED_FORM, BadNfsUrl, parse_nfs_url
 
 if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
     from properties.worlds.prerun import TargetCheck
+
+DrcDecided = Literal["your word", "probed"]  # how WorldOptions.target_drc was decided
 
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
@@ -36,11 +39,12 @@ class WorldError(ValueError):
     """A bad --world, --target or --target-drc value, or a target that does not answer."""
 
 
-def parse_yes_no(text: str, option: str) -> bool:
+def parse_drc(text: str) -> bool | None:
+    """--target-drc: yes, no, or auto (None: the pre-run check probes it)."""
     answer = text.strip().lower()
-    if answer not in ("yes", "no"):
-        raise WorldError(f"{option} {text!r}: give yes or no")
-    return answer == "yes"
+    if answer not in ("yes", "no", "auto"):
+        raise WorldError(f"--target-drc {text!r}: give yes, no or auto")
+    return None if answer == "auto" else answer == "yes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,8 @@ class WorldOptions:
     target: TargetUrl | None = None
     target_drc: bool = True
     restart_cmd: str | None = None
-    checked: TargetCheck | None = None  # the pre-run check's findings (controller only)
+    drc_decided: DrcDecided = "your word"
+    checked: TargetCheck | None = None  # the pre-run check's findings
 
     def as_arguments(self) -> list[str]:
         """These options as command-line arguments (pytest's and `nfsprop check`'s alike),

@@ -7,12 +7,19 @@ Rules:
   to the MOUNT port answers MNT3_OK (a refusal is named by its status name, with the fix:
   MNT_FIXES); the feature probe (properties/worlds/probe.py: it makes and removes a
   scratch directory, and its NULL call over UDP to the NFS port says whether UDP is
-  served); with --restart-cmd the command is run once and both ports must answer NULL
-  again within its bounded wait (properties/worlds/external.py).
+  served); with `--target-drc auto`, the duplicate request cache probe (a MKDIR in the
+  scratch directory DRC_DIR sent twice with one XID on one connection, over UDP where
+  served, else TCP: the first reply again is a cache, NFS3ERR_EXIST none; anything else
+  is a WorldError asking for yes or no; DRC_DIR is removed); with --restart-cmd the
+  command is run once and both ports must answer NULL again within its bounded wait
+  (properties/worlds/external.py).
 - Every failure is a WorldError of one line, `--target URL: what happened; the fix`.
   Every call is bounded: MNT by CALL_TIMEOUT seconds, the rest by the target's own bound.
 - The check runs once per process for the same options (`nfsprop check` checks, then
   runs pytest in its own process, whose controller asks again): a passed check is kept.
+  It is saved (JSON, worlds/lock.py's `shared_file(url, CHECK_FILE)`) for xdist's
+  workers, which do not check but `load_check()` what their controller found (the
+  probed cache answer, for their Capabilities).
 - `describe()` gives the header lines (pytest's report header, `nfsprop check`'s first
   lines): what the check found, two lines: transports and the optional features (by
   probe.FEATURES's titles), then what the server says of itself and the user's options.
@@ -21,23 +28,43 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import os
 import socket
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from properties.nfs3.model.verdict import status_name
+from properties.nfs3.wire import MKDIR, RawReplyError, decode_reply, sattr
 from properties.worlds.external import ExternalServer, RestartError, make_external_target
-from properties.worlds.options import TargetUrl, WorldError, WorldOptions, check_reachable
+from properties.worlds.lock import shared_file
+from properties.worlds.options import (
+    TargetUrl,
+    WorldError,
+    WorldOptions,
+    check_reachable,
+    parse_target_url,
+)
 from properties.worlds.probe import FEATURES, Features, ProbeError, probe
-from properties.worlds.sockets import SocketTarget
+from properties.worlds.sockets import ROOT, SocketTarget
 from properties.worlds.target import Capabilities
+from reference.rpc.auth import encode_credential
 from reference.rpc.errors import RpcError
+from reference.rpc.message import MalformedMessage, encode_call
 from reference.xdr import XdrError
+from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client, mountstat3
+from reference.xdr.gen.nfs3 import NFS3_OK, NFS_PROGRAM, NFS_V3, NFS_V3_Client
 
 T = TypeVar("T")
 
 CALL_TIMEOUT = 20.0
+CHECK_FILE = "check.json"  # the check saved for the run's other processes (worlds/lock.py)
+DRC_DIR = b".nfsprop-drc"  # the cache probe's scratch directory in the export
+DRC_NAME = b"twice"  # what the cache probe makes twice in it
+AUTO_FIX = "give --target-drc yes or no instead of auto"
 # What to do about a refused MNT, by its status; any other refusal: GENERAL_MNT_FIX.
 MNT_FIXES = {
     mountstat3.MNT3ERR_ACCES: "export it to {client} / this host",
@@ -63,20 +90,51 @@ class TargetCheck:
     url: TargetUrl
     features: Features  # probed; features.udp: NULL over UDP to the NFS port answered
     restart_checked: bool  # --restart-cmd ran once and the server came back
+    drc: bool | None  # the duplicate request cache probe's answer; None: not probed
+
+    def to_json(self) -> str:
+        body = dataclasses.asdict(self)
+        body["url"] = str(self.url)
+        return json.dumps(body)
+
+    @classmethod
+    def from_json(cls, text: str) -> TargetCheck:
+        body = json.loads(text)
+        features = body["features"]
+        features["answers"] = tuple(tuple(pair) for pair in features["answers"])
+        return cls(
+            parse_target_url(body["url"]),
+            Features(**features),
+            body["restart_checked"],
+            body["drc"],
+        )
 
 
-_PASSED: dict[WorldOptions, TargetCheck] = {}
+_PASSED: dict[tuple[WorldOptions, bool], TargetCheck] = {}
 
 
-def check_target(options: WorldOptions) -> TargetCheck:
-    """The pre-run check of `options.target` (see the module rules)."""
-    known = _PASSED.get(options)
+def check_target(options: WorldOptions, probe_drc: bool) -> TargetCheck:
+    """The pre-run check of `options.target` (see the module rules), its duplicate request
+    cache probed if `probe_drc`; saved for the run's other processes (load_check)."""
+    known = _PASSED.get((options, probe_drc))
     if known is None:
-        known = _PASSED[options] = _check(options)
+        known = _PASSED[(options, probe_drc)] = _check(options, probe_drc)
+    path = shared_file(str(known.url), CHECK_FILE)
+    temporary = path.with_suffix(f".{os.getpid()}")
+    temporary.write_text(known.to_json())
+    temporary.replace(path)
     return known
 
 
-def _check(options: WorldOptions) -> TargetCheck:
+def load_check(url: TargetUrl) -> TargetCheck | None:
+    """The pre-run check the run's controller saved for `url`, if any."""
+    try:
+        return TargetCheck.from_json(shared_file(str(url), CHECK_FILE).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _check(options: WorldOptions, probe_drc: bool) -> TargetCheck:
     url = options.target
     assert url is not None, "the pre-run check needs a --target"
     check_reachable(url)
@@ -85,28 +143,101 @@ def _check(options: WorldOptions) -> TargetCheck:
     except RpcError as error:
         raise WorldError(f"--target {url}: {_line(error)}; is the server up?") from None
     try:
-        _mount(target, url)
-        features = _probe(target, url)
+        root = _mount(target, url)
+        target.features = features = _probe(target, url)
+        drc = _probe_drc(target, url, root) if probe_drc else None
         if options.restart_cmd is not None:
             try:
                 target.crash_and_restart()
             except RestartError as error:
                 raise WorldError(f"--target {url}: {error}") from None
-        return TargetCheck(url, features, options.restart_cmd is not None)
+        return TargetCheck(url, features, options.restart_cmd is not None, drc)
     finally:
         target.close()
 
 
-def _mount(target: SocketTarget[ExternalServer], url: TargetUrl) -> None:
+def _mount(target: SocketTarget[ExternalServer], url: TargetUrl) -> nfs3.nfs_fh3:
+    """The export's root handle."""
     mount = MOUNT_V3_Client(target.mount_caller)
     where = f"MNT {url.export.decode(errors='replace')!r} on {url.host}:{url.mount_port}"
     reply = _bounded(target, mount.MOUNTPROC3_MNT(target.export), where)
-    if reply.fhs_status != MNT3_OK:
+    if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
         fix = MNT_FIXES.get(reply.fhs_status, GENERAL_MNT_FIX)
         client = _client_address(url)
         raise WorldError(
             f"--target {url}: {where} answered {reply.fhs_status.name}: {fix.format(client=client)}"
         )
+    return nfs3.nfs_fh3(reply.mountinfo.fhandle)
+
+
+def _probe_drc(target: SocketTarget[ExternalServer], url: TargetUrl, root: nfs3.nfs_fh3) -> bool:
+    """Whether a MKDIR sent twice with one XID on one connection (UDP where served, else
+    TCP: SocketTarget.send_raw) is answered from a duplicate request cache: the second
+    answer NFS3_OK (identical or not) is a cache, NFS3ERR_EXIST none."""
+    nfs = NFS_V3_Client(target.caller)
+    scratch = _bounded(target, _make_directory(nfs, root, DRC_DIR), f"MKDIR {DRC_DIR!r}")
+    if scratch is None:
+        raise WorldError(f"--target {url}: the cache probe could not make {DRC_DIR!r}; {AUTO_FIX}")
+    args = nfs3.MKDIR3args(nfs3.diropargs3(scratch, DRC_NAME), sattr())
+    call = encode_call(
+        target.next_xid(),
+        NFS_PROGRAM,
+        NFS_V3,
+        MKDIR.number,
+        encode_credential(ROOT),
+        MKDIR.encode_args(args),
+    )
+    first = target.run(target.send_raw(call))
+    second = target.run(target.send_raw(call))
+    removed = _bounded(target, _remove_tree(nfs, root, DRC_DIR, DRC_NAME), f"RMDIR {DRC_DIR!r}")
+    transport = "UDP" if target.features.udp else "TCP"
+    try:
+        answers = [decode_reply(MKDIR, reply).status for reply in (first, second)]
+    except (RawReplyError, MalformedMessage, XdrError) as error:
+        raise WorldError(
+            f"--target {url}: the cache probe over {transport}: {_line(error)}; {AUTO_FIX}"
+        ) from None
+    if removed != NFS3_OK:
+        raise WorldError(
+            f"--target {url}: the cache probe could not remove {DRC_DIR!r}: "
+            f"{status_name(removed)}; remove it by hand"
+        )
+    if answers[0] != NFS3_OK:
+        raise WorldError(
+            f"--target {url}: the cache probe's MKDIR answered {status_name(answers[0])}; "
+            f"{AUTO_FIX}"
+        )
+    if answers[1] == NFS3_OK:
+        return True
+    if answers[1] == nfs3.NFS3ERR_EXIST:
+        return False
+    raise WorldError(
+        f"--target {url}: the cache probe's MKDIR, sent again with its XID over {transport}, "
+        f"answered {status_name(answers[1])} (neither the first reply nor NFS3ERR_EXIST); "
+        f"{AUTO_FIX}"
+    )
+
+
+async def _make_directory(
+    nfs: NFS_V3_Client, parent: nfs3.nfs_fh3, name: bytes
+) -> nfs3.nfs_fh3 | None:
+    """A new, empty directory `name` in `parent` (one an earlier run left is emptied)."""
+    made = await nfs.NFSPROC3_MKDIR(nfs3.MKDIR3args(nfs3.diropargs3(parent, name), sattr()))
+    if made.status == nfs3.NFS3ERR_EXIST:
+        await _remove_tree(nfs, parent, name, DRC_NAME)
+        made = await nfs.NFSPROC3_MKDIR(nfs3.MKDIR3args(nfs3.diropargs3(parent, name), sattr()))
+    return made.resok.obj.handle if made.resok is not None else None
+
+
+async def _remove_tree(
+    nfs: NFS_V3_Client, parent: nfs3.nfs_fh3, name: bytes, child: bytes
+) -> nfs3.nfsstat3:
+    """RMDIR `name`/`child` (if there), then `name`: the status of the last."""
+    found = await nfs.NFSPROC3_LOOKUP(nfs3.LOOKUP3args(nfs3.diropargs3(parent, name)))
+    if found.resok is not None:
+        await nfs.NFSPROC3_RMDIR(nfs3.RMDIR3args(nfs3.diropargs3(found.resok.object, child)))
+    removed = await nfs.NFSPROC3_RMDIR(nfs3.RMDIR3args(nfs3.diropargs3(parent, name)))
+    return removed.status
 
 
 def _probe(target: SocketTarget[ExternalServer], url: TargetUrl) -> Features:
@@ -167,6 +298,7 @@ def describe(options: WorldOptions) -> list[str]:
         f"time granularity {_duration(features.time_delta_ns)}",
         f"name_max {_unknown(features.name_max)}",
         f"smallest READDIR count {_unknown(features.smallest_readdir_count)}",
+        f"DRC {_yes(options.target_drc)} ({options.drc_decided})",
         "--restart-cmd checked" if checked.restart_checked else "no --restart-cmd",
     ]
     return [

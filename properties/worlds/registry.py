@@ -37,8 +37,8 @@ from properties.worlds.options import (
     WorldError,
     WorldFlags,
     WorldOptions,
+    parse_drc,
     parse_target_url,
-    parse_yes_no,
 )
 from properties.worlds.target import (
     GONFS,
@@ -172,7 +172,7 @@ def parse_worlds(text: str) -> tuple[str, ...]:
 def choose_worlds(flags: WorldFlags, prerun: bool = True) -> WorldOptions:
     """The checked WorldOptions of the command line's `flags` (see the module rules)."""
     names = parse_worlds(flags.world)
-    drc = parse_yes_no(flags.target_drc, "--target-drc")
+    drc = parse_drc(flags.target_drc)
     if "target" not in names:
         if flags.target is not None or flags.restart_cmd is not None:
             raise WorldError(
@@ -182,12 +182,21 @@ def choose_worlds(flags: WorldFlags, prerun: bool = True) -> WorldOptions:
         return WorldOptions(names)
     if flags.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
-    options = WorldOptions(names, parse_target_url(flags.target), drc, flags.restart_cmd)
-    if not prerun:
-        return options
-    from properties.worlds.prerun import check_target
+    url = parse_target_url(flags.target)
+    options = WorldOptions(names, url, drc is not False, flags.restart_cmd)
+    from properties.worlds.prerun import check_target, load_check
 
-    return dataclasses.replace(options, checked=check_target(options))
+    checked = check_target(options, probe_drc=drc is None) if prerun else load_check(url)
+    if drc is not None:
+        return dataclasses.replace(options, checked=checked)
+    if checked is None or checked.drc is None:
+        raise WorldError(
+            f"--target-drc auto: no pre-run check of {url} was found (the controller saves "
+            "it before xdist's workers start); give --target-drc yes or no"
+        )
+    return dataclasses.replace(
+        options, target_drc=checked.drc, drc_decided="probed", checked=checked
+    )
 
 
 def target_factory(world: str, shared: SharedServers) -> TargetFactory:

@@ -101,7 +101,7 @@ def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--world", "target"), "--world target needs --target"),
         (("--world", "target", "--target", "nfs://h/x?version=4"), "only version=3"),
         (("--world", "sim", "--target", "nfs://h/x?mountport=1"), "without the target world"),
-        (("--target-drc", "maybe"), "give yes or no"),
+        (("--target-drc", "maybe"), "give yes, no or auto"),
     ],
 )
 def test_pytest_turns_bad_world_options_into_a_one_line_usage_error(

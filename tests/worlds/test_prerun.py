@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 
 from properties.peers.reference_server import ServerProcess
-from properties.worlds.options import WorldError, WorldFlags, WorldOptions
+from properties.worlds.external import make_external_target
+from properties.worlds.options import TargetUrl, WorldError, WorldFlags, WorldOptions
 from properties.worlds.prerun import describe
 from properties.worlds.registry import choose_worlds
+from properties.worlds.target import REAL_SOCKETS, Target
+from reference.xdr.gen import nfs3
+from reference.xdr.gen.mount3 import MOUNT_V3_Client
+from reference.xdr.gen.nfs3 import NFS_V3_Client
 from tests.cli.live_target import REPO_ROOT, live_server
 
 
@@ -33,6 +38,27 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_listing(server: ServerProcess) -> list[bytes]:
+    """The names in the export's root (but '.' and '..'), through a fresh client."""
+    url = TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port)
+    target = make_external_target(url, None, REAL_SOCKETS)
+    try:
+        return target.run(_names(target))
+    finally:
+        target.close()
+
+
+async def _names(target: Target) -> list[bytes]:
+    mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
+    assert mounted.mountinfo is not None
+    root = nfs3.nfs_fh3(mounted.mountinfo.fhandle)
+    listed = await NFS_V3_Client(target.caller).NFSPROC3_READDIR(
+        nfs3.READDIR3args(root, 0, bytes(8), 4096)
+    )
+    assert listed.resok is not None
+    return [entry.name for entry in listed.resok.reply.entries if entry.name not in (b".", b"..")]
+
+
 def checked(url: str, **flags: str) -> WorldOptions:
     return choose_worlds(WorldFlags("target", url, **flags))
 
@@ -48,7 +74,7 @@ def test_a_served_export_passes_and_the_header_says_what_was_probed(
         "CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, modes stored yes, "
         "owners stored yes",
         f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
-        "no --restart-cmd",
+        "DRC yes (your word), no --restart-cmd",
     ]
 
 
@@ -118,3 +144,40 @@ def test_pytest_and_nfsprop_check_refuse_a_refused_mnt_in_one_line(served: Serve
     assert check_run.returncode == 2, check_run.stdout + check_run.stderr
     assert check_run.stderr.startswith("nfsprop check: --target ")
     assert check_run.stderr.count("\n") == 1 and "MNT3ERR_ACCES" in check_run.stderr
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("drc", [True, False], ids=["cache", "no-cache"])
+def test_target_drc_auto_probes_the_cache(tmp_path: Path, transport: str, drc: bool) -> None:
+    """MKDIR twice with one XID: the first reply again is a cache, NFS3ERR_EXIST none;
+    over UDP where the server serves it, else over TCP; the probe leaves nothing behind."""
+    extra = [*(["--no-udp"] if transport == "tcp" else []), *([] if drc else ["--no-drc"])]
+    with ServerProcess(tmp_path / "served", extra_args=tuple(extra)) as server:
+        options = checked(url_of(server), target_drc="auto")
+        left = run_listing(server)
+    assert (options.target_drc, options.drc_decided) == (drc, "probed")
+    assert f", DRC {'yes' if drc else 'no'} (probed)," in describe(options)[1]
+    assert left == []
+
+
+def test_target_drc_yes_or_no_is_the_user_s_word(served: ServerProcess) -> None:
+    options = checked(url_of(served), target_drc="no")
+    assert (options.target_drc, options.drc_decided) == (False, "your word")
+    assert ", DRC no (your word)," in describe(options)[1]
+
+
+def test_the_workers_of_a_run_get_the_probed_answer(tmp_path: Path) -> None:
+    """Under xdist the workers do not probe: they read what the controller saved, and a
+    server found without a cache skips the property that needs one."""
+    with ServerProcess(tmp_path / "served", extra_args=("--no-drc",)) as server:
+        done = run(
+            [
+                *(sys.executable, "-m", "pytest", "-n", "2", "-rA"),
+                *("properties/nfs3/test_server.py", "--hypothesis-profile=ci"),
+                *("--world", "target", "--target", url_of(server), "--target-drc", "auto"),
+                *("-k", "retransmissions_with_the_cache"),
+            ]
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "DRC no (probed)" in done.stdout
+    assert "SKIPPED" in done.stdout and "keeps no duplicate request cache" in done.stdout
