@@ -64,13 +64,7 @@ def define(code: str, title: str, rfc: str) -> Rule:
     return rule
 
 
-@dataclass(frozen=True)
-class Check:
-    code: str
-    title: str
-    rfc: str
-
-
+Check = Rule  # a property's code, title and section: the same three things as a rule's
 CHECKS: dict[str, Check] = {}
 CHECK_MARKER = "nfsprop_check"
 
