@@ -12,7 +12,9 @@ Rules:
   served, else TCP: the first reply again is a cache, NFS3ERR_EXIST none; anything else
   is a WorldError asking for yes or no; DRC_DIR is removed); with --restart-cmd the
   command is run once and both ports must answer NULL again within its bounded wait
-  (properties/worlds/external.py).
+  (properties/worlds/external.py): a file made before it is GETATTRed by its old handle
+  after it, and the answer (NFS3_OK: handles survive; NFS3ERR_STALE, BADHANDLE, ...)
+  goes into the header and the target world's Capabilities (handles_survive_restart).
 - Every failure is a WorldError of one line, `--target URL: what happened; the fix`.
   Every call is bounded: MNT by CALL_TIMEOUT seconds, the rest by the target's own bound.
 - The check runs once per process for the same options (`nfsprop check` checks, then
@@ -65,6 +67,8 @@ CHECK_FILE = "check.json"  # the check saved for the run's other processes (worl
 DRC_DIR = b".nfsprop-drc"  # the cache probe's scratch directory in the export
 DRC_NAME = b"twice"  # what the cache probe makes twice in it
 AUTO_FIX = "give --target-drc yes or no instead of auto"
+RESTART_FILE = b".nfsprop-restart"  # made before the restart, its handle tried after it
+SURVIVED = "survived"
 # What to do about a refused MNT, by its status; any other refusal: GENERAL_MNT_FIX.
 MNT_FIXES = {
     mountstat3.MNT3ERR_ACCES: "export it to {client} / this host",
@@ -80,6 +84,7 @@ CHECKING = Capabilities(
     network_faults=False,
     partitions=False,
     clock_jumps=False,
+    handles_survive_restart=None,
 )
 
 
@@ -89,8 +94,14 @@ class TargetCheck:
 
     url: TargetUrl
     features: Features  # probed; features.udp: NULL over UDP to the NFS port answered
-    restart_checked: bool  # --restart-cmd ran once and the server came back
     drc: bool | None  # the duplicate request cache probe's answer; None: not probed
+    # with --restart-cmd (run once; the server came back): what GETATTR of a handle made
+    # before the restart answered after it (SURVIVED, or a status name); None: no command
+    handle_after_restart: str | None
+
+    @property
+    def handles_survive_restart(self) -> bool | None:
+        return None if self.handle_after_restart is None else self.handle_after_restart == SURVIVED
 
     def to_json(self) -> str:
         body = dataclasses.asdict(self)
@@ -105,8 +116,8 @@ class TargetCheck:
         return cls(
             parse_target_url(body["url"]),
             Features(**features),
-            body["restart_checked"],
             body["drc"],
+            body["handle_after_restart"],
         )
 
 
@@ -146,21 +157,17 @@ def _check(options: WorldOptions, probe_drc: bool) -> TargetCheck:
         root = _mount(target, url)
         target.features = features = _probe(target, url)
         drc = _probe_drc(target, url, root) if probe_drc else None
-        if options.restart_cmd is not None:
-            try:
-                target.crash_and_restart()
-            except RestartError as error:
-                raise WorldError(f"--target {url}: {error}") from None
-        return TargetCheck(url, features, options.restart_cmd is not None, drc)
+        after = None if options.restart_cmd is None else _restart(target, url, root)
+        return TargetCheck(url, features, drc, after)
     finally:
         target.close()
 
 
-def _mount(target: SocketTarget[ExternalServer], url: TargetUrl) -> nfs3.nfs_fh3:
+def _mount(target: SocketTarget[Any], url: TargetUrl) -> nfs3.nfs_fh3:
     """The export's root handle."""
     mount = MOUNT_V3_Client(target.mount_caller)
     where = f"MNT {url.export.decode(errors='replace')!r} on {url.host}:{url.mount_port}"
-    reply = _bounded(target, mount.MOUNTPROC3_MNT(target.export), where)
+    reply = _bounded(target, url, mount.MOUNTPROC3_MNT(target.export), where)
     if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
         fix = MNT_FIXES.get(reply.fhs_status, GENERAL_MNT_FIX)
         client = _client_address(url)
@@ -170,12 +177,52 @@ def _mount(target: SocketTarget[ExternalServer], url: TargetUrl) -> nfs3.nfs_fh3
     return nfs3.nfs_fh3(reply.mountinfo.fhandle)
 
 
+def _restart(target: SocketTarget[Any], url: TargetUrl, root: nfs3.nfs_fh3) -> str:
+    """Restart the server once with --restart-cmd: what GETATTR of a file's handle made
+    before answers after it (SURVIVED, or a status name); the file is removed."""
+    nfs = NFS_V3_Client(target.caller)
+    where = nfs3.diropargs3(root, RESTART_FILE)
+    how = nfs3.createhow3(nfs3.UNCHECKED, obj_attributes=sattr())
+    made = _bounded(target, url, nfs.NFSPROC3_CREATE(nfs3.CREATE3args(where, how)), "CREATE")
+    handle = made.resok.obj.handle if made.resok is not None else None
+    if handle is None:
+        raise WorldError(
+            f"--target {url}: CREATE {RESTART_FILE!r} before the restart answered "
+            f"{status_name(made.status)}; the export must be writable by the suite"
+        )
+    try:
+        target.crash_and_restart()
+    except RestartError as error:
+        raise WorldError(f"--target {url}: {error}") from None
+    try:
+        status = target.run(
+            asyncio.wait_for(nfs.NFSPROC3_GETATTR(nfs3.GETATTR3args(handle)), CALL_TIMEOUT)
+        ).status
+        after = SURVIVED if status == NFS3_OK else status_name(status)
+    except (RpcError, XdrError) as error:
+        after = _line(error)
+    except TimeoutError:
+        raise WorldError(
+            f"--target {url}: no answer to GETATTR within {CALL_TIMEOUT:g} s after "
+            "--restart-cmd; the command must start the server again"
+        ) from None
+    fresh = _mount(target, url)  # the old root's handle may be gone with the restart
+    remove = nfs3.REMOVE3args(nfs3.diropargs3(fresh, RESTART_FILE))
+    removed = _bounded(target, url, nfs.NFSPROC3_REMOVE(remove), "REMOVE")
+    if removed.status != NFS3_OK:
+        raise WorldError(
+            f"--target {url}: REMOVE {RESTART_FILE!r} after the restart answered "
+            f"{status_name(removed.status)}; remove it by hand"
+        )
+    return after
+
+
 def _probe_drc(target: SocketTarget[ExternalServer], url: TargetUrl, root: nfs3.nfs_fh3) -> bool:
     """Whether a MKDIR sent twice with one XID on one connection (UDP where served, else
     TCP: SocketTarget.send_raw) is answered from a duplicate request cache: the second
     answer NFS3_OK (identical or not) is a cache, NFS3ERR_EXIST none."""
     nfs = NFS_V3_Client(target.caller)
-    scratch = _bounded(target, _make_directory(nfs, root, DRC_DIR), f"MKDIR {DRC_DIR!r}")
+    scratch = _bounded(target, url, _make_directory(nfs, root, DRC_DIR), f"MKDIR {DRC_DIR!r}")
     if scratch is None:
         raise WorldError(f"--target {url}: the cache probe could not make {DRC_DIR!r}; {AUTO_FIX}")
     args = nfs3.MKDIR3args(nfs3.diropargs3(scratch, DRC_NAME), sattr())
@@ -189,7 +236,9 @@ def _probe_drc(target: SocketTarget[ExternalServer], url: TargetUrl, root: nfs3.
     )
     first = target.run(target.send_raw(call))
     second = target.run(target.send_raw(call))
-    removed = _bounded(target, _remove_tree(nfs, root, DRC_DIR, DRC_NAME), f"RMDIR {DRC_DIR!r}")
+    removed = _bounded(
+        target, url, _remove_tree(nfs, root, DRC_DIR, DRC_NAME), f"RMDIR {DRC_DIR!r}"
+    )
     transport = "UDP" if target.features.udp else "TCP"
     try:
         answers = [decode_reply(MKDIR, reply).status for reply in (first, second)]
@@ -250,18 +299,20 @@ def _probe(target: SocketTarget[ExternalServer], url: TargetUrl) -> Features:
         ) from None
 
 
-def _bounded(target: SocketTarget[ExternalServer], call: Coroutine[Any, Any, T], where: str) -> T:
+def _bounded(
+    target: SocketTarget[Any], url: TargetUrl, call: Coroutine[Any, Any, T], where: str
+) -> T:
     """`call` on `target`, within CALL_TIMEOUT seconds; any failure as a WorldError."""
     try:
         return target.run(asyncio.wait_for(call, CALL_TIMEOUT))
     except TimeoutError:
         raise WorldError(
-            f"--target {target.server.url}: no answer to {where} within {CALL_TIMEOUT:g} s; "
+            f"--target {url}: no answer to {where} within {CALL_TIMEOUT:g} s; "
             "is it an NFSv3 server, and mountport= its MOUNT port?"
         ) from None
     except (RpcError, XdrError) as error:
         raise WorldError(
-            f"--target {target.server.url}: {where}: {_line(error)}; "
+            f"--target {url}: {where}: {_line(error)}; "
             "is it an NFSv3 server, and mountport= its MOUNT port?"
         ) from None
 
@@ -299,13 +350,21 @@ def describe(options: WorldOptions) -> list[str]:
         f"name_max {_unknown(features.name_max)}",
         f"smallest READDIR count {_unknown(features.smallest_readdir_count)}",
         f"DRC {_yes(options.target_drc)} ({options.drc_decided})",
-        "--restart-cmd checked" if checked.restart_checked else "no --restart-cmd",
+        _restart_said(checked.handle_after_restart),
     ]
     return [
         f"nfsprop: target {url}: TCP yes, UDP {_yes(features.udp)}, MOUNT {mount}, "
         + ", ".join(optional),
         "nfsprop: target " + ", ".join(said),
     ]
+
+
+def _restart_said(after: str | None) -> str:
+    if after is None:
+        return "no --restart-cmd (handles across a restart not probed)"
+    if after == SURVIVED:
+        return "--restart-cmd checked, handles survive a restart"
+    return f"--restart-cmd checked, handles do NOT survive a restart (GETATTR answered {after})"
 
 
 def _yes(value: bool) -> str:

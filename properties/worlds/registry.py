@@ -101,8 +101,10 @@ def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
 
 
 def _target_capabilities(options: WorldOptions) -> Capabilities:
-    """The user's word: --restart-cmd enables crashes; a server the user says keeps no
-    cache is the only cache-off server the suite can have."""
+    """The user's word and the pre-run check: --restart-cmd enables crashes, and whether
+    handles survive them is what the check found; a server the user says (or the probe
+    finds) keeps no cache is the only cache-off server the suite can have."""
+    checked = options.checked
     return Capabilities(
         crashes=options.restart_cmd is not None,
         drc=options.target_drc,
@@ -110,6 +112,7 @@ def _target_capabilities(options: WorldOptions) -> Capabilities:
         network_faults=True,
         partitions=False,
         clock_jumps=False,
+        handles_survive_restart=None if checked is None else checked.handles_survive_restart,
     )
 
 

@@ -42,21 +42,43 @@ class Capabilities:
     network_faults: bool  # the example's fault source decides the fate of each message
     partitions: bool  # partition() cuts the network between client and server
     clock_jumps: bool  # jump_clock() steps the server's wall clock
+    # a handle made before crash_and_restart() still names its object after it (what the
+    # crash property relies on); None: not known (a --target server without --restart-cmd)
+    handles_survive_restart: bool | None
 
 
 # The simulation can do everything to its server and network.
 SIMULATED = Capabilities(
-    crashes=True, drc=True, drc_off=True, network_faults=True, partitions=True, clock_jumps=True
+    crashes=True,
+    drc=True,
+    drc_off=True,
+    network_faults=True,
+    partitions=True,
+    clock_jumps=True,
+    handles_survive_restart=True,
 )
-# A server of ours on real sockets (nfsprop serve, NFS-Ganesha): killed and restarted,
-# started without its cache, reached through a fault proxy; its clock and the kernel's
-# network are real.
+# A server of ours on real sockets (nfsprop serve, NFS-Ganesha): killed and restarted
+# (its handles are persistent), started without its cache, reached through a fault
+# proxy; its clock and the kernel's network are real.
 REAL_SOCKETS = Capabilities(
-    crashes=True, drc=True, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
+    crashes=True,
+    drc=True,
+    drc_off=True,
+    network_faults=True,
+    partitions=False,
+    clock_jumps=False,
+    handles_survive_restart=True,
 )
-# go-nfs: killed and restarted, reached through a fault proxy; it has no cache at all.
+# go-nfs: killed and restarted, reached through a fault proxy; it has no cache at all,
+# and its handles live in memory: a restart loses them.
 GONFS = Capabilities(
-    crashes=True, drc=False, drc_off=True, network_faults=True, partitions=False, clock_jumps=False
+    crashes=True,
+    drc=False,
+    drc_off=True,
+    network_faults=True,
+    partitions=False,
+    clock_jumps=False,
+    handles_survive_restart=False,
 )
 
 

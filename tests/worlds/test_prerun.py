@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from properties.peers.reference_server import ServerProcess
+from properties.worlds import prerun
 from properties.worlds.external import make_external_target
+from properties.worlds.gonfs import make_gonfs_target
 from properties.worlds.options import TargetUrl, WorldError, WorldFlags, WorldOptions
 from properties.worlds.prerun import describe
-from properties.worlds.registry import choose_worlds
+from properties.worlds.registry import WORLDS, choose_worlds
 from properties.worlds.target import REAL_SOCKETS, Target
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
@@ -38,9 +40,8 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_listing(server: ServerProcess) -> list[bytes]:
+def run_listing(url: TargetUrl) -> list[bytes]:
     """The names in the export's root (but '.' and '..'), through a fresh client."""
-    url = TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port)
     target = make_external_target(url, None, REAL_SOCKETS)
     try:
         return target.run(_names(target))
@@ -74,7 +75,7 @@ def test_a_served_export_passes_and_the_header_says_what_was_probed(
         "CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, modes stored yes, "
         "owners stored yes",
         f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
-        "DRC yes (your word), no --restart-cmd",
+        "DRC yes (your word), no --restart-cmd (handles across a restart not probed)",
     ]
 
 
@@ -112,14 +113,43 @@ def test_a_refused_mnt_is_named_with_the_fix(served: ServerProcess, export: str,
     assert "\n" not in str(error.value)
 
 
-def test_the_restart_command_is_run_once_and_the_server_must_come_back(tmp_path: Path) -> None:
+def test_the_restart_command_is_run_once_and_handles_are_tried_across_it(
+    tmp_path: Path,
+) -> None:
+    """nfsprop serve keeps its handles across a restart: the header and the target world's
+    Capabilities say so; the scratch file is gone."""
     with live_server(tmp_path, drc=True, separate_mount=True) as server:
         options = checked(server.url, restart_cmd=server.restart_cmd)
         restarts = server.restarts()
-    assert len(restarts) == 1
+        assert options.target is not None
+        left = run_listing(options.target)
+    assert len(restarts) == 1 and left == []
     header = describe(options)
-    assert header[1].endswith(", --restart-cmd checked")
-    assert options.target is not None and f"MOUNT port {options.target.mount_port}" in header[0]
+    assert header[1].endswith(", --restart-cmd checked, handles survive a restart")
+    assert f"MOUNT port {options.target.mount_port}" in header[0]
+    assert options.checked is not None and options.checked.handles_survive_restart
+    assert WORLDS["target"].capabilities(options).handles_survive_restart is True
+
+
+def test_handles_lost_in_a_restart_are_named_by_the_answer(tmp_path: Path) -> None:
+    """go-nfs keeps its handles in memory: the old handle's GETATTR answer is the finding."""
+    target = make_gonfs_target(tmp_path)
+    try:
+        url = TargetUrl("127.0.0.1", target.server.port, b"/", target.server.port)
+        after = prerun._restart(target, url, prerun._mount(target, url))
+    finally:
+        target.close()
+    assert after == "NFS3ERR_STALE"
+    assert not (tmp_path / "export" / ".nfsprop-restart").exists()
+
+
+def test_without_a_restart_command_handles_across_restarts_are_not_known(
+    served: ServerProcess,
+) -> None:
+    options = checked(url_of(served))
+    assert options.checked is not None and options.checked.handles_survive_restart is None
+    assert WORLDS["target"].capabilities(options).handles_survive_restart is None
+    assert describe(options)[1].endswith("no --restart-cmd (handles across a restart not probed)")
 
 
 def test_a_failing_restart_command_is_named_with_its_status_and_output(
@@ -154,7 +184,7 @@ def test_target_drc_auto_probes_the_cache(tmp_path: Path, transport: str, drc: b
     extra = [*(["--no-udp"] if transport == "tcp" else []), *([] if drc else ["--no-drc"])]
     with ServerProcess(tmp_path / "served", extra_args=tuple(extra)) as server:
         options = checked(url_of(server), target_drc="auto")
-        left = run_listing(server)
+        left = run_listing(TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port))
     assert (options.target_drc, options.drc_decided) == (drc, "probed")
     assert f", DRC {'yes' if drc else 'no'} (probed)," in describe(options)[1]
     assert left == []
