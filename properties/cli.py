@@ -25,7 +25,9 @@ def _check(args: argparse.Namespace) -> int:
     from properties.worlds.prerun import describe
     from properties.worlds.registry import choose_worlds
 
-    flags = WorldFlags(args.world, args.target, args.target_drc, args.restart_cmd)
+    flags = WorldFlags(
+        args.world, args.target, args.target_drc, args.restart_cmd, args.uid, args.gid
+    )
     try:
         options = choose_worlds(flags)
     except WorldError as error:
@@ -185,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="does the --target keep a DRC (default: yes; auto: probe it)",
     )
     check.add_argument("--restart-cmd", metavar="CMD", help="restarts the --target server")
+    check.add_argument(
+        "--uid", default="0", metavar="N", help="AUTH_SYS uid of calls to --target (default 0)"
+    )
+    check.add_argument(
+        "--gid", default="0", metavar="N", help="AUTH_SYS gid of calls to --target (default 0)"
+    )
     check.add_argument(
         "--seed", metavar="N", help="the run's Hypothesis seed (dev and thorough profiles)"
     )

@@ -6,14 +6,14 @@ Rules:
   reads `--hypothesis-profile`.
 - Options: `--world` (comma list of the worlds in properties/worlds/registry.py;
   default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no|auto`
-  (default yes; auto: the pre-run check probes it) and `--restart-cmd CMD` for the
-  target world. They are checked once, in
-  pytest_configure, by the registry's `choose_worlds`, which in the controller (not in
-  xdist's workers) also runs the pre-run check of the target (properties/worlds/
-  prerun.py): a bad value, a target world without --target, or a target that fails the
-  check is a pytest.UsageError of one line naming the problem and the fix, never a
-  traceback. The checked choice is `world_options(config)`; the header shows what the
-  pre-run check found.
+  (default yes; auto: the pre-run check probes it), `--restart-cmd CMD` and `--uid N
+  --gid N` (the AUTH_SYS identity of its calls, default 0/0) for the target world. They
+  are checked once, in pytest_configure, by the registry's `choose_worlds`, which in the
+  controller (not in xdist's workers) also runs the pre-run check of the target
+  (properties/worlds/prerun.py): a bad value, a target world without --target, or a
+  target that fails the check is a pytest.UsageError of one line naming the problem and
+  the fix, never a traceback. The checked choice is `world_options(config)`; the header
+  shows what the pre-run check found.
 - `--baseline FILE` (properties/baselines/) is read in pytest_configure too (a bad file is
   a usage error of one line); the chosen baselines go to the RecordingPlugin
   (properties/harness/recording.py), which gives each test its Recorder. A run of
@@ -78,6 +78,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="CMD",
         help="shell command that kills and restarts the --target server (enables crash tests)",
     )
+    group.addoption(
+        "--uid",
+        default="0",
+        metavar="N",
+        help="the AUTH_SYS uid of every call to the --target server (default: 0, root)",
+    )
+    group.addoption(
+        "--gid",
+        default="0",
+        metavar="N",
+        help="the AUTH_SYS gid of every call to the --target server (default: 0)",
+    )
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
@@ -86,6 +98,8 @@ def _checked(config: pytest.Config) -> WorldOptions:
         config.getoption("target"),
         config.getoption("target_drc"),
         config.getoption("restart_cmd"),
+        config.getoption("uid"),
+        config.getoption("gid"),
     )
     # the controller checks the target once before the run, not every worker
     return choose_worlds(flags, prerun=not hasattr(config, "workerinput"))

@@ -13,8 +13,9 @@ Rules:
   server keeps it open as long as it runs. So the output goes to a temporary file (a
   RestartError shows its last TAIL_LINES lines, joined by " | "), not to a pipe. A
   command that outlives RESTART_TIMEOUT is SIGKILLed (the shell, by its pid).
-- Whether the server keeps a duplicate request cache is the user's word (`--target-drc`);
-  the suite cannot turn it off.
+- Whether the server keeps a duplicate request cache is the user's word (`--target-drc`)
+  or the pre-run check's probe; the suite cannot turn it off. Every call carries the
+  user's AUTH_SYS uid and gid (`--uid`/`--gid`, default root).
 - The suite empties the export before every example: point it at a scratch export.
 """
 
@@ -31,6 +32,7 @@ from properties.peers.rpcping import null_call
 from properties.worlds.options import TargetUrl
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Capabilities
+from reference.rpc.stubs import AuthSys
 from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
 from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
@@ -111,7 +113,7 @@ def _tail(output: IO[bytes]) -> str:
 
 
 def make_external_target(
-    url: TargetUrl, restart_cmd: str | None, capabilities: Capabilities
+    url: TargetUrl, restart_cmd: str | None, capabilities: Capabilities, credential: AuthSys
 ) -> SocketTarget[ExternalServer]:
     return SocketTarget(
         f"target:{url}",
@@ -120,4 +122,5 @@ def make_external_target(
         capabilities,
         lambda: None,
         host=url.host,
+        credential=credential,
     )

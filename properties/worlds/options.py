@@ -8,7 +8,8 @@ Rules:
 - WorldOptions is what the command line said, checked (properties/worlds/registry.py
   checks it): the worlds in order, and for the target world its URL, whether it keeps a
   duplicate request cache (the user's word, or with `--target-drc auto` the pre-run
-  check's probe: `drc_decided` says which), the command that restarts it, and what the
+  check's probe: `drc_decided` says which), the command that restarts it, the AUTH_SYS
+  uid and gid of every call to it (`credential`; default 0/0, root), and what the
   pre-run check of the target found (properties/worlds/prerun.py). A bad value
   is a WorldError whose message is one line naming the problem and the fix (the pytest
   plugin turns it into a usage error, the `nfsprop` command into exit status 2).
@@ -26,17 +27,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from reference.fuse.url import EXPECTED_FORM, BadNfsUrl, parse_nfs_url
+from reference.rpc.stubs import AuthSys
 
 if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
     from properties.worlds.prerun import TargetCheck
 
 DrcDecided = Literal["your word", "probed"]  # how WorldOptions.target_drc was decided
 
+MAX_ID = 0xFFFF_FFFF
+MACHINE_NAME = b"nfsprop-client"  # the AUTH_SYS machine name of the suite's clients
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
 
 class WorldError(ValueError):
     """A bad --world, --target or --target-drc value, or a target that does not answer."""
+
+
+def parse_id(text: str, option: str) -> int:
+    """--uid/--gid: an AUTH_SYS id, 0 to MAX_ID."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_ID:
+        raise WorldError(f"{option} {text!r}: give a number from 0 to {MAX_ID} (0: root)")
+    return value
 
 
 def parse_drc(text: str) -> bool | None:
@@ -94,14 +109,20 @@ class WorldFlags:
     target: str | None = None
     target_drc: str = "yes"
     restart_cmd: str | None = None
+    uid: str = "0"
+    gid: str = "0"
 
     def flags(self) -> list[str]:
-        """These words as command-line arguments, pytest's and `nfsprop check`'s alike."""
+        """These words as command-line arguments, pytest's and `nfsprop check`'s alike
+        (--uid/--gid when not the default)."""
         arguments = ["--world", self.world]
         if self.target is not None:
             arguments += ["--target", self.target, "--target-drc", self.target_drc]
         if self.restart_cmd is not None:
             arguments += ["--restart-cmd", self.restart_cmd]
+        for option, value in (("--uid", self.uid), ("--gid", self.gid)):
+            if value != "0":
+                arguments += [option, value]
         return arguments
 
 
@@ -112,7 +133,13 @@ class WorldOptions:
     target_drc: bool = True
     restart_cmd: str | None = None
     drc_decided: DrcDecided = "your word"
+    uid: int = 0  # the AUTH_SYS identity of every call to the target
+    gid: int = 0
     checked: TargetCheck | None = None  # the pre-run check's findings
+
+    @property
+    def credential(self) -> AuthSys:
+        return AuthSys(0, MACHINE_NAME, self.uid, self.gid)
 
     def as_arguments(self) -> list[str]:
         """These options as command-line arguments (pytest's and `nfsprop check`'s alike),
@@ -123,4 +150,7 @@ class WorldOptions:
             arguments += ["--target-drc", "yes" if self.target_drc else "no"]
         if self.restart_cmd is not None:
             arguments += ["--restart-cmd", self.restart_cmd]
+        for option, value in (("--uid", self.uid), ("--gid", self.gid)):
+            if value != 0:
+                arguments += [option, str(value)]
         return arguments

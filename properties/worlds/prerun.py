@@ -50,11 +50,12 @@ from properties.worlds.options import (
     parse_target_url,
 )
 from properties.worlds.probe import FEATURES, Features, ProbeError, probe
-from properties.worlds.sockets import ROOT, SocketTarget
+from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Capabilities
 from reference.rpc.auth import encode_credential
-from reference.rpc.errors import RpcError
+from reference.rpc.errors import RpcDenied, RpcError
 from reference.rpc.message import MalformedMessage, encode_call
+from reference.rpc.stubs import AuthSys
 from reference.xdr import XdrError
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client, mountstat3
@@ -150,7 +151,7 @@ def _check(options: WorldOptions, probe_drc: bool) -> TargetCheck:
     assert url is not None, "the pre-run check needs a --target"
     check_reachable(url)
     try:
-        target = make_external_target(url, options.restart_cmd, CHECKING)
+        target = make_external_target(url, options.restart_cmd, CHECKING, options.credential)
     except RpcError as error:
         raise WorldError(f"--target {url}: {_line(error)}; is the server up?") from None
     try:
@@ -231,7 +232,7 @@ def _probe_drc(target: SocketTarget[ExternalServer], url: TargetUrl, root: nfs3.
         NFS_PROGRAM,
         NFS_V3,
         MKDIR.number,
-        encode_credential(ROOT),
+        encode_credential(target.credential),
         MKDIR.encode_args(args),
     )
     first = target.run(target.send_raw(call))
@@ -295,7 +296,7 @@ def _probe(target: SocketTarget[ExternalServer], url: TargetUrl) -> Features:
     except (ProbeError, RpcError, XdrError, TimeoutError) as error:
         raise WorldError(
             f"--target {url}: the feature probe failed: {_line(error)}; the export must be "
-            "writable by the suite (AUTH_SYS uid 0)"
+            f"writable by the suite ({_identity(target.credential)}; --uid/--gid choose another)"
         ) from None
 
 
@@ -309,6 +310,12 @@ def _bounded(
         raise WorldError(
             f"--target {url}: no answer to {where} within {CALL_TIMEOUT:g} s; "
             "is it an NFSv3 server, and mountport= its MOUNT port?"
+        ) from None
+    except RpcDenied as error:
+        raise WorldError(
+            f"--target {url}: {where}: {_line(error)}; the server refuses "
+            f"{_identity(target.credential)}: export it to this host for that identity, "
+            "or choose another with --uid/--gid"
         ) from None
     except (RpcError, XdrError) as error:
         raise WorldError(
@@ -326,6 +333,10 @@ def _client_address(url: TargetUrl) -> str:
         except OSError:
             return "this host's address"
     return address
+
+
+def _identity(credential: AuthSys) -> str:
+    return f"AUTH_SYS uid {credential.uid} gid {credential.gid}"
 
 
 def _line(error: BaseException) -> str:
@@ -350,6 +361,7 @@ def describe(options: WorldOptions) -> list[str]:
         f"name_max {_unknown(features.name_max)}",
         f"smallest READDIR count {_unknown(features.smallest_readdir_count)}",
         f"DRC {_yes(options.target_drc)} ({options.drc_decided})",
+        _identity(options.credential),
         _restart_said(checked.handle_after_restart),
     ]
     return [

@@ -208,7 +208,9 @@ async def _try_features(target: Target) -> _Tried:
         uid=nfs3.set_uid3(True, PROBE_OWNER[0]),
         gid=nfs3.set_gid3(True, PROBE_OWNER[1]),
     )
-    await nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, owner, nfs3.sattrguard3(False)))
+    given = await nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, owner, nfs3.sattrguard3(False)))
+    if given.status != NFS3_OK:  # e.g. NFS3ERR_PERM for a caller who is not root
+        answers["stores_owner"] = f"SETATTR of the owner answered {status_name(given.status)}"
     owned = await _attributes(nfs, file)
     supported["stores_owner"] = (owned.uid, owned.gid) == PROBE_OWNER
     for name in ("stores_mode", "stores_owner"):

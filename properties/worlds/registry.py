@@ -15,7 +15,7 @@ Rules:
 - `choose_worlds()` checks what the command line said (WorldFlags) and gives
   WorldOptions, or a WorldError naming the problem and the fix: a world list is
   comma-separated names of WORLDS, each at most once; the target world needs --target,
-  and --target/--restart-cmd need the target world. With `prerun` (the controller:
+  and --target/--restart-cmd/--uid/--gid need the target world. With `prerun` (the controller:
   pytest's without xdist workers or with them, `nfsprop check`, `nfsprop replay`), the
   target is checked before any test (properties/worlds/prerun.py) and what the check
   found goes into the options.
@@ -38,6 +38,7 @@ from properties.worlds.options import (
     WorldFlags,
     WorldOptions,
     parse_drc,
+    parse_id,
     parse_target_url,
 )
 from properties.worlds.target import (
@@ -97,7 +98,9 @@ def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
 
     if options.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
-    return make_external_target(options.target, options.restart_cmd, _target_capabilities(options))
+    return make_external_target(
+        options.target, options.restart_cmd, _target_capabilities(options), options.credential
+    )
 
 
 def _target_capabilities(options: WorldOptions) -> Capabilities:
@@ -176,17 +179,18 @@ def choose_worlds(flags: WorldFlags, prerun: bool = True) -> WorldOptions:
     """The checked WorldOptions of the command line's `flags` (see the module rules)."""
     names = parse_worlds(flags.world)
     drc = parse_drc(flags.target_drc)
+    uid, gid = parse_id(flags.uid, "--uid"), parse_id(flags.gid, "--gid")
     if "target" not in names:
-        if flags.target is not None or flags.restart_cmd is not None:
+        if flags.target is not None or flags.restart_cmd is not None or uid or gid:
             raise WorldError(
-                "--target/--restart-cmd given without the target world: add "
+                "--target/--restart-cmd/--uid/--gid given without the target world: add "
                 "target to --world (e.g. --world sim,target)"
             )
         return WorldOptions(names)
     if flags.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
     url = parse_target_url(flags.target)
-    options = WorldOptions(names, url, drc is not False, flags.restart_cmd)
+    options = WorldOptions(names, url, drc is not False, flags.restart_cmd, uid=uid, gid=gid)
     from properties.worlds.prerun import check_target, load_check
 
     checked = check_target(options, probe_drc=drc is None) if prerun else load_check(url)

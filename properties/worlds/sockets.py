@@ -2,7 +2,8 @@
 `nfsprop serve`, NFS-Ganesha on 127.0.0.1, somebody else's server given by --target).
 
 Rules:
-- The client is the reference RpcSocketClient over TCP as root (AUTH_SYS uid 0), with a
+- The client is the reference RpcSocketClient over TCP with AUTH_SYS `credential` (ROOT,
+  uid and gid 0, unless the world says otherwise: --uid/--gid), NFS and MOUNT alike, with a
   hard-mount policy (like the sim target and Linux's default `hard`): a call is retried
   until answered, every HARD_MOUNT.timeo seconds; after a crash it reconnects from the
   same local port when it can and resends with the same XIDs. What bounds a run is
@@ -36,6 +37,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from faults.proxy.base import ProxyBase
+from properties.worlds.options import MACHINE_NAME
 from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
@@ -49,7 +51,7 @@ T = TypeVar("T")
 
 HOST = "127.0.0.1"
 HARD_MOUNT = RetryPolicy(timeo=2.0, retrans=2, hard=True, max_timeo=10.0, backoff="linear")
-ROOT = AuthSys(0, b"nfsprop-client", 0, 0)
+ROOT = AuthSys(0, MACHINE_NAME, 0, 0)
 RUN_TIMEOUT = 120.0
 RAW_TIMEO = 0.5
 RAW_ATTEMPTS = 20
@@ -97,8 +99,10 @@ class SocketTarget(Generic[S]):
         proxy: ProxyBase | None = None,
         features: Features = REFERENCE,
         policy: RetryPolicy = HARD_MOUNT,
+        credential: AuthSys = ROOT,
     ) -> None:
         self.name = name
+        self.credential = credential
         self.server = server
         self.export = export
         self.capabilities = capabilities
@@ -136,7 +140,13 @@ class SocketTarget(Generic[S]):
         host = HOST if proxied else self.host
         return self._loop.run_until_complete(
             RpcSocketClient.connect(
-                host, port, "tcp", self._policy, ROOT, first_xid=1, max_record=MAX_RECORD
+                host,
+                port,
+                "tcp",
+                self._policy,
+                self.credential,
+                first_xid=1,
+                max_record=MAX_RECORD,
             )
         )
 

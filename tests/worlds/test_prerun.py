@@ -6,16 +6,21 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from faults.sim import FaultRates, NoFaults
+from properties.nfs3.wire import sattr
 from properties.peers.reference_server import ServerProcess
 from properties.worlds import prerun
 from properties.worlds.external import make_external_target
 from properties.worlds.gonfs import make_gonfs_target
 from properties.worlds.options import TargetUrl, WorldError, WorldFlags, WorldOptions
 from properties.worlds.prerun import describe
+from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS, choose_worlds
+from properties.worlds.sockets import ROOT, SocketTarget
 from properties.worlds.target import REAL_SOCKETS, Target
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
@@ -42,7 +47,7 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 def run_listing(url: TargetUrl) -> list[bytes]:
     """The names in the export's root (but '.' and '..'), through a fresh client."""
-    target = make_external_target(url, None, REAL_SOCKETS)
+    target = make_external_target(url, None, REAL_SOCKETS, ROOT)
     try:
         return target.run(_names(target))
     finally:
@@ -75,7 +80,8 @@ def test_a_served_export_passes_and_the_header_says_what_was_probed(
         "CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, modes stored yes, "
         "owners stored yes",
         f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
-        "DRC yes (your word), no --restart-cmd (handles across a restart not probed)",
+        "DRC yes (your word), AUTH_SYS uid 0 gid 0, "
+        "no --restart-cmd (handles across a restart not probed)",
     ]
 
 
@@ -211,3 +217,65 @@ def test_the_workers_of_a_run_get_the_probed_answer(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "DRC no (probed)" in done.stdout
     assert "SKIPPED" in done.stdout and "keeps no duplicate request cache" in done.stdout
+
+
+def test_uid_and_gid_are_the_identity_of_every_call(served: ServerProcess) -> None:
+    """The probe runs as the chosen identity (a non-root caller cannot give a file away),
+    and the world's targets, proxied ones too, call NFS and MOUNT with it."""
+    options = checked(url_of(served), uid="1234", gid="5678")
+    assert options.checked is not None
+    answers = dict(options.checked.features.answers)
+    assert answers["stores_owner"] == "SETATTR of the owner answered NFS3ERR_PERM"
+    assert ", AUTH_SYS uid 1234 gid 5678," in describe(options)[1]
+    assert options.as_arguments()[-4:] == ["--uid", "1234", "--gid", "5678"]
+    start = WORLDS["target"].start
+    assert start is not None
+    target = start(True, options)
+    proxied = proxied_target(target, NoFaults(), FaultRates())
+    try:
+        for each in (target, proxied):
+            assert each.run(_created_owner(each)) == (1234, 5678)
+            callers = (each.caller, each.mount_caller)
+            assert {caller.engine.credential for caller in callers} == {options.credential}
+    finally:
+        proxied.close()
+        target.close()
+
+
+async def _created_owner(target: SocketTarget[Any]) -> tuple[int, int]:
+    """The owner of a file the target makes in the export (and removes)."""
+    mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
+    assert mounted.mountinfo is not None
+    nfs = NFS_V3_Client(target.caller)
+    where = nfs3.diropargs3(nfs3.nfs_fh3(mounted.mountinfo.fhandle), b"owned")
+    how = nfs3.createhow3(nfs3.UNCHECKED, obj_attributes=sattr())
+    made = await nfs.NFSPROC3_CREATE(nfs3.CREATE3args(where, how))
+    assert made.resok is not None and made.resok.obj_attributes.attributes is not None
+    await nfs.NFSPROC3_REMOVE(nfs3.REMOVE3args(where))
+    attributes = made.resok.obj_attributes.attributes
+    return attributes.uid, attributes.gid
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (["--uid", "x"], "--uid 'x': give a number from 0 to 4294967295"),
+        (["--gid", "4294967296"], "--gid '4294967296': give a number from 0 to 4294967295"),
+        (["--uid", "-1"], "--uid '-1': give a number"),
+    ],
+)
+def test_a_bad_uid_or_gid_is_a_one_line_usage_error(flags: list[str], problem: str) -> None:
+    target = ["--world", "target", "--target", "nfs://127.0.0.1:1/export"]
+    with_pytest = run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "properties/rpc", *target, *flags]
+    )
+    with_check = run([sys.executable, "-m", "properties.cli", "check", *target, *flags])
+    assert with_pytest.returncode == pytest.ExitCode.USAGE_ERROR, with_pytest.stderr
+    assert problem in with_pytest.stderr and "Traceback" not in with_pytest.stderr
+    assert with_check.returncode == 2 and with_check.stderr.count("\n") == 1
+    assert with_check.stderr.startswith(f"nfsprop check: {problem}")
+
+
+def test_uid_without_the_target_world_is_refused() -> None:
+    with pytest.raises(WorldError, match="given without the target world"):
+        choose_worlds(WorldFlags("sim", uid="1000"))
