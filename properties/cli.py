@@ -26,7 +26,13 @@ def _check(args: argparse.Namespace) -> int:
     from properties.worlds.registry import choose_worlds
 
     flags = WorldFlags(
-        args.world, args.target, args.target_drc, args.restart_cmd, args.uid, args.gid
+        args.world,
+        args.target,
+        args.target_drc,
+        args.restart_cmd,
+        args.uid,
+        args.gid,
+        args.scratch_dir,
     )
     try:
         options = choose_worlds(flags)
@@ -192,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--gid", default="0", metavar="N", help="AUTH_SYS gid of calls to --target (default 0)"
+    )
+    check.add_argument(
+        "--scratch-dir", metavar="NAME", help="work in this directory of the --target's export"
     )
     check.add_argument(
         "--seed", metavar="N", help="the run's Hypothesis seed (dev and thorough profiles)"

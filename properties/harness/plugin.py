@@ -6,8 +6,9 @@ Rules:
   reads `--hypothesis-profile`.
 - Options: `--world` (comma list of the worlds in properties/worlds/registry.py;
   default DEFAULT_WORLDS, what CI runs), `--target URL`, `--target-drc yes|no|auto`
-  (default yes; auto: the pre-run check probes it), `--restart-cmd CMD` and `--uid N
-  --gid N` (the AUTH_SYS identity of its calls, default 0/0) for the target world. They
+  (default yes; auto: the pre-run check probes it), `--restart-cmd CMD`, `--uid N
+  --gid N` (the AUTH_SYS identity of its calls, default 0/0) and `--scratch-dir NAME`
+  (the directory of its export to work in) for the target world. They
   are checked once, in pytest_configure, by the registry's `choose_worlds`, which in the
   controller (not in xdist's workers) also runs the pre-run check of the target
   (properties/worlds/prerun.py): a bad value, a target world without --target, or a
@@ -90,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="the AUTH_SYS gid of every call to the --target server (default: 0)",
     )
+    group.addoption(
+        "--scratch-dir",
+        metavar="NAME",
+        help="work in this directory of the --target export (made if missing), not all of it",
+    )
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
@@ -100,6 +106,7 @@ def _checked(config: pytest.Config) -> WorldOptions:
         config.getoption("restart_cmd"),
         config.getoption("uid"),
         config.getoption("gid"),
+        config.getoption("scratch_dir"),
     )
     # the controller checks the target once before the run, not every worker
     return choose_worlds(flags, prerun=not hasattr(config, "workerinput"))

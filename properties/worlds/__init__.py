@@ -8,7 +8,8 @@ built. The modules, one job each:
 - target.py: the Target interface, Capabilities, TargetFactory.
 - sim.py: the simulation world's Target; sim_node.py: the simulated reference server
   node (also used by the caching clients' world).
-- sockets.py: a Target over real sockets, for any server the suite can reach.
+- sockets.py: a Target over real sockets, for any server the suite can reach;
+  scratch.py: a directory of the export as its root (`--scratch-dir`).
 - loopback.py, ganesha.py, gonfs.py, external.py: the socket worlds: `nfsprop serve`,
   a private NFS-Ganesha, a private go-nfs, somebody else's server (`--target`).
 - shared.py: one server per socket world and session, emptied before each example.

@@ -16,7 +16,9 @@ Rules:
 - Whether the server keeps a duplicate request cache is the user's word (`--target-drc`)
   or the pre-run check's probe; the suite cannot turn it off. Every call carries the
   user's AUTH_SYS uid and gid (`--uid`/`--gid`, default root).
-- The suite empties the export before every example: point it at a scratch export.
+- The suite empties the export before every example: point it at a scratch export, or
+  give it a directory of the export to work in (`--scratch-dir NAME`: that directory is
+  the root, properties/worlds/scratch.py).
 """
 
 from __future__ import annotations
@@ -113,7 +115,11 @@ def _tail(output: IO[bytes]) -> str:
 
 
 def make_external_target(
-    url: TargetUrl, restart_cmd: str | None, capabilities: Capabilities, credential: AuthSys
+    url: TargetUrl,
+    restart_cmd: str | None,
+    capabilities: Capabilities,
+    credential: AuthSys,
+    scratch_dir: bytes | None = None,
 ) -> SocketTarget[ExternalServer]:
     return SocketTarget(
         f"target:{url}",
@@ -123,4 +129,5 @@ def make_external_target(
         lambda: None,
         host=url.host,
         credential=credential,
+        scratch_dir=scratch_dir,
     )

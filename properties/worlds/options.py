@@ -9,7 +9,8 @@ Rules:
   checks it): the worlds in order, and for the target world its URL, whether it keeps a
   duplicate request cache (the user's word, or with `--target-drc auto` the pre-run
   check's probe: `drc_decided` says which), the command that restarts it, the AUTH_SYS
-  uid and gid of every call to it (`credential`; default 0/0, root), and what the
+  uid and gid of every call to it (`credential`; default 0/0, root), the directory of
+  its export the suite works in (`scratch_dir`; None: all of the export), and what the
   pre-run check of the target found (properties/worlds/prerun.py). A bad value
   is a WorldError whose message is one line naming the problem and the fix (the pytest
   plugin turns it into a usage error, the `nfsprop` command into exit status 2).
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop
 DrcDecided = Literal["your word", "probed"]  # how WorldOptions.target_drc was decided
 
 MAX_ID = 0xFFFF_FFFF
+NAME_MAX = 255
 MACHINE_NAME = b"nfsprop-client"  # the AUTH_SYS machine name of the suite's clients
 URL_EXAMPLE = "nfs://127.0.0.1:2049/export?mountport=20048"
 
@@ -52,6 +54,17 @@ def parse_id(text: str, option: str) -> int:
     if not 0 <= value <= MAX_ID:
         raise WorldError(f"{option} {text!r}: give a number from 0 to {MAX_ID} (0: root)")
     return value
+
+
+def parse_scratch_dir(text: str) -> bytes:
+    """--scratch-dir: one directory name (no '/', not '.' or '..', at most NAME_MAX bytes)."""
+    name = text.encode()
+    if not name or b"/" in name or b"\0" in name or name in (b".", b"..") or len(name) > NAME_MAX:
+        raise WorldError(
+            f"--scratch-dir {text!r}: give one directory name (no '/', not '.' or '..', "
+            f"at most {NAME_MAX} bytes), made in the export if missing"
+        )
+    return name
 
 
 def parse_drc(text: str) -> bool | None:
@@ -111,6 +124,7 @@ class WorldFlags:
     restart_cmd: str | None = None
     uid: str = "0"
     gid: str = "0"
+    scratch_dir: str | None = None
 
     def flags(self) -> list[str]:
         """These words as command-line arguments, pytest's and `nfsprop check`'s alike
@@ -123,6 +137,8 @@ class WorldFlags:
         for option, value in (("--uid", self.uid), ("--gid", self.gid)):
             if value != "0":
                 arguments += [option, value]
+        if self.scratch_dir is not None:
+            arguments += ["--scratch-dir", self.scratch_dir]
         return arguments
 
 
@@ -135,6 +151,7 @@ class WorldOptions:
     drc_decided: DrcDecided = "your word"
     uid: int = 0  # the AUTH_SYS identity of every call to the target
     gid: int = 0
+    scratch_dir: bytes | None = None  # the directory of the export the suite works in
     checked: TargetCheck | None = None  # the pre-run check's findings
 
     @property
@@ -153,4 +170,6 @@ class WorldOptions:
         for option, value in (("--uid", self.uid), ("--gid", self.gid)):
             if value != 0:
                 arguments += [option, str(value)]
+        if self.scratch_dir is not None:
+            arguments += ["--scratch-dir", self.scratch_dir.decode()]
         return arguments

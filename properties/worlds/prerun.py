@@ -3,28 +3,37 @@ server before any test runs, found once per run by the controller (pytest's, `nf
 check`'s, `nfsprop replay`'s: registry.choose_worlds with `prerun`).
 
 Rules:
-- In order: both ports accept TCP (options.check_reachable); MNT of the export over TCP
-  to the MOUNT port answers MNT3_OK (a refusal is named by its status name, with the fix:
-  MNT_FIXES); the feature probe (properties/worlds/probe.py: it makes and removes a
-  scratch directory, and its NULL call over UDP to the NFS port says whether UDP is
-  served); with `--target-drc auto`, the duplicate request cache probe (a MKDIR in the
-  scratch directory DRC_DIR sent twice with one XID on one connection, over UDP where
-  served, else TCP: the first reply again is a cache, NFS3ERR_EXIST none; anything else
-  is a WorldError asking for yes or no; DRC_DIR is removed); with --restart-cmd the
-  command is run once and both ports must answer NULL again within its bounded wait
-  (properties/worlds/external.py): a file made before it is GETATTRed by its old handle
-  after it, and the answer (NFS3_OK: handles survive; NFS3ERR_STALE, BADHANDLE, ...)
-  goes into the header and the target world's Capabilities (handles_survive_restart).
+- In order, each step only after the one before passed:
+  1. both ports accept TCP (options.check_reachable);
+  2. MNT of the export over TCP to the MOUNT port answers MNT3_OK; a refusal is named by
+     its status name, with the fix (MNT_FIXES). With --scratch-dir the MNT makes the
+     scratch directory if it is missing, and that directory is the root of everything
+     after (properties/worlds/scratch.py);
+  3. the feature probe (properties/worlds/probe.py: it makes and removes a scratch
+     directory; its NULL call over UDP to the NFS port says whether UDP is served);
+  4. with `--target-drc auto`, the duplicate request cache probe: a MKDIR in the scratch
+     directory DRC_DIR sent twice with one XID on one connection (SocketTarget.send_raw:
+     UDP where served, else TCP); the first reply again (NFS3_OK) is a cache,
+     NFS3ERR_EXIST none, anything else a WorldError asking for yes or no; DRC_DIR is
+     removed;
+  5. with --restart-cmd, the command is run once, and both ports must answer NULL again
+     within its bounded wait (properties/worlds/external.py); a file made before it is
+     GETATTRed by its old handle after it, and the answer (NFS3_OK: handles survive;
+     NFS3ERR_STALE, BADHANDLE, ...) goes into the header and the target world's
+     Capabilities (handles_survive_restart); the file is removed.
+- Every call carries the options' AUTH_SYS credential (--uid/--gid).
 - Every failure is a WorldError of one line, `--target URL: what happened; the fix`.
-  Every call is bounded: MNT by CALL_TIMEOUT seconds, the rest by the target's own bound.
+  Every call is bounded: the check's own by CALL_TIMEOUT seconds, the probe's by the
+  target's bound, raw calls by send_raw's.
 - The check runs once per process for the same options (`nfsprop check` checks, then
   runs pytest in its own process, whose controller asks again): a passed check is kept.
   It is saved (JSON, worlds/lock.py's `shared_file(url, CHECK_FILE)`) for xdist's
   workers, which do not check but `load_check()` what their controller found (the
-  probed cache answer, for their Capabilities).
+  probed cache answer and handles across a restart, for their Capabilities).
 - `describe()` gives the header lines (pytest's report header, `nfsprop check`'s first
-  lines): what the check found, two lines: transports and the optional features (by
-  probe.FEATURES's titles), then what the server says of itself and the user's options.
+  lines), two: the transports and the optional features (by probe.FEATURES's titles);
+  then what the server says of itself, the cache, the identity calls carry, where the
+  suite works, and what a restart does to handles.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ from properties.worlds.options import (
 )
 from properties.worlds.probe import FEATURES, Features, ProbeError, probe
 from properties.worlds.sockets import SocketTarget
-from properties.worlds.target import Capabilities
+from properties.worlds.target import Capabilities, ExportUnusable
 from reference.rpc.auth import encode_credential
 from reference.rpc.errors import RpcDenied, RpcError
 from reference.rpc.message import MalformedMessage, encode_call
@@ -151,7 +160,9 @@ def _check(options: WorldOptions, probe_drc: bool) -> TargetCheck:
     assert url is not None, "the pre-run check needs a --target"
     check_reachable(url)
     try:
-        target = make_external_target(url, options.restart_cmd, CHECKING, options.credential)
+        target = make_external_target(
+            url, options.restart_cmd, CHECKING, options.credential, options.scratch_dir
+        )
     except RpcError as error:
         raise WorldError(f"--target {url}: {_line(error)}; is the server up?") from None
     try:
@@ -311,6 +322,11 @@ def _bounded(
             f"--target {url}: no answer to {where} within {CALL_TIMEOUT:g} s; "
             "is it an NFSv3 server, and mountport= its MOUNT port?"
         ) from None
+    except ExportUnusable as error:
+        raise WorldError(
+            f"--target {url}: {_line(error)}; the suite must be able to make the scratch "
+            f"directory there as {_identity(target.credential)}"
+        ) from None
     except RpcDenied as error:
         raise WorldError(
             f"--target {url}: {where}: {_line(error)}; the server refuses "
@@ -362,6 +378,7 @@ def describe(options: WorldOptions) -> list[str]:
         f"smallest READDIR count {_unknown(features.smallest_readdir_count)}",
         f"DRC {_yes(options.target_drc)} ({options.drc_decided})",
         _identity(options.credential),
+        _works_in(options.scratch_dir),
         _restart_said(checked.handle_after_restart),
     ]
     return [
@@ -377,6 +394,12 @@ def _restart_said(after: str | None) -> str:
     if after == SURVIVED:
         return "--restart-cmd checked, handles survive a restart"
     return f"--restart-cmd checked, handles do NOT survive a restart (GETATTR answered {after})"
+
+
+def _works_in(scratch_dir: bytes | None) -> str:
+    if scratch_dir is None:
+        return "works in the whole export (emptied before every example)"
+    return f"works in {scratch_dir.decode(errors='replace')!r} of the export (its root)"
 
 
 def _yes(value: bool) -> str:

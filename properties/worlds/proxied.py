@@ -7,7 +7,8 @@ Rules:
   the test's thread, while the example runs: Hypothesis data can only be drawn there);
   the target's client connects through it, and closing the target closes the proxy.
   The shared server and its export are the world's (properties/worlds/shared.py); only
-  the client and the proxy are new (with the shared target's credential).
+  the client and the proxy are new (with the shared target's credential and scratch
+  directory).
 - The example's fault decisions are taken up front, PREFETCHED of them, when the target
   is made (faults.sim.PrefetchedFaults): how many messages reach the proxy depends on
   real time (timer-driven retransmissions), and Hypothesis requires each re-run of an
@@ -71,4 +72,5 @@ def proxied_target(
         features=shared.features,
         policy=PROXIED_POLICY,
         credential=shared.credential,
+        scratch_dir=shared.scratch_dir,
     )

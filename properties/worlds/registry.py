@@ -15,10 +15,10 @@ Rules:
 - `choose_worlds()` checks what the command line said (WorldFlags) and gives
   WorldOptions, or a WorldError naming the problem and the fix: a world list is
   comma-separated names of WORLDS, each at most once; the target world needs --target,
-  and --target/--restart-cmd/--uid/--gid need the target world. With `prerun` (the controller:
-  pytest's without xdist workers or with them, `nfsprop check`, `nfsprop replay`), the
-  target is checked before any test (properties/worlds/prerun.py) and what the check
-  found goes into the options.
+  and --target/--restart-cmd/--uid/--gid/--scratch-dir need the target world. With
+  `prerun` (the controller: pytest's without xdist workers or with them, `nfsprop
+  check`, `nfsprop replay`), the target is checked before any test (properties/worlds/
+  prerun.py) and what the check found goes into the options; xdist's workers load it.
 - A world whose one server serves every pytest-xdist worker (the --target server) gives
   an example its target under that server's lock (worlds/shared.py, worlds/lock.py), so
   the examples of different workers never run at the same time.
@@ -39,6 +39,7 @@ from properties.worlds.options import (
     WorldOptions,
     parse_drc,
     parse_id,
+    parse_scratch_dir,
     parse_target_url,
 )
 from properties.worlds.target import (
@@ -99,7 +100,11 @@ def _reach_target(drc: bool, options: WorldOptions) -> SocketTarget[Any]:
     if options.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
     return make_external_target(
-        options.target, options.restart_cmd, _target_capabilities(options), options.credential
+        options.target,
+        options.restart_cmd,
+        _target_capabilities(options),
+        options.credential,
+        options.scratch_dir,
     )
 
 
@@ -180,17 +185,21 @@ def choose_worlds(flags: WorldFlags, prerun: bool = True) -> WorldOptions:
     names = parse_worlds(flags.world)
     drc = parse_drc(flags.target_drc)
     uid, gid = parse_id(flags.uid, "--uid"), parse_id(flags.gid, "--gid")
+    scratch = None if flags.scratch_dir is None else parse_scratch_dir(flags.scratch_dir)
     if "target" not in names:
-        if flags.target is not None or flags.restart_cmd is not None or uid or gid:
+        given = (flags.target, flags.restart_cmd, scratch)
+        if any(value is not None for value in given) or uid or gid:
             raise WorldError(
-                "--target/--restart-cmd/--uid/--gid given without the target world: add "
-                "target to --world (e.g. --world sim,target)"
+                "--target/--restart-cmd/--uid/--gid/--scratch-dir given without the target "
+                "world: add target to --world (e.g. --world sim,target)"
             )
         return WorldOptions(names)
     if flags.target is None:
         raise WorldError(f"--world target needs --target {EXPECTED_FORM}")
     url = parse_target_url(flags.target)
-    options = WorldOptions(names, url, drc is not False, flags.restart_cmd, uid=uid, gid=gid)
+    options = WorldOptions(
+        names, url, drc is not False, flags.restart_cmd, uid=uid, gid=gid, scratch_dir=scratch
+    )
     from properties.worlds.prerun import check_target, load_check
 
     checked = check_target(options, probe_drc=drc is None) if prerun else load_check(url)

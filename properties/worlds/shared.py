@@ -38,7 +38,7 @@ from properties.worlds.probe import probe
 from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS
 from properties.worlds.sockets import SocketTarget
-from properties.worlds.target import Target
+from properties.worlds.target import ExportUnusable, Target
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -135,10 +135,6 @@ def _empty_or_restart(server: SocketTarget[Any]) -> None:
         warnings.warn(Deviation(f"{error}; the server was restarted"), stacklevel=1)
         server.crash_and_restart()
         server.run(empty_export(server))
-
-
-class ExportUnusable(RuntimeError):
-    """The export cannot be mounted or emptied; the message says which call answered what."""
 
 
 async def empty_export(target: Target) -> None:

@@ -8,7 +8,10 @@ Rules:
   until answered, every HARD_MOUNT.timeo seconds; after a crash it reconnects from the
   same local port when it can and resends with the same XIDs. What bounds a run is
   `run()`'s timeout (RUN_TIMEOUT seconds), never the policy. MOUNT gets its own client
-  when the server serves it on another port.
+  (`mount_client`) when the server serves it on another port; `client` is NFS's. With a
+  `scratch_dir`, `mount_caller` and `caller` are a ScratchMount and a ScratchNfs over
+  them (properties/worlds/scratch.py): MNT of the export answers with that directory's
+  handle, so it is the root for everything, '..' in it included.
 - `proxy` (a fault proxy, not yet started, forwarding to the server) is started on the
   target's loop and carries the caller's calls, MOUNT included when it shares the
   NFS port; being on that loop, it decides (and draws from the fault source) only while
@@ -39,13 +42,14 @@ from typing import Any, Generic, Protocol, TypeVar
 from faults.proxy.base import ProxyBase
 from properties.worlds.options import MACHINE_NAME
 from properties.worlds.probe import REFERENCE, Features
+from properties.worlds.scratch import ScratchMount, ScratchNfs
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import REPLY, peek_xid
 from reference.rpc.record import RecordReader, frame
-from reference.rpc.stubs import AuthSys
+from reference.rpc.stubs import AuthSys, Caller
 
 T = TypeVar("T")
 
@@ -100,9 +104,11 @@ class SocketTarget(Generic[S]):
         features: Features = REFERENCE,
         policy: RetryPolicy = HARD_MOUNT,
         credential: AuthSys = ROOT,
+        scratch_dir: bytes | None = None,
     ) -> None:
         self.name = name
         self.credential = credential
+        self.scratch_dir = scratch_dir
         self.server = server
         self.export = export
         self.capabilities = capabilities
@@ -121,14 +127,19 @@ class SocketTarget(Generic[S]):
         try:
             if proxy is not None:
                 self._loop.run_until_complete(proxy.start())
-            self.caller = self._connect(
+            self.client = self._connect(
                 server.port if proxy is None else proxy.port, proxy is not None
             )
-            self.mount_caller = (
-                self.caller
+            self.mount_client = (
+                self.client
                 if server.mount_port == server.port
                 else self._connect(server.mount_port, False)
             )
+            self.caller: RpcSocketClient | ScratchNfs = self.client
+            self.mount_caller: Caller = self.mount_client
+            if scratch_dir is not None:
+                self.caller = nfs = ScratchNfs(self.client)
+                self.mount_caller = ScratchMount(self.mount_client, nfs, export, scratch_dir, name)
         except BaseException:
             if proxy is not None:
                 self._loop.run_until_complete(proxy.close())
@@ -223,9 +234,9 @@ class SocketTarget(Generic[S]):
 
     def close(self) -> None:
         try:
-            self._loop.run_until_complete(self.caller.close())
-            if self.mount_caller is not self.caller:
-                self._loop.run_until_complete(self.mount_caller.close())
+            self._loop.run_until_complete(self.client.close())
+            if self.mount_client is not self.client:
+                self._loop.run_until_complete(self.mount_client.close())
             if self._raw is not None:
                 self._raw.close()
             self._close_raw_stream()

@@ -87,6 +87,10 @@ class SimulatedOnly(RuntimeError):
     said so): partitions and clock jumps."""
 
 
+class ExportUnusable(RuntimeError):
+    """The export cannot be mounted or emptied; the message says which call answered what."""
+
+
 class Target(Protocol):
     @property
     def name(self) -> str: ...  # "sim", "loopback" or "target:<url>": printed in reports

@@ -57,11 +57,15 @@ class InnerRun:
 
 
 def run_properties(
-    server: LiveServer, select: str, failures: Path, workers: tuple[str, ...] = ("-p", "no:xdist")
+    server: LiveServer,
+    select: str,
+    failures: Path,
+    workers: tuple[str, ...] = ("-p", "no:xdist"),
+    extra: tuple[str, ...] = (),
 ) -> InnerRun:
     """The server properties chosen by `select`, in the target world only, against
     `server`, which the run is told keeps a duplicate request cache; `workers` chooses
-    pytest-xdist's (none by default)."""
+    pytest-xdist's (none by default); `extra` are more of the suite's options."""
     command = [
         sys.executable,
         "-m",
@@ -80,6 +84,7 @@ def run_properties(
         "--restart-cmd",
         server.restart_cmd,
         "--hypothesis-profile=ci",
+        *extra,
         "-k",
         select,
     ]
@@ -133,6 +138,21 @@ def test_the_target_s_tests_never_overlap_under_xdist(tmp_path: Path) -> None:
         )
     assert run.returncode == 0, run.output
     assert run.outcomes == {MODEL: "PASSED", CRASH: "PASSED", RETRANSMIT: "PASSED"}, run.output
+
+
+def test_the_server_properties_pass_in_a_scratch_directory(tmp_path: Path) -> None:
+    """--scratch-dir: the same three properties pass with a directory of the export as
+    their root (its '..' the directory itself), the crash property restarting the server."""
+    with live_server(tmp_path, drc=True, separate_mount=True) as server:
+        run = run_properties(
+            server,
+            "replies_match_the_model and not network or crash or retransmissions_with_the_cache",
+            tmp_path / "failures",
+            extra=("--scratch-dir", "nfsprop work"),
+        )
+    assert run.returncode == 0, run.output
+    assert run.outcomes == {MODEL: "PASSED", CRASH: "PASSED", RETRANSMIT: "PASSED"}, run.output
+    assert "works in 'nfsprop work' of the export (its root)" in run.output
 
 
 def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def test_uid_and_gid_are_the_identity_of_every_call(served: ServerProcess) -> No
     try:
         for each in (target, proxied):
             assert each.run(_created_owner(each)) == (1234, 5678)
-            callers = (each.caller, each.mount_caller)
+            callers = (each.client, each.mount_client)
             assert {caller.engine.credential for caller in callers} == {options.credential}
     finally:
         proxied.close()
