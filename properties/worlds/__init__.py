@@ -12,7 +12,9 @@ built. The modules, one job each:
   scratch.py: a directory of the export as its root (`--scratch-dir`).
 - loopback.py, ganesha.py, gonfs.py, external.py: the socket worlds: `nfsprop serve`,
   a private NFS-Ganesha, a private go-nfs, somebody else's server (`--target`).
-- shared.py: one server per socket world and session, emptied before each example.
+- shared.py: one server per socket world and session, emptied before each example;
+  lock.py: one example at a time on the --target server; dead.py: a --target server
+  that died ends its tests once, saying so.
 - proxied.py: an example's target through a per-message fault proxy.
 - replay.py: the targets of a replayed machine, built without pytest.
 """

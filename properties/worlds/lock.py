@@ -5,7 +5,7 @@ Rules:
 - `shared_file(key, kind)` is the file of one kind about `key` (the server's URL) that
   the processes of one run share: in the temporary directory, named after a hash of the
   key and the kind ("lock"; the pre-run check's "check.json", properties/worlds/
-  prerun.py).
+  prerun.py; the record of the server's death, "dead", properties/worlds/dead.py).
 - `exclusive(key)` holds an exclusive lock (fcntl.flock) on the key's lock file for the
   length of a `with` block, so the examples of the processes of one run, which empty and
   crash the same export, never overlap. The wait is bounded: the lock is polled every

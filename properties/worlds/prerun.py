@@ -29,7 +29,8 @@ Rules:
   runs pytest in its own process, whose controller asks again): a passed check is kept.
   It is saved (JSON, worlds/lock.py's `shared_file(url, CHECK_FILE)`) for xdist's
   workers, which do not check but `load_check()` what their controller found (the
-  probed cache answer and handles across a restart, for their Capabilities).
+  probed cache answer and handles across a restart, for their Capabilities). A record
+  of the server's death (properties/worlds/dead.py) left by an earlier run is cleared.
 - `describe()` gives the header lines (pytest's report header, `nfsprop check`'s first
   lines), two: the transports and the optional features (by probe.FEATURES's titles);
   then what the server says of itself, the cache, the identity calls carry, where the
@@ -49,6 +50,7 @@ from typing import Any, TypeVar
 
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import MKDIR, RawReplyError, decode_reply, sattr
+from properties.worlds import dead
 from properties.worlds.external import ExternalServer, RestartError, make_external_target
 from properties.worlds.lock import shared_file
 from properties.worlds.options import (
@@ -144,6 +146,7 @@ def check_target(options: WorldOptions, probe_drc: bool) -> TargetCheck:
     temporary = path.with_suffix(f".{os.getpid()}")
     temporary.write_text(known.to_json())
     temporary.replace(path)
+    dead.clear(str(known.url))  # an earlier run's record of its death: it answers now
     return known
 
 

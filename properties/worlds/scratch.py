@@ -104,8 +104,9 @@ class ScratchMount:
                 self._unusable("GETATTR", kind.status)
             if kind.resok.obj_attributes.type != nfs3.ftype3.NF3DIR:
                 raise ExportUnusable(
-                    f"{self.target}: the scratch directory {self._shown} in the export is a "
-                    f"{kind.resok.obj_attributes.type.name}, not a directory"
+                    self.target,
+                    f"the scratch directory {self._shown} in the export is a "
+                    f"{kind.resok.obj_attributes.type.name}, not a directory",
                 )
             return found.resok.object
         if found.status != NFS3ERR_NOENT:
@@ -122,6 +123,6 @@ class ScratchMount:
     def _unusable(self, call: str, status: nfs3.nfsstat3 | None) -> NoReturn:
         answer = "no handle" if status is None else status_name(status)
         raise ExportUnusable(
-            f"{self.target}: the scratch directory {self._shown} in the export: "
-            f"{call} answered {answer}"
+            self.target,
+            f"the scratch directory {self._shown} in the export: {call} answered {answer}",
         )

@@ -9,12 +9,21 @@ Rules:
 - Every example starts from an empty export, as with a fresh server: what the previous
   example left is removed through NFS (READDIRPLUS, REMOVE, RMDIR, depth first) before
   the example gets the target. The export root itself stays, so '..' of the root is
-  the root, as the model expects.
+  the root, as the model expects (with --scratch-dir the root is that directory, and
+  '..' in it is itself too: properties/worlds/scratch.py).
 - A crash still crashes the whole server: it is the server's durability under test.
 - An export that can no longer be emptied (ExportUnusable: an earlier example destroyed
   it, as go-nfs does on RMDIR "." in the root) is a Deviation warning and, where the
   world can restart its server, a restart; elsewhere the error stands, naming the call
   and its answer.
+- The --target server (the world whose one server serves every worker) is watched
+  (properties/worlds/dead.py): before each example, a death the run recorded stops it
+  (failed in the test that met it, skipped in every other); a server that no longer
+  answers NULL is restarted with --restart-cmd if there is one; a server silent without
+  one (or after it), or an export that cannot be emptied (after a restart where there is
+  a command), is the target's death: this test fails with that one line and the run's
+  later tests are skipped. During an example, a call (or a restart) that fails while the
+  server no longer answers NULL is the same death.
 - Where every xdist worker shares the world's server (the --target server), an example
   holds the server's lock (properties/worlds/lock.py) from getting its target until it
   closes it, so examples of different workers never empty or crash the export together.
@@ -32,6 +41,8 @@ from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
 from properties.nfs3.model import Deviation, Unsupported
+from properties.worlds.dead import TargetDied, TargetDiedInExample, Watch
+from properties.worlds.external import RestartError
 from properties.worlds.lock import exclusive
 from properties.worlds.options import WorldOptions
 from properties.worlds.probe import probe
@@ -39,6 +50,7 @@ from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import ExportUnusable, Target
+from reference.rpc.errors import RpcError
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -92,14 +104,56 @@ class SharedServers:
         rates: FaultRates | None,
         release: Callable[[], None],
     ) -> Target:
+        watch = self._watch(world)
+        found = self._ready(world, drc) if watch is None else self._watched(world, drc, watch)
+        if isinstance(found, str):
+            assert watch is not None
+            raise TargetDied(watch.said(found))  # the one place (worlds/dead.py)
+        if rates is not None and faults is not None:
+            proxied = proxied_target(found, faults, rates, release)
+            return _Example(proxied, proxied.close, watch)
+        return _Example(found, release, watch)
+
+    def _watch(self, world: str) -> Watch | None:
+        """The Watch on the world's server, where every worker shares it (--target)."""
+        url = self.options.target
+        if not WORLDS[world].one_server_for_all_workers or url is None:
+            return None
+        return Watch(f"target:{url}", str(url), url.host, url.port)
+
+    def _watched(self, world: str, drc: bool, watch: Watch) -> SocketTarget[Any] | str:
+        """The world's server, ready; or the line of its death (recorded), found now or
+        recorded by an earlier example of this test (see the module rules)."""
+        died = watch.recorded()
+        if died is not None:
+            return died
+        restorable = WORLDS[world].capabilities(self.options).crashes
+        try:
+            server = self.running.get((world, drc))
+            if server is not None and not watch.answers():
+                _restart_silent(server, watch, restorable)
+            return self._ready(world, drc)
+        except _Silent as silent:
+            died = silent.line
+        except Exception as error:
+            if isinstance(error, ExportUnusable):
+                tried = "after a restart" if restorable else "no --restart-cmd to restore it"
+                died = f"{error.reason} ({tried})"
+            elif watch.answers():
+                raise
+            else:
+                died = f"{watch.silent} ({_line(error)})"
+        watch.record(died)
+        return died
+
+    def _ready(self, world: str, drc: bool) -> SocketTarget[Any]:
+        """The world's server, with an empty export: started on first use."""
         server = self.running.get((world, drc))
         if server is None:
             server = self.running[(world, drc)] = self._start(world, drc)
         else:
             _empty_or_restart(server)
-        if rates is not None and faults is not None:
-            return proxied_target(server, faults, rates, release)
-        return _Borrowed(server, release)
+        return server
 
     def _start(self, world: str, drc: bool) -> SocketTarget[Any]:
         """The world's server, started, its export emptied and its features probed (the
@@ -141,12 +195,13 @@ async def empty_export(target: Target) -> None:
     mounted = await MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export)
     if mounted.fhs_status != MNT3_OK or mounted.mountinfo is None:
         raise ExportUnusable(
-            f"{target.name}: MNT {target.export!r} failed: {mounted.fhs_status.name}"
+            target.name, f"MNT {target.export!r} answers {mounted.fhs_status.name}"
         )
-    await _empty(target, NFS_V3_Client(target.caller), nfs_fh3(mounted.mountinfo.fhandle))
+    await _empty(target, NFS_V3_Client(target.caller), nfs_fh3(mounted.mountinfo.fhandle), b"")
 
 
-async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None:
+async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, path: bytes) -> None:
+    """Empty `directory`, at `path` in the export (b"": the root)."""
     cookie, verifier, done = 0, bytes(8), False
     children: list[tuple[bytes, nfs_fh3 | None]] = []  # (name, handle if a directory)
     while not done:
@@ -154,7 +209,10 @@ async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None
         page = await nfs.NFSPROC3_READDIRPLUS(args)
         if page.status != NFS3_OK or page.resok is None:
             raise ExportUnusable(
-                f"{target.name}: emptying the export: READDIRPLUS answered {page.status.name}"
+                target.name,
+                f"emptying the export: the export root answers {page.status.name} to READDIRPLUS"
+                if not path
+                else f"emptying the export: READDIRPLUS of {path!r} answered {page.status.name}",
             )
         for entry in page.resok.reply.entries:
             cookie = entry.cookie
@@ -162,38 +220,65 @@ async def _empty(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3) -> None
                 continue
             attributes = entry.name_attributes.attributes
             is_dir = attributes is not None and attributes.type == ftype3.NF3DIR
+            child = path + b"/" + entry.name
             children.append(
-                (entry.name, await _handle(target, nfs, directory, entry.name) if is_dir else None)
+                (entry.name, await _handle(target, nfs, directory, child) if is_dir else None)
             )
         verifier, done = page.resok.cookieverf, page.resok.reply.eof
     for name, subdirectory in children:
         where = diropargs3(directory, name)
         if subdirectory is not None:
-            await _empty(target, nfs, subdirectory)
+            await _empty(target, nfs, subdirectory, path + b"/" + name)
             status = (await nfs.NFSPROC3_RMDIR(RMDIR3args(where))).status
         else:
             status = (await nfs.NFSPROC3_REMOVE(REMOVE3args(where))).status
         if status != NFS3_OK:
             raise ExportUnusable(
-                f"{target.name}: emptying the export: removing {name!r}: {status.name}"
+                target.name, f"emptying the export: removing {path + b'/' + name!r}: {status.name}"
             )
 
 
-async def _handle(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, name: bytes) -> nfs_fh3:
+async def _handle(target: Target, nfs: NFS_V3_Client, directory: nfs_fh3, path: bytes) -> nfs_fh3:
+    name = path.rsplit(b"/", 1)[-1]
     found = await nfs.NFSPROC3_LOOKUP(LOOKUP3args(diropargs3(directory, name)))
     if found.status != NFS3_OK or found.resok is None:
         raise ExportUnusable(
-            f"{target.name}: emptying the export: LOOKUP {name!r}: {found.status.name}"
+            target.name, f"emptying the export: LOOKUP {path!r}: {found.status.name}"
         )
     return found.resok.object
 
 
-class _Borrowed:
-    """The shared server as one example sees it: closing it leaves the server running."""
+class _Silent(Exception):
+    """The watched server does not answer and cannot be restarted: `line` says so."""
 
-    def __init__(self, server: Target, release: Callable[[], None]) -> None:
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _restart_silent(server: SocketTarget[Any], watch: Watch, restorable: bool) -> None:
+    """Restart a server that no longer answers, where the world can (a warning)."""
+    if not restorable:
+        raise _Silent(f"{watch.silent} (no --restart-cmd to restart it)")
+    warnings.warn(Deviation(f"{server.name}: {watch.silent}; restarted"), stacklevel=1)
+    try:
+        server.crash_and_restart()
+    except RestartError as error:
+        raise _Silent(f"{watch.silent}, and {_line(error)}") from error
+
+
+class _Example:
+    """One example's target: the shared server (closing it leaves the server running and
+    lets its lock go) or a proxied target over it (closing it closes the proxy). Where a
+    Watch is kept, a call or restart that fails on a server that no longer answers is the
+    target's death (TargetDied), not that call's failure."""
+
+    def __init__(
+        self, server: SocketTarget[Any], close: Callable[[], None], watch: Watch | None
+    ) -> None:
         self.server = server
-        self._release = release
+        self._close = close
+        self._watch = watch
         self.name = server.name
         self.export = server.export
         self.caller = server.caller
@@ -203,7 +288,11 @@ class _Borrowed:
         self.sim = server.sim
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
-        return self.server.run(operation)
+        try:
+            return self.server.run(operation)
+        except (RpcError, TimeoutError, OSError) as error:
+            self._died_of(error)
+            raise
 
     async def send_raw(self, message: bytes) -> bytes | None:
         return await self.server.send_raw(message)
@@ -212,7 +301,19 @@ class _Borrowed:
         return self.server.next_xid()
 
     def crash_and_restart(self) -> None:
-        self.server.crash_and_restart()
+        try:
+            self.server.crash_and_restart()
+        except RestartError as error:
+            self._died_of(error)
+            raise
+
+    def _died_of(self, error: Exception) -> None:
+        """Raise the target's death if the server no longer answers; else return."""
+        watch = self._watch
+        if watch is not None and not watch.answers():
+            line = f"{watch.silent} ({_line(error)})"
+            watch.record(line)
+            raise TargetDiedInExample(watch.said(line)) from error
 
     def partition(self, starts_in: float, lasts: float) -> None:
         self.server.partition(starts_in, lasts)
@@ -221,5 +322,11 @@ class _Borrowed:
         self.server.jump_clock(seconds)
 
     def close(self) -> None:
-        """The server stays until the end of the session; its lock, if held, is let go."""
-        self._release()
+        """The shared server stays until the end of the session; its lock, if held, is let
+        go."""
+        self._close()
+
+
+def _line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -88,7 +88,11 @@ class SimulatedOnly(RuntimeError):
 
 
 class ExportUnusable(RuntimeError):
-    """The export cannot be mounted or emptied; the message says which call answered what."""
+    """The export cannot be mounted or emptied: `reason` says which call answered what."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"{target}: {reason}")
+        self.reason = reason
 
 
 class Target(Protocol):

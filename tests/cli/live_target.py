@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,10 +55,22 @@ class LiveServer:
     url: str
     restart_cmd: str
     counter: Path
+    control_port: int  # the launcher's: `stop` kills the server and starts none
 
     def restarts(self) -> list[str]:
         """One line per restart, `listening PID` (the new server's pid)."""
         return self.counter.read_text().splitlines() if self.counter.exists() else []
+
+    def stop(self) -> None:
+        """Kill the server, as if it died (the restart command starts it again)."""
+        assert stop_server(self.control_port) == "stopped"
+
+
+def stop_server(control_port: int) -> str:
+    """Ask the launcher at `control_port` to kill its server and start none; its answer."""
+    with socket.create_connection((serve_launcher.HOST, control_port), timeout=10) as launcher:
+        launcher.sendall(b"stop\n")
+        return launcher.makefile("rb").readline().decode().strip()
 
 
 def _write_restart_script(tmp_path: Path, control_port: int, counter: Path) -> Path:
@@ -99,6 +112,7 @@ def live_server(tmp_path: Path, *, drc: bool, separate_mount: bool) -> Iterator[
             url=f"nfs://127.0.0.1:{port}/export?mountport={mount_port}",
             restart_cmd=f"{shlex.quote(sys.executable)} -S {shlex.quote(str(script))}",
             counter=counter,
+            control_port=control_port,
         )
     finally:
         stop_process(launcher)  # it SIGKILLs its server instance first

@@ -15,6 +15,8 @@ Rules:
   the next; the answer is `listening PID` once the new instance printed its URL, or
   `failed: WHY` (an instance that exits first, e.g. because the port is still held, is
   retried until START_TIMEOUT seconds have passed).
+  `stop` SIGKILLs the running instance and starts none (a server that died), answering
+  `stopped`; the next `restart` starts one again.
 - Instances die with the launcher (PR_SET_PDEATHSIG), the launcher with the thread that
   started it when that thread uses `die_with_parent` as its preexec_fn; SIGTERM ends the
   launcher after it SIGKILLs its instance. Nothing is signalled but by a pid this
@@ -133,6 +135,9 @@ class Launcher:
                 connection.sendall(self._answer(request).encode() + b"\n")
 
     def _answer(self, request: bytes) -> str:
+        if request == b"stop":
+            self.kill_running()
+            return "stopped"
         if request != b"restart":
             return f"failed: unknown request {request!r}"
         self.kill_running()

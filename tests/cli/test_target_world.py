@@ -39,6 +39,7 @@ from properties.worlds import external
 from properties.worlds.external import ExternalServer, RestartError
 from properties.worlds.options import TargetUrl
 from tests.cli.live_target import REPO_ROOT, LiveServer, live_server
+from tests.cli.stop_target import PRE_RUN
 from tests.replay.commands import nfsprop_replay
 
 SERVER_PROPERTIES = "properties/nfs3/test_server.py"
@@ -54,6 +55,7 @@ class InnerRun:
     returncode: int
     outcomes: dict[str, str]  # test id -> PASSED, FAILED or ERROR
     counts: dict[str, int]  # from the summary line: passed, failed, skipped, deselected, ...
+    skips: list[str]  # the reasons of the skipped tests, one per line of -rA's summary
 
 
 def run_properties(
@@ -62,10 +64,14 @@ def run_properties(
     failures: Path,
     workers: tuple[str, ...] = ("-p", "no:xdist"),
     extra: tuple[str, ...] = (),
+    stop_after: str | None = None,
+    restart: bool = True,
 ) -> InnerRun:
     """The server properties chosen by `select`, in the target world only, against
     `server`, which the run is told keeps a duplicate request cache; `workers` chooses
-    pytest-xdist's (none by default); `extra` are more of the suite's options."""
+    pytest-xdist's (none by default); `extra` are more of the suite's options; the server
+    dies after the test named `stop_after` (tests/cli/stop_target.py); `restart` gives
+    the run the server's restart command."""
     command = [
         sys.executable,
         "-m",
@@ -81,14 +87,17 @@ def run_properties(
         server.url,
         "--target-drc",
         "yes",
-        "--restart-cmd",
-        server.restart_cmd,
+        *(["--restart-cmd", server.restart_cmd] if restart else []),
         "--hypothesis-profile=ci",
         *extra,
         "-k",
         select,
     ]
     environment = dict(os.environ, NFSPROP_FAILURES_DIR=str(failures))
+    if stop_after is not None:
+        command[3:3] = ["-p", "tests.cli.stop_target"]
+        environment |= {"NFSPROP_STOP_AFTER": stop_after}
+        environment |= {"NFSPROP_STOP_PORT": str(server.control_port)}
     done = subprocess.run(
         command,
         cwd=REPO_ROOT,
@@ -103,9 +112,14 @@ def run_properties(
         match.group(2): match.group(1)
         for match in re.finditer(r"^(PASSED|FAILED|ERROR) \S*::(\S+)", output, re.M)
     }
+    skips = [
+        reason
+        for count, reason in re.findall(r"^SKIPPED \[(\d+)\] \S+: (.*)$", output, re.M)
+        for _ in range(int(count))
+    ]
     summary = output.rstrip().rsplit("\n", 1)[-1]
     counts = {word: int(number) for number, word in re.findall(r"(\d+) (\w+)", summary)}
-    return InnerRun(output, done.returncode, outcomes, counts)
+    return InnerRun(output, done.returncode, outcomes, counts, skips)
 
 
 def test_the_server_properties_pass_against_a_live_target(tmp_path: Path) -> None:
@@ -153,6 +167,63 @@ def test_the_server_properties_pass_in_a_scratch_directory(tmp_path: Path) -> No
     assert run.returncode == 0, run.output
     assert run.outcomes == {MODEL: "PASSED", CRASH: "PASSED", RETRANSMIT: "PASSED"}, run.output
     assert "works in 'nfsprop work' of the export (its root)" in run.output
+
+
+DEAD_SELECTION = "stale or forged or slash or dots"  # short tests, all passing here
+
+
+def test_a_target_that_dies_fails_one_test_and_skips_the_rest(tmp_path: Path) -> None:
+    """The server dies after the second test (no --restart-cmd in this run): the next
+    fails with the one line, every later one is skipped naming it."""
+    with live_server(tmp_path, drc=True, separate_mount=False) as server:
+        run = run_dead(server, tmp_path, "test_forged_handles_get_badhandle_or_stale[target]")
+    slash = "test_names_holding_a_slash_are_refused[target-alone]"
+    assert run.outcomes == {
+        "test_a_reused_inode_makes_the_old_handle_stale[target]": "PASSED",
+        "test_forged_handles_get_badhandle_or_stale[target]": "PASSED",
+        slash: "FAILED",
+    }, run.output
+    port = re.search(r"127\.0\.0\.1:(\d+)/export", server.url)
+    assert port is not None
+    line = f"the server no longer answers NULL on 127.0.0.1:{port.group(1)}"
+    assert f"TargetDied: target:{server.url}&version=3: the target died: {line}" in run.output
+    assert run.counts["skipped"] == 3 == len(run.skips), run.output
+    died_in = f"{SERVER_PROPERTIES}::{slash}"
+    assert all(
+        reason.startswith(f"not run: the target died in {died_in}: {line}") for reason in run.skips
+    )
+
+
+def test_a_target_that_dies_under_xdist_fails_one_test_of_all_workers(tmp_path: Path) -> None:
+    """Two workers, the server dead before either starts: the test that meets it first
+    fails, every other, in either worker, is skipped naming that test (the record is
+    shared by the run's processes)."""
+    with live_server(tmp_path, drc=True, separate_mount=False) as server:
+        run = run_dead(server, tmp_path, PRE_RUN, workers=("-n", "2"))
+    failed = [test for test, outcome in run.outcomes.items() if outcome == "FAILED"]
+    assert len(failed) == 1 and run.counts["failed"] == 1, run.output
+    assert "the target died: the server no longer answers NULL" in run.output
+    assert run.counts["skipped"] == 5 == len(run.skips), run.output
+    died_in = f"not run: the target died in {SERVER_PROPERTIES}::{failed[0]}: "
+    assert all(reason.startswith(died_in) for reason in run.skips), run.output
+
+
+def run_dead(
+    server: LiveServer,
+    tmp_path: Path,
+    stop_after: str,
+    workers: tuple[str, ...] = ("-p", "no:xdist"),
+) -> InnerRun:
+    """DEAD_SELECTION against `server` without --restart-cmd, the server killed after
+    the test `stop_after`."""
+    return run_properties(
+        server,
+        DEAD_SELECTION,
+        tmp_path / "failures",
+        workers,
+        stop_after=stop_after,
+        restart=False,
+    )
 
 
 def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: Path) -> None:

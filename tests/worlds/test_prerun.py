@@ -81,6 +81,7 @@ def test_a_served_export_passes_and_the_header_says_what_was_probed(
         "owners stored yes",
         f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
         "DRC yes (your word), AUTH_SYS uid 0 gid 0, "
+        "works in the whole export (emptied before every example), "
         "no --restart-cmd (handles across a restart not probed)",
     ]
 
