@@ -42,7 +42,9 @@ def _check(args: argparse.Namespace) -> int:
     for line in describe(options):  # pytest's own header is not shown under -q
         print(line, flush=True)
     # the user's own words, for the rerun lines
-    return run_check(args.profile, args.workers, args.k, flags.flags(), args.seed)
+    return run_check(
+        args.profile, args.workers, args.k, flags.flags(), args.seed, args.report, args.baseline
+    )
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -184,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--world",
         default=",".join(DEFAULT_WORLDS),
         help=f"comma list of {world_names()} (default: {','.join(DEFAULT_WORLDS)})",
+    )
+    check.add_argument("--report", metavar="DIR", help="write DIR/results.json and DIR/junit.xml")
+    check.add_argument(
+        "--baseline",
+        metavar="FILE.toml",
+        help="known findings of the foreign servers ([[known]] code, reason): reported as "
+        "known, they do not fail the run",
     )
     check.add_argument("--target", metavar="URL", help=EXPECTED_FORM)
     check.add_argument(

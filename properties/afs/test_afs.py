@@ -24,6 +24,7 @@ from properties.afs.checks import (
     LastWriterViolation,
 )
 from properties.afs.machine import AfsMachineConfig, AfsRunLog, run_afs_machine
+from properties.harness.findings import check
 from properties.harness.profiles import SLOW_OK
 from properties.harness.replay.file import run_context
 from reference.afs.callbacks import ClientMutants
@@ -38,6 +39,9 @@ HUNT = settings(
 COVER = settings(FIXED, stateful_step_count=40, max_examples=300, phases=(Phase.generate,))
 
 
+@check(
+    "AFS-CALLBACKS", "callbacks hold through faults, restarts, lost breaks and time", "RFC 5531 §8"
+)
 def test_callbacks_hold_through_faults_restarts_lost_breaks_and_time(
     request: pytest.FixtureRequest,
 ) -> None:
@@ -46,6 +50,11 @@ def test_callbacks_hold_through_faults_restarts_lost_breaks_and_time(
     assert any(log.logs), "the machine ran no steps"
 
 
+@check(
+    "AFS-STALE-READS",
+    "stale reads behind lost breaks and restarts happen and are allowed",
+    "RFC 5531 §8",
+)
 def test_stale_reads_behind_lost_breaks_and_restarts_happen_and_are_allowed(
     request: pytest.FixtureRequest,
 ) -> None:
@@ -64,6 +73,7 @@ def hunt(config: AfsMachineConfig, violation: type[AfsViolation]) -> list[str]:
     return log.logs[-1]  # Hypothesis replays the minimal failing example last
 
 
+@check("AFS-MUTANT-NO-BREAK", "a server that forgets to break callbacks is found", "RFC 5531 §8")
 def test_a_server_that_forgets_to_break_callbacks_is_found() -> None:
     config = AfsMachineConfig(server_mutants=ServerMutants(forget_breaks=True))
     shrunk = hunt(config, CallbackSafetyViolation)
@@ -72,6 +82,7 @@ def test_a_server_that_forgets_to_break_callbacks_is_found() -> None:
     assert [step.split()[1] for step in shrunk] == ["opens", "writes", "opens"], shrunk
 
 
+@check("AFS-MUTANT-FIRST-WRITER", "a server that keeps the first writer is found", "RFC 5531 §8")
 def test_a_server_that_keeps_the_first_writer_is_found() -> None:
     config = AfsMachineConfig(server_mutants=ServerMutants(first_writer_wins=True))
     shrunk = hunt(config, LastWriterViolation)
@@ -80,6 +91,7 @@ def test_a_server_that_keeps_the_first_writer_is_found() -> None:
     assert "to its open" in shrunk[-1], shrunk
 
 
+@check("AFS-MUTANT-EXPIRED", "a client that trusts expired promises is found", "RFC 5531 §8")
 def test_a_client_that_trusts_expired_promises_is_found() -> None:
     config = AfsMachineConfig(client_mutants=ClientMutants(trust_expired=True))
     shrunk = hunt(config, ExpiryViolation)
@@ -89,6 +101,7 @@ def test_a_client_that_trusts_expired_promises_is_found() -> None:
     assert "11 s pass" in shrunk, shrunk
 
 
+@check("AFS-MUTANT-EPOCH", "a client that ignores the epoch is found", "RFC 5531 §8")
 def test_a_client_that_ignores_the_epoch_is_found() -> None:
     config = AfsMachineConfig(client_mutants=ClientMutants(ignore_epoch=True))
     shrunk = hunt(config, EpochViolation)

@@ -90,14 +90,14 @@ class Finding:
     counterexample: tuple[str, ...] = ()
     replay: str | None = None
 
-    @property
-    def rule(self) -> Rule:
-        return RULES[self.code]
-
     def to_json(self) -> dict[str, Any]:
+        """The finding with its rule's title and section (known where it was recorded)."""
         body = dataclasses.asdict(self)
         body["verdict"] = self.verdict.value
         body["counterexample"] = list(self.counterexample)
+        rule = RULES.get(self.code)
+        body["title"] = rule.title if rule else ""
+        body["rfc"] = rule.rfc if rule else ""
         return body
 
     @classmethod

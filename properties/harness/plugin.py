@@ -19,6 +19,9 @@ Rules:
   a usage error of one line); the chosen baselines go to the RecordingPlugin
   (properties/harness/recording.py), which gives each test its Recorder. A run of
   foreign worlds only leaves out the tests of our own stack (harness/selection.py).
+- Where the reports arrive (in-process, or the xdist controller), a ResultsCollector
+  (harness/results.py) gathers one result per check and world: the terminal summary has
+  a line per check, and `--report DIR` writes results.json and junit.xml.
 - The run's Hypothesis seed (properties/harness/seeds.py) is settled in pytest_configure, after
   Hypothesis has loaded the profile; the xdist controller hands its choice to the
   workers. The header shows it, and every failed test's report gets a "reproduce" section
@@ -37,6 +40,7 @@ from properties.baselines import OWN_WORLDS, BaselineError, baselines
 from properties.harness import profiles, seeds
 from properties.harness.findings import CHECK_MARKER
 from properties.harness.recording import RecordingPlugin
+from properties.harness.results import ResultsCollector
 from properties.harness.selection import ForeignOnly
 from properties.worlds.options import WorldError, WorldFlags, WorldOptions
 from properties.worlds.prerun import describe
@@ -55,6 +59,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(DEFAULT_WORLDS),
         help=f"comma list of worlds to run the properties in: {world_names()} "
         f"(default: {','.join(DEFAULT_WORLDS)})",
+    )
+    group.addoption(
+        "--report",
+        metavar="DIR",
+        help="write DIR/results.json and DIR/junit.xml: one result per check and world",
     )
     group.addoption(
         "--target",
@@ -125,6 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except BaselineError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(RecordingPlugin(chosen), "nfsprop-recording")
+    if not hasattr(config, "workerinput") and not config.pluginmanager.has_plugin(RESULTS):
+        config.pluginmanager.register(ResultsCollector(chosen), RESULTS)
     if not OWN_WORLDS & set(options.worlds):
         config.pluginmanager.register(ForeignOnly(), "nfsprop-foreign-only")
     worker_input: dict[str, Any] = getattr(config, "workerinput", {})
@@ -133,6 +144,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _SEED_KEY = "nfsprop_run_seed"
+RESULTS = "nfsprop-results"  # the ResultsCollector's name (`nfsprop check` brings its own)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    collector = config.pluginmanager.get_plugin(RESULTS)
+    if not isinstance(collector, ResultsCollector) or not collector.checks:
+        return
+    terminalreporter.section("nfsprop: one line per check (verdict, code, title)")
+    for line in collector.summary_lines():
+        terminalreporter.write_line(line)
+    directory: str | None = config.getoption("report")
+    if directory is not None:
+        options = world_options(config)
+        target = {
+            "url": None if options.target is None else str(options.target),
+            "world": ",".join(options.worlds),
+        }
+        collector.write(Path(directory), target)
+        terminalreporter.write_line(f"nfsprop: results in {directory}/results.json, junit.xml")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -56,8 +56,7 @@ COMMIT_NOT_FILE = define(
 )
 CREATE_KEEPS_DATA = define(
     "CREATE-UNCHECKED-KEEPS-DATA",
-    "CREATE UNCHECKED of an existing file keeps its data unless the size is set to 0 "
-    "(a client's open(O_CREAT) without O_TRUNC relies on it)",
+    "CREATE UNCHECKED of an existing file keeps its data unless size 0 is set",
     "RFC 1813 §3.3.8",
 )
 CREATE_VERIFIER = define(

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
+from properties.harness.findings import check
 from properties.harness.replay.file import run_context
 from properties.nfs_client.scenario import (
     ClientPropertyViolation,
@@ -66,16 +67,19 @@ def check_programs(
     check()
 
 
+@check("CLIENT-CTO", "close-to-open: an open sees every close before it", "RFC 1813 §4.11")
 def test_close_to_open(request: pytest.FixtureRequest) -> None:
     setup = ClientSetup(("close-to-open",), clients=3, finish=False)
     check_programs(request, setup, programs(clients=3, crashes=True))
 
 
+@check("CLIENT-STALENESS", "cached attributes are never older than actimeo", "RFC 1813 §4.11")
 def test_bounded_staleness(request: pytest.FixtureRequest) -> None:
     setup = ClientSetup(("bounded-staleness",), clients=3, finish=False)
     check_programs(request, setup, programs(clients=3, crashes=True))
 
 
+@check("CLIENT-NOAC", "with noac every value was the server's during the call", "RFC 1813 §4.11")
 def test_with_noac_every_value_was_the_servers_during_the_call(
     request: pytest.FixtureRequest,
 ) -> None:
@@ -84,11 +88,13 @@ def test_with_noac_every_value_was_the_servers_during_the_call(
     check_programs(request, setup, programs(clients=2, crashes=True))
 
 
+@check("CLIENT-CONVERGENCE", "the clients' caches converge", "RFC 1813 §4.11")
 def test_convergence(request: pytest.FixtureRequest) -> None:
     setup = ClientSetup(("convergence",), clients=3)
     check_programs(request, setup, programs(clients=3, crashes=True))
 
 
+@check("CLIENT-DURABILITY", "what a client closed survives a server crash", "RFC 1813 §4.8")
 def test_durability_seen_from_the_client(request: pytest.FixtureRequest) -> None:
     setup = ClientSetup(("durability",), clients=3)
     check_programs(request, setup, programs(clients=3, crashes=True))
@@ -134,6 +140,9 @@ def message_faults(run: ClientRun) -> list[str]:
     return [event.kind for event in run.world.world.trace.events if event.kind in FAULT_KINDS]
 
 
+@check(
+    "CLIENT-MUTANT-CTO", "a client that never revalidates breaks close-to-open", "RFC 1813 §4.11"
+)
 def test_a_client_that_never_revalidates_breaks_close_to_open() -> None:
     shrunk = find_counterexample(
         check_close_to_open, CloseToOpenViolation, ClientBugs(never_revalidate=True)
@@ -145,6 +154,11 @@ def test_a_client_that_never_revalidates_breaks_close_to_open() -> None:
     assert message_faults(shrunk) == []
 
 
+@check(
+    "CLIENT-MUTANT-STALENESS",
+    "a client that never revalidates breaks bounded staleness",
+    "RFC 1813 §4.11",
+)
 def test_a_client_that_never_revalidates_breaks_bounded_staleness() -> None:
     shrunk = find_counterexample(
         check_bounded_staleness, StalenessViolation, ClientBugs(never_revalidate=True)
@@ -154,6 +168,9 @@ def test_a_client_that_never_revalidates_breaks_bounded_staleness() -> None:
     assert any(isinstance(step, Sleep) and step.seconds > 60 for step in shrunk.program)
 
 
+@check(
+    "CLIENT-MUTANT-CONVERGE", "a client that never revalidates does not converge", "RFC 1813 §4.11"
+)
 def test_a_client_that_never_revalidates_does_not_converge() -> None:
     shrunk = find_counterexample(
         check_convergence, ConvergenceViolation, ClientBugs(never_revalidate=True)
@@ -162,6 +179,11 @@ def test_a_client_that_never_revalidates_does_not_converge() -> None:
     assert message_faults(shrunk) == []
 
 
+@check(
+    "CLIENT-MUTANT-VERIFIER",
+    "a client that ignores the write verifier loses closed data",
+    "RFC 1813 §3.3.7",
+)
 def test_a_client_that_ignores_the_write_verifier_loses_closed_data() -> None:
     shrunk = find_counterexample(
         check_durability, DurabilityViolation, ClientBugs(ignore_verifier=True), crashes=True
@@ -173,6 +195,9 @@ def test_a_client_that_ignores_the_write_verifier_loses_closed_data() -> None:
     assert shrunk.world.crashes == 2  # the planted one and the final one
 
 
+@check(
+    "CLIENT-MUTANT-WCC", "a client that trusts every wcc reply does not converge", "RFC 1813 §2.5"
+)
 def test_a_client_that_trusts_every_wcc_reply_does_not_converge() -> None:
     shrunk = find_counterexample(
         check_convergence, ConvergenceViolation, ClientBugs(trust_wcc=True)
@@ -181,6 +206,11 @@ def test_a_client_that_trusts_every_wcc_reply_does_not_converge() -> None:
     assert kinds(shrunk) == [WriteFile, WriteFile, WriteAt], shrunk.program
 
 
+@check(
+    "CLIENT-MUTANT-FLUSH",
+    "a client that does not flush on close breaks close-to-open",
+    "RFC 1813 §4.11",
+)
 def test_a_client_that_does_not_flush_on_close_breaks_close_to_open() -> None:
     shrunk = find_counterexample(
         check_close_to_open, CloseToOpenViolation, ClientBugs(skip_flush_on_close=True)
@@ -188,12 +218,16 @@ def test_a_client_that_does_not_flush_on_close_breaks_close_to_open() -> None:
     assert kinds(shrunk) == [WriteFile, ReadFile], shrunk.program
 
 
+@check("CLIENT-NOCTO", "nocto gives up close-to-open", "RFC 1813 §4.11")
 def test_nocto_gives_up_close_to_open() -> None:
     shrunk = find_counterexample(check_close_to_open, CloseToOpenViolation, cto=False)
     assert len(shrunk.program) <= 3, shrunk.program
     assert not any(isinstance(step, Remove) for step in shrunk.program)
 
 
+@check(
+    "CLIENT-SIM-DETERMINISM", "the same seed gives the same trace byte for byte", "RFC 1813 §4.11"
+)
 def test_the_same_seed_gives_the_same_trace_byte_for_byte() -> None:
     program: list[Step] = [
         WriteFile(0, "a", 4100),

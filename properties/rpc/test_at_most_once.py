@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
+from properties.harness.findings import check
 from properties.harness.replay.file import run_context
 from properties.rpc.counter import (
     AtMostOnceViolation,
@@ -25,6 +26,7 @@ increments = st.lists(st.integers(1, 1000), min_size=1, max_size=4)
 FAULT_KINDS = {Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER}
 
 
+@check("RPC-AT-MOST-ONCE", "with the cache, every replied call runs exactly once", "RFC 5531 §8")
 def test_with_the_cache_every_replied_call_runs_exactly_once(
     request: pytest.FixtureRequest,
 ) -> None:
@@ -40,6 +42,11 @@ def test_with_the_cache_every_replied_call_runs_exactly_once(
     with_cache()
 
 
+@check(
+    "RPC-AT-MOST-ONCE-NO-CACHE",
+    "without the cache, a double execution is found and shrunk",
+    "RFC 5531 §8",
+)
 def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:
     runs: list[CounterRun] = []
 
@@ -62,6 +69,7 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:
     assert len(messages) == 3, shrunk.world.trace.sequence_chart()
 
 
+@check("RPC-SIM-DETERMINISM", "the same seed gives the same trace byte for byte", "RFC 5531 §8")
 def test_the_same_seed_gives_the_same_trace_byte_for_byte() -> None:
     first = run_counter(SeededFaults(2049), [5, 6, 7], drc=True).world.trace.to_json()
     again = run_counter(SeededFaults(2049), [5, 6, 7], drc=True).world.trace.to_json()

@@ -34,6 +34,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from properties.harness.findings import check
 from reference.rpc import message as msg
 from reference.rpc.aio_server import RpcSocketServer, ThreadedServer
 from reference.rpc.auth import encode_credential
@@ -256,6 +257,7 @@ def expected_for_credential(flavor: int, body: bytes, xid: int) -> Outcome:
 # -- the properties
 
 
+@check("RUNTIME-RANDOM-UDP", "our RPC runtime survives random datagrams", "RFC 5531 §9")
 def test_random_datagrams_never_crash_the_udp_server() -> None:
     with serving() as peer:
 
@@ -277,6 +279,7 @@ def test_random_datagrams_never_crash_the_udp_server() -> None:
         check()
 
 
+@check("RUNTIME-RANDOM-TCP", "our RPC runtime survives random byte streams", "RFC 5531 §11")
 def test_random_byte_streams_never_crash_the_tcp_server() -> None:
     with serving() as peer:
 
@@ -289,6 +292,7 @@ def test_random_byte_streams_never_crash_the_tcp_server() -> None:
         check()
 
 
+@check("RUNTIME-TRUNCATED", "our RPC runtime drops or refuses truncated calls", "RFC 5531 §9")
 def test_truncated_calls_are_dropped_or_refused() -> None:
     with serving() as peer:
 
@@ -310,6 +314,11 @@ def test_truncated_calls_are_dropped_or_refused() -> None:
         check()
 
 
+@check(
+    "RUNTIME-GARBAGE-ARGS",
+    "our RPC runtime answers garbage arguments with GARBAGE_ARGS",
+    "RFC 5531 §9",
+)
 def test_garbage_arguments_get_garbage_args() -> None:
     with serving() as peer:
 
@@ -330,6 +339,9 @@ def test_garbage_arguments_get_garbage_args() -> None:
         check()
 
 
+@check(
+    "RUNTIME-BADCRED", "our RPC runtime answers bad credentials with AUTH_BADCRED", "RFC 5531 §9"
+)
 def test_bad_credentials_get_auth_badcred() -> None:
     with serving() as peer:
 
@@ -358,6 +370,7 @@ def fragmented_calls(draw: st.DrawFn) -> tuple[list[bytes], list[bytes]]:
     return calls, draw(segmented(stream))
 
 
+@check("RUNTIME-FRAGMENTS", "our RPC runtime answers fragmented records in order", "RFC 5531 §11")
 def test_fragmented_and_segmented_records_are_all_answered_in_order() -> None:
     with serving() as peer:
 
@@ -381,6 +394,7 @@ def test_fragmented_and_segmented_records_are_all_answered_in_order() -> None:
         check()
 
 
+@check("RUNTIME-OVERSIZE", "an oversize record closes its connection only", "RFC 5531 §11")
 def test_oversize_records_close_the_connection_only(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="nfsprop.rpc.transport")
     with serving() as peer:

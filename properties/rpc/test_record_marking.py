@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from properties.harness.findings import check
 from reference.rpc.errors import RecordTooLarge
 from reference.rpc.record import RecordReader, frame_fragments
 
@@ -53,6 +54,11 @@ def feed_all(reader: RecordReader, pieces: list[bytes]) -> list[bytes]:
     return received
 
 
+@check(
+    "RECORD-REASSEMBLY",
+    "records reassemble across any fragmentation and segmentation",
+    "RFC 5531 §11",
+)
 @given(st.data(), st.lists(records, max_size=8))
 def test_records_reassemble_across_any_fragmentation_and_segmentation(
     data: st.DataObject, sent: list[bytes]
@@ -63,6 +69,7 @@ def test_records_reassemble_across_any_fragmentation_and_segmentation(
     assert not reader.in_record
 
 
+@check("RECORD-OVERSIZE", "an oversize record is rejected under any segmentation", "RFC 5531 §11")
 @given(st.data(), st.integers(0, 4096), st.integers(1, 4096), st.lists(records, max_size=3))
 def test_oversize_record_is_rejected_under_any_segmentation(
     data: st.DataObject, limit: int, excess: int, before: list[bytes]

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import pytest
 from toxiproxy import Proxy
 
+from properties.harness.findings import check
 from properties.peers.ports import LOOPBACK, free_port
 from properties.peers.reference_server import ServerProcess, running_server
 from properties.peers.toxiproxy import Stream, ToxiproxyServer, listen_port
@@ -184,6 +185,11 @@ async def sliced_client(toxi: ToxiproxyServer, proxy: Proxy, delay_us: int) -> C
     return await connect(listen_port(proxy), PATIENT)
 
 
+@check(
+    "TOXI-SLICER-LARGE",
+    "a 256 KiB WRITE and READ stay whole through a slicing proxy",
+    "RFC 5531 §11",
+)
 def test_slicer_keeps_a_256_kib_write_and_read_whole(
     toxi: ToxiproxyServer, server: ServerProcess
 ) -> None:
@@ -202,6 +208,9 @@ def test_slicer_keeps_a_256_kib_write_and_read_whole(
     assert retransmissions == 0  # every record came through whole the first time
 
 
+@check(
+    "TOXI-SLICER-MANY", "many calls in flight stay apart through a slicing proxy", "RFC 5531 §11"
+)
 def test_slicer_keeps_many_calls_in_flight_apart(
     toxi: ToxiproxyServer, server: ServerProcess
 ) -> None:
@@ -234,6 +243,7 @@ class SlowRemove:
     recreated_survived: bool  # the file made again meanwhile is still there at the end
 
 
+@check("TOXI-LATENCY", "latency beyond timeo retransmits and the cache answers", "RFC 1813 §4.5")
 @pytest.mark.parametrize("drc", [True, False], ids=["drc", "no-drc"])
 def test_latency_beyond_timeo_retransmits_and_the_cache_answers(
     toxi: ToxiproxyServer, request: pytest.FixtureRequest, drc: bool
@@ -325,6 +335,7 @@ class Resent:
     old_ports: set[int]  # ports it saw a client on before, and does not now
 
 
+@check("TOXI-CUT", "a cut connection is reconnected and the call resent", "RFC 5531 §11")
 @pytest.mark.parametrize("cut", CUTS.values(), ids=CUTS.keys())
 def test_a_cut_connection_is_reconnected_and_the_call_resent(
     toxi: ToxiproxyServer, server: ServerProcess, cut: Cut
@@ -365,6 +376,7 @@ def test_a_cut_connection_is_reconnected_and_the_call_resent(
 BLACK_HOLE = {"timeout": 0}  # swallow everything, never close
 
 
+@check("TOXI-BLACK-HOLE-SOFT", "a black hole times a soft client out", "RFC 1813 §4.10")
 @pytest.mark.parametrize("stream", STREAMS)
 def test_a_black_hole_times_a_soft_client_out(
     toxi: ToxiproxyServer, server: ServerProcess, stream: Stream
@@ -387,6 +399,7 @@ def test_a_black_hole_times_a_soft_client_out(
     assert retransmissions == SOFT.retrans
 
 
+@check("TOXI-BLACK-HOLE-HARD", "a hard client recovers when the black hole goes", "RFC 1813 §4.10")
 @pytest.mark.parametrize("stream", STREAMS)
 def test_a_hard_client_recovers_when_the_black_hole_goes(
     toxi: ToxiproxyServer, server: ServerProcess, stream: Stream
@@ -411,6 +424,7 @@ def test_a_hard_client_recovers_when_the_black_hole_goes(
 # -- down and up
 
 
+@check("TOXI-DISABLED", "a disabled proxy fails calls; enabled, it serves again", "RFC 5531 §11")
 def test_a_disabled_proxy_fails_calls_and_an_enabled_one_serves_again(
     toxi: ToxiproxyServer, server: ServerProcess
 ) -> None:
@@ -440,6 +454,11 @@ def test_a_disabled_proxy_fails_calls_and_an_enabled_one_serves_again(
     assert status == NFS3_OK and reconnects == 1
 
 
+@check(
+    "TOXI-DOWN-HARD",
+    "a hard client stalls while the proxy is down, then completes",
+    "RFC 1813 §4.10",
+)
 def test_a_hard_client_stalls_while_the_proxy_is_down_and_completes_when_it_is_up(
     toxi: ToxiproxyServer, server: ServerProcess
 ) -> None:

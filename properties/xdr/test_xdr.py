@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from properties.harness.findings import check
 from properties.xdr.strategies import strategy_for
 from reference.xdr import XdrError
 from reference.xdr.model import Module, resolve
@@ -77,10 +78,12 @@ def named_types() -> list[NamedType]:
 NAMED_TYPES = named_types()
 
 
+@check("XDR-NAMED-TYPES", "every .x spec has named types", "RFC 4506 §6")
 def test_every_spec_has_named_types() -> None:
     assert {t.spec for t in NAMED_TYPES} >= {"nfs3", "mount3", "portmap", "rpc_msg", "nfs2"}
 
 
+@check("XDR-ROUND-TRIP", "every type encodes and decodes back", "RFC 4506 §4")
 @pytest.mark.parametrize("named", NAMED_TYPES, ids=str)
 @given(data=st.data())
 def test_round_trip(named: NamedType, data: st.DataObject) -> None:
@@ -88,6 +91,7 @@ def test_round_trip(named: NamedType, data: st.DataObject) -> None:
     assert named.decode(named.encode(value)) == value
 
 
+@check("XDR-GARBAGE", "arbitrary bytes decode or raise XdrError", "RFC 4506 §4")
 @pytest.mark.parametrize("named", NAMED_TYPES, ids=str)
 @given(garbage=st.binary(max_size=512))
 def test_arbitrary_bytes_decode_or_raise_xdr_error(named: NamedType, garbage: bytes) -> None:
@@ -100,6 +104,7 @@ def test_arbitrary_bytes_decode_or_raise_xdr_error(named: NamedType, garbage: by
     assert len(named.encode(value)) == len(garbage)
 
 
+@check("XDR-TRUNCATED", "a truncated encoding raises XdrError", "RFC 4506 §4")
 @pytest.mark.parametrize("named", NAMED_TYPES, ids=str)
 @given(data=st.data())
 def test_truncated_encoding_raises_xdr_error(named: NamedType, data: st.DataObject) -> None:

@@ -1,0 +1,83 @@
+"""Checks and results: every property is a check with a stable code, and `nfsprop check`
+prints one line per check and writes results.json and junit.xml with `--report`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import properties
+from properties.harness.findings import CHECK_MARKER, CHECKS, RULES
+
+SUITE = Path(properties.__file__).parent
+REPO_ROOT = SUITE.parent
+MODULES = sorted(path.relative_to(REPO_ROOT) for path in SUITE.rglob("test_*.py"))
+MAX_TITLE = 100  # characters: the summary line also holds the verdict, code and steps
+CHECK_TIMEOUT = 300.0  # seconds for the inner `nfsprop check`
+
+
+def test_the_suite_has_its_test_modules() -> None:
+    assert len(MODULES) >= 8, MODULES
+
+
+@pytest.mark.parametrize("module", MODULES, ids=str)
+def test_every_property_is_a_check_with_a_code(module: Path) -> None:
+    loaded = importlib.import_module(".".join(module.with_suffix("").parts))
+    tests = [name for name in vars(loaded) if name.startswith("test_")]
+    assert tests, module
+    for name in tests:
+        marks = getattr(getattr(loaded, name), "pytestmark", [])
+        codes = [mark.args[0] for mark in marks if mark.name == CHECK_MARKER]
+        assert len(codes) == 1, f"{module}::{name} needs one @check(code, title, rfc)"
+
+
+def test_codes_and_titles_are_short_and_name_their_section() -> None:
+    for registry in (CHECKS, RULES):
+        for code, rule in registry.items():
+            assert code == code.upper() and " " not in code and len(code) <= 30, code
+            assert "\n" not in rule.title and 0 < len(rule.title) < MAX_TITLE, code
+            assert rule.rfc.startswith("RFC "), code
+
+
+def test_check_prints_a_line_per_check_and_writes_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "properties.cli",
+            "check",
+            "--workers",
+            "0",
+            "--world",
+            "sim",
+            "--report",
+            str(report),
+            "-k",
+            "test_every_spec_has_named_types or test_names_holding_a_slash",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    lines = check.stdout.splitlines()
+    assert any(line.split()[:2] == ["pass", "XDR-NAMED-TYPES"] for line in lines), check.stdout
+    assert any(line.split()[:2] == ["pass", "SLASH-NAMES"] for line in lines), check.stdout
+    results = json.loads((report / "results.json").read_text())
+    assert results["target"] == {"url": None, "world": "sim"}
+    by_code = {entry["code"]: entry for entry in results["checks"]}
+    assert set(by_code) == {"XDR-NAMED-TYPES", "SLASH-NAMES"}, by_code
+    slash = by_code["SLASH-NAMES"]
+    assert slash["verdict"] == "pass" and slash["world"] == "sim" and slash["steps"] == 3
+    assert slash["rfc"] == CHECKS["SLASH-NAMES"].rfc and slash["findings"] == []
+    suite = ET.parse(report / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "0"
