@@ -18,16 +18,23 @@ Rules:
   server sees is exactly the bytes the example chose. Calls use XIDs from
   test_bad_input's counter, never from the strategy, and AUTH_SYS root unless the
   credential is what is under test.
-- Every wait is bounded, nothing sleeps: REPLY_WAIT seconds for a reply that is due,
-  QUIET_WAIT seconds for anything more once the client is done, ALIVE_WAIT for NULL.
+- Every wait is bounded, nothing sleeps: REPLY_WAIT seconds at most for a reply that is
+  due, QUIET_WAIT for anything more once the client is done, ALIVE_WAIT for NULL.
 - TCP: a connection sends its bytes, reads until every reply that is due has come (or
-  the server closed it, or REPLY_WAIT passed), only then shuts down its sending side
-  (NFS-Ganesha 4.3 and go-nfs v0.0.4 both drop replies still in flight when the client
-  half-closes) and reads until the server closes, QUIET_WAIT at most. It never resets a
-  connection (it closes only with nothing unread); FUZZ-RESET alone resets on purpose.
-  UDP: a datagram is followed by a NULL call from the same socket; the datagrams that
-  come back, until NULL's reply (and QUIET_WAIT more for a due reply not yet seen), are
-  the answer.
+  the server closed it), only then shuts down its sending side (NFS-Ganesha 4.3 and
+  go-nfs v0.0.4 both drop replies still in flight when the client half-closes) and reads
+  until the server closes, QUIET_WAIT at most. A due reply missing after FIRST_LOOK is
+  timed against a canary: a NULL on another connection, answered in t seconds; the due
+  reply gets CANARY_GRACE + 10 t more (REPLY_WAIT in all at most), so a server that never
+  answers (go-nfs, to any record of several fragments) costs a fraction of a second per
+  example while Hypothesis shrinks, and a busy machine stretches the wait with t. It
+  never resets a connection (it closes only with nothing unread); FUZZ-RESET alone resets
+  on purpose. UDP: a datagram is followed by a NULL call from the same socket; the
+  datagrams that come back, until NULL's reply (and QUIET_WAIT more for a due reply not
+  yet seen), are the answer.
+- Each test caps its examples (`examples`) so that the module runs in a few seconds
+  against our server and NFS-Ganesha and in about 40 s against go-nfs (which leaves most
+  garbage connections open: each costs QUIET_WAIT), failures shrunk included.
 - Every example counts as steps the messages it sent (each datagram, each connection's
   bytes, each NULL), and names what it sent in its counterexample steps. A server that
   no longer answers NULL is restarted before the FAIL is raised, where the world can
@@ -56,9 +63,7 @@ from properties.peers.rpcping import null_call
 from properties.rpc import rules
 from properties.rpc.test_bad_input import (
     auth_sys_bodies,
-    bad_credential,
     call,
-    expected_for_credential,
     fragment_sizes,
     header_length,
     next_xid,
@@ -83,21 +88,24 @@ from reference.xdr.gen.nfs3 import (
     nfs_fh3,
     nfsstat3,
 )
-from reference.xdr.gen.rpc_msg import accept_stat, auth_stat
+from reference.xdr.gen.rpc_msg import AUTH_NONE, AUTH_SYS, accept_stat, auth_stat
 
-REPLY_WAIT = 2.0  # seconds for a reply that is due
-QUIET_WAIT = 0.5  # seconds for anything more once the client is done sending
+REPLY_WAIT = 2.0  # seconds at most for a reply that is due
+QUIET_WAIT = 0.3  # seconds for anything more once the client is done sending
+FIRST_LOOK = 0.05  # seconds a due TCP reply is waited for before the canary NULL
+CANARY_GRACE = 0.25  # seconds (plus ten canary round trips) a due reply may trail it
 ALIVE_WAIT = 5.0  # seconds for NULL's answer after an example
 UDP_PROBE_WAIT = 1.0  # seconds for MOUNT's NULL over UDP, once per test
 REPLY_LIMIT = 1 << 20  # bytes of one reply record
 SHOWN_BYTES = 12  # bytes of an input its step shows in hex
 FUZZ_ROOT = encode_credential(AuthSys(0, b"nfsprop-fuzz", 0, 0))
+MACHINE_NAME_MAX, GIDS_MAX = 255, 16  # authsys_parms' bounds (RFC 5531 appendix A)
 
 Transport = Literal["tcp", "udp"]
 
 
 def examples(most: int) -> settings:
-    """The profile's example count, at most `most` (real sockets; see the module's budget)."""
+    """The profile's example count, at most `most` (see the module rules)."""
     return settings(max_examples=min(settings().max_examples, most))
 
 
@@ -202,6 +210,8 @@ class Answer:
     # "refused" (no connection); UDP: "datagrams"
     ending: str = "datagrams"
     after_fin: bool = False  # TCP: the server closed only after the client's FIN
+    waited: float = REPLY_WAIT  # seconds a due reply was waited for
+    canary: str = ""  # TCP: what the canary NULL got, when there was one
     cut: bool = False  # TCP: the server closed the connection inside a reply record
     oversize: str | None = None  # TCP: a reply record announced over REPLY_LIMIT bytes
 
@@ -209,13 +219,17 @@ class Answer:
         """The well-formed replies with this XID."""
         return [reply for reply in self.replies if _xid(reply) == xid and _parses(reply)]
 
+    def came(self, xids: Collection[int]) -> bool:
+        """Every one of `xids` has a reply, well-formed or not."""
+        return set(xids) <= {_xid(reply) for reply in self.replies}
+
     def silence(self) -> str:
         """Why no reply came, in words."""
         if self.ending == "refused":
             return "no connection: the server refused it"
         if self.ending in ("closed", "reset") and not self.after_fin:
             return f"no reply: the server {self.ending} the connection"
-        return f"no reply within {REPLY_WAIT} s"
+        return f"no reply within {self.waited:.2f} s{self.canary}"
 
 
 def _xid(reply: bytes) -> int | None:
@@ -290,7 +304,8 @@ class Fuzz:
         findings.current().steps(2)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.connect((endpoint.host, endpoint.port))
-            deadline, null_answered = time.monotonic() + REPLY_WAIT, False
+            started = time.monotonic()
+            deadline, null_answered = started + REPLY_WAIT, False
             try:
                 sock.send(datagram)
                 sock.send(sentinel)
@@ -302,10 +317,16 @@ class Fuzz:
                         deadline = min(deadline, time.monotonic() + QUIET_WAIT)
                     else:
                         answer.replies.append(reply)
-                    if null_answered and all(answer.to(xid) for xid in due):
+                    if null_answered and answer.came(due):
                         break
             except (TimeoutError, ConnectionRefusedError):
                 pass  # nothing more came (or nothing listens: the NULL check says so)
+        answer.waited = time.monotonic() - started
+        answer.canary = (
+            " (the NULL sent after it was answered)"
+            if null_answered
+            else " (the NULL sent after it got no answer either)"
+        )
         return answer
 
     def stream(
@@ -354,7 +375,20 @@ class Fuzz:
                 answer.ending = "reset"
                 read(REPLY_WAIT, lambda: False)
                 return answer
-            if read(REPLY_WAIT, lambda: all(answer.to(xid) for xid in due)):
+            sent = time.monotonic()
+            if read(FIRST_LOOK, lambda: answer.came(due)) and not answer.came(due):
+                # what the server answers a canary NULL on another connection in t, it
+                # answers the due calls in CANARY_GRACE + 10 t (REPLY_WAIT at most)
+                answered = self.canary(endpoint)
+                took = time.monotonic() - sent - FIRST_LOOK
+                answer.waited = min(REPLY_WAIT, CANARY_GRACE + FIRST_LOOK + 11 * took)
+                answer.canary = (
+                    f" (NULL on another connection: answered in {took:.3f} s)"
+                    if answered
+                    else f" (NULL on another connection: no answer in {took:.2f} s)"
+                )
+                read(sent + answer.waited - time.monotonic(), lambda: answer.came(due))
+            if answer.ending == "open":
                 try:
                     sock.shutdown(socket.SHUT_WR)
                 except OSError:
@@ -363,6 +397,13 @@ class Fuzz:
                 answer.after_fin = True
                 read(QUIET_WAIT, lambda: False)
         return answer
+
+    def canary(self, endpoint: Endpoint) -> bool:
+        """A NULL call on a connection of its own, REPLY_WAIT seconds at most: answered?"""
+        findings.current().steps()
+        service = endpoint.service
+        address = (endpoint.host, endpoint.port)
+        return null_call(address, service.program, service.version, timeout=REPLY_WAIT)
 
     def reset(self, endpoint: Endpoint, stream: bytes, read_replies: int) -> None:
         """Send `stream` on a new connection, read `read_replies` reply records (bounded),
@@ -524,6 +565,43 @@ def undecodable(args: bytes, bound: int) -> str | None:
     return None
 
 
+def credential_fault(flavor: int, body: bytes) -> str | None:
+    """Why a credential cannot be taken, or None: AUTH_SYS bodies are judged as leniently
+    as arguments (an authsys_parms followed by more bytes is not judged)."""
+    if len(body) > msg.MAX_AUTH_BYTES:
+        return f"of {len(body)} bytes, over 400"
+    if flavor not in (AUTH_NONE, AUTH_SYS):
+        return "of an unknown flavor"
+    if flavor == AUTH_NONE:
+        return None
+    if len(body) < 8:
+        return f"not an authsys_parms: {len(body)} bytes cannot hold a stamp and a name"
+    name = struct.unpack_from(">I", body, 4)[0]
+    if name > MACHINE_NAME_MAX:
+        return f"not an authsys_parms: a machinename of {name} bytes, over 255"
+    ids = 8 + name + (-name & 3)
+    if len(body) < ids + 12:
+        return "not an authsys_parms: cut short"
+    gids = struct.unpack_from(">I", body, ids + 8)[0]
+    if gids > GIDS_MAX:
+        return f"not an authsys_parms: {gids} gids, over 16"
+    if len(body) < ids + 12 + 4 * gids:
+        return f"not an authsys_parms: {gids} gids, {(len(body) - ids - 12) // 4} follow"
+    return None
+
+
+def badcred_refusal(why: str) -> Refusal:
+    """A credential that cannot be taken: any MSG_ACCEPTED means it was taken."""
+    return Refusal(
+        rules.BADCRED,
+        f"a credential {why}",
+        False,
+        msg.AUTH_ERROR,
+        auth_stat=msg.AUTH_BADCRED,
+        any_acceptance_fails=True,
+    )
+
+
 def named(procedure: Procedure[Any, Any]) -> str:
     """GETATTR, UMNT, NULL: a procedure's name without its program's prefix."""
     return procedure.name.split("PROC3_")[-1]
@@ -539,15 +617,40 @@ def garbage_args(procedure: Procedure[Any, Any], why: str) -> Refusal:
 # -- strategies
 
 
-def services_calls(service: Service) -> st.SearchStrategy[bytes]:
+@dataclass(frozen=True)
+class Call:
+    """A whole call as drawn; shown by what it is, not by its bytes."""
+
+    procedure: Procedure[Any, Any]
+    data: bytes  # the probe's opaque (no arguments for NULL)
+    root: bool  # AUTH_SYS root, else AUTH_NONE
+    message: bytes
+
+    @property
+    def xid(self) -> int:
+        return xid_of(self.message)
+
+    def __repr__(self) -> str:
+        what = f"{named(self.procedure)} call (XID {self.xid:#x}"
+        if self.procedure.number:
+            what += f", opaque {self.data.hex() or 'empty'}"
+        return f"<{what}, {'AUTH_SYS root' if self.root else 'AUTH_NONE'})>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+@st.composite
+def services_calls(draw: st.DrawFn, service: Service) -> Call:
     """Whole calls of `service`: NULL, or the probe with arguments that decode, AUTH_NONE
     or AUTH_SYS root."""
-    credentials = st.sampled_from([encode_credential(AuthNone()), FUZZ_ROOT])
-    probes = st.binary(max_size=min(service.bound, 64)).map(service.encode_probe)
-    return st.one_of(
-        st.builds(lambda c: call(service.null, b"", c), credentials),
-        st.builds(lambda a, c: call(service.probe, a, c), probes, credentials),
-    )
+    root = draw(st.booleans())
+    credential = FUZZ_ROOT if root else encode_credential(AuthNone())
+    if not draw(st.booleans()):
+        return Call(service.null, b"", root, call(service.null, b"", credential))
+    data = draw(st.binary(max_size=min(service.bound, 64)))
+    message = call(service.probe, service.encode_probe(data), credential)
+    return Call(service.probe, data, root, message)
 
 
 def opaque_arguments(bound: int) -> st.SearchStrategy[bytes]:
@@ -691,18 +794,20 @@ def test_truncated_calls(target_factory: TargetFactory, world: str) -> None:
     with fuzzing(target_factory, world) as fuzz:
 
         @st.composite
-        def cut_calls(draw: st.DrawFn) -> tuple[Endpoint, bytes, int]:
+        def cut_calls(draw: st.DrawFn) -> tuple[Endpoint, Call, int]:
             endpoint = draw(st.sampled_from(fuzz.endpoints()))
-            message = draw(services_calls(endpoint.service))
-            return endpoint, message, draw(st.integers(0, len(message) - 1))
+            whole = draw(services_calls(endpoint.service))
+            header, end = header_length(whole.message), len(whole.message)
+            if header < end and draw(st.booleans()):  # inside the arguments
+                return endpoint, whole, draw(st.integers(header, end - 1))
+            return endpoint, whole, draw(st.integers(0, header - 1))
 
         @examples(30)
         @given(cut_calls())
-        def example(drawn: tuple[Endpoint, bytes, int]) -> None:
-            endpoint, message, cut = drawn
-            xid, header = xid_of(message), header_length(message)
-            number = msg.parse_call(message).procedure
-            procedure = endpoint.service.probe if number else endpoint.service.null
+        def example(drawn: tuple[Endpoint, Call, int]) -> None:
+            endpoint, whole, cut = drawn
+            message, procedure = whole.message, whole.procedure
+            xid, header = whole.xid, header_length(message)
             steps = [
                 f"{endpoint}: a {named(procedure)} call (XID {xid:#x}) of {len(message)} bytes, "
                 f"cut to {cut} ({'inside its header' if cut < header else 'inside its arguments'})"
@@ -789,20 +894,9 @@ def test_bad_credentials(target_factory: TargetFactory, world: str) -> None:
             ]
             answer = fuzz.send(endpoint, message, [xid])
             fuzz.check_replies(endpoint, answer, {xid}, steps)
-            if expected_for_credential(flavor, body, xid) == bad_credential(xid):
-                why = (
-                    "over 400 bytes"
-                    if len(body) > msg.MAX_AUTH_BYTES
-                    else ("not an authsys_parms" if flavor == 1 else "of an unknown flavor")
-                )
-                Refusal(
-                    rules.BADCRED,
-                    f"a credential {why}",
-                    False,
-                    msg.AUTH_ERROR,
-                    auth_stat=msg.AUTH_BADCRED,
-                    any_acceptance_fails=True,
-                ).judge(endpoint, answer, xid, steps)
+            why = credential_fault(flavor, body)
+            if why is not None:
+                badcred_refusal(why).judge(endpoint, answer, xid, steps)
             fuzz.check_alive(steps)
 
         example()
@@ -847,18 +941,20 @@ def test_fragmented_and_segmented_calls(target_factory: TargetFactory, world: st
         @st.composite
         def fragmented(
             draw: st.DrawFn,
-        ) -> tuple[Endpoint, list[bytes], list[list[int]], list[bytes]]:
+        ) -> tuple[Endpoint, list[Call], list[list[int]], list[bytes]]:
             endpoint = draw(st.sampled_from(fuzz.endpoints("tcp")))
             calls = draw(st.lists(services_calls(endpoint.service), min_size=1, max_size=4))
-            sizes = [draw(fragment_sizes(len(c))) for c in calls]
-            stream = b"".join(frame_fragments(c, s) for c, s in zip(calls, sizes, strict=True))
+            sizes = [draw(fragment_sizes(len(c.message))) for c in calls]
+            stream = b"".join(
+                frame_fragments(c.message, s) for c, s in zip(calls, sizes, strict=True)
+            )
             return endpoint, calls, sizes, draw(segmented(stream))
 
         @examples(20)
         @given(fragmented())
-        def example(drawn: tuple[Endpoint, list[bytes], list[list[int]], list[bytes]]) -> None:
+        def example(drawn: tuple[Endpoint, list[Call], list[list[int]], list[bytes]]) -> None:
             endpoint, calls, sizes, segments = drawn
-            xids = [xid_of(c) for c in calls]
+            xids = [c.xid for c in calls]
             steps = [
                 f"{endpoint}: call {n} (XID {x:#x}) in fragments of {' + '.join(map(str, s))} bytes"
                 for n, (x, s) in enumerate(zip(xids, sizes, strict=True), 1)
@@ -915,7 +1011,8 @@ def test_reset_connections(target_factory: TargetFactory, world: str) -> None:
         def resets(draw: st.DrawFn) -> tuple[Endpoint, list[bytes], int, int]:
             endpoint = draw(st.sampled_from(fuzz.endpoints("tcp")))
             records = [
-                frame(c) for c in draw(st.lists(services_calls(endpoint.service), max_size=3))
+                frame(c.message)
+                for c in draw(st.lists(services_calls(endpoint.service), max_size=3))
             ]
             cut = draw(st.integers(0, sum(map(len, records))))
             whole = sum(1 for end in itertools.accumulate(map(len, records)) if end <= cut)
