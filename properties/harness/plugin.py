@@ -42,6 +42,7 @@ from properties.harness.findings import CHECK_MARKER
 from properties.harness.recording import RecordingPlugin
 from properties.harness.results import ResultsCollector
 from properties.harness.selection import ForeignOnly
+from properties.worlds.dead import DeathReports
 from properties.worlds.options import WorldError, WorldFlags, WorldOptions
 from properties.worlds.prerun import describe
 from properties.worlds.registry import DEFAULT_WORLDS, choose_worlds, world_names
@@ -138,6 +139,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultsCollector(chosen), RESULTS)
     if not OWN_WORLDS & set(options.worlds):
         config.pluginmanager.register(ForeignOnly(), "nfsprop-foreign-only")
+    if options.target is not None:  # a test that met the target's death says so in one line
+        config.pluginmanager.register(DeathReports(), "nfsprop-target-deaths")
     worker_input: dict[str, Any] = getattr(config, "workerinput", {})
     seed: str | None = config.getoption("hypothesis_seed", None)
     seeds.set_current(seeds.choose(seed, worker_input.get(_SEED_KEY)))

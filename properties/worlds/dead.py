@@ -23,12 +23,19 @@ Rules:
   Hypothesis lets it through) whose reason is `not run: the target died in <test id>:
   <line>`. Never silent.
 - The pre-run check clears the marker (`clear()`): it has just found the server alive.
+- DeathReports (a pytest plugin the suite's plugin registers for the target world): a
+  failed test whose exception, or any exception it chains or groups, is the target's
+  death is reported by the death's line instead of a traceback. That covers what
+  Hypothesis says when the death came after examples of the test had run (its replays of
+  a failing example stop sooner against a dead server, which it calls flaky): the line
+  says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -98,3 +105,47 @@ class Watch:
         if test != current_test():
             raise pytest.skip.Exception(f"not run: the target died in {test}: {line}")
         return str(line)
+
+
+class DeathReports:
+    """A failed test that met the target's death is reported by the death's line."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        raised = None if call.excinfo is None else call.excinfo.value
+        death = None if raised is None else _death_in(raised)
+        if report.failed and raised is not None and death is not None:
+            after = (
+                ""
+                if raised is death
+                else (
+                    f"; then {type(raised).__name__}: Hypothesis could not run the test's "
+                    "examples again against a dead target"
+                )
+            )
+            report.longrepr = f"{death}{after}"
+        return report
+
+
+def _death_in(error: BaseException) -> BaseException | None:
+    """The target's death among `error` and what it chains or groups, if any."""
+    for each in _chained(error, set()):
+        if isinstance(each, TargetDied | TargetDiedInExample):
+            return each
+    return None
+
+
+def _chained(error: BaseException, seen: set[int]) -> Iterator[BaseException]:
+    if id(error) in seen:
+        return
+    seen.add(id(error))
+    yield error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _chained(inner, seen)
+    for linked in (error.__cause__, error.__context__):
+        if linked is not None:
+            yield from _chained(linked, seen)

@@ -186,7 +186,11 @@ def test_a_target_that_dies_fails_one_test_and_skips_the_rest(tmp_path: Path) ->
     port = re.search(r"127\.0\.0\.1:(\d+)/export", server.url)
     assert port is not None
     line = f"the server no longer answers NULL on 127.0.0.1:{port.group(1)}"
-    assert f"TargetDied: target:{server.url}&version=3: the target died: {line}" in run.output
+    said = (
+        f"target:{server.url}&version=3: the target died: {line} (no --restart-cmd to restart it)"
+    )
+    assert f"_ {SERVER_PROPERTIES.split('/')[-1]}" not in run.output  # one line, no traceback
+    assert f"\n{said}\n" in run.output, run.output
     assert run.counts["skipped"] == 3 == len(run.skips), run.output
     died_in = f"{SERVER_PROPERTIES}::{slash}"
     assert all(

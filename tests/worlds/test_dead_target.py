@@ -3,6 +3,9 @@ the run are skipped saying why; with --restart-cmd a silent server is restarted.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from properties.worlds.target import Target
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS_V3_Client
-from tests.cli.live_target import live_server
+from tests.cli.live_target import REPO_ROOT, live_server
 
 OTHER_TEST = "properties/nfs3/test_server.py::test_another[target] (call)"
 THIS_TEST = (
@@ -167,3 +170,71 @@ def test_a_death_between_examples_is_one_failure_for_hypothesis(served: ServerPr
     finally:
         shared.close()
     assert len(examples) > 4  # the failing examples ran again
+
+
+INNER_MACHINE = """
+import os
+import signal
+
+import pytest
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from properties.harness.plugin import world_options
+from properties.worlds.shared import SharedServers
+
+STEPS = []
+
+
+@pytest.mark.parametrize("world", ["target"])  # a test of a world's server
+def test_a_machine_on_the_target(pytestconfig, world):
+    shared = SharedServers(world_options(pytestconfig))
+
+    class OnTheTarget(RuleBasedStateMachine):
+        @initialize()
+        def start(self):
+            self.target = shared.example(world, True)
+
+        @rule(number=st.integers(0, 3))
+        def step(self, number):
+            STEPS.append(number)
+            if len(STEPS) == 40:  # the server dies between examples
+                os.kill(int(os.environ["NFSPROP_KILL_PID"]), signal.SIGKILL)
+
+        def teardown(self):
+            if hasattr(self, "target"):
+                self.target.close()
+
+    run_state_machine_as_test(
+        OnTheTarget, settings=settings(max_examples=30, derandomize=True, database=None)
+    )
+"""
+
+
+def test_a_machine_that_meets_the_death_is_reported_by_its_line(
+    tmp_path: Path, served: ServerProcess
+) -> None:
+    """A stateful test whose server dies after some examples: Hypothesis cannot run them
+    again (it calls that flaky); the report is the death's line all the same."""
+    (tmp_path / "test_inner.py").write_text(INNER_MACHINE)
+    url = f"nfs://127.0.0.1:{served.port}/export?mountport={served.mount_port}"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"),
+            *("--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")),
+            *("--world", "target", "--target", url),
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, NFSPROP_KILL_PID=str(served.pid)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout + done.stderr
+    failure = done.stdout.split("_ test_a_machine_on_the_target[target] _")[1].split("\n", 2)[1]
+    assert failure.startswith(
+        f"target:{url}&version=3: the target died: the server no longer answers NULL on "
+        f"127.0.0.1:{served.port} (no --restart-cmd to restart it)"
+    ), done.stdout
+    assert "Traceback" not in done.stdout
