@@ -160,7 +160,7 @@ WORLDS: dict[str, World] = {
         ),
     )
 }
-DEFAULT_WORLDS = ("sim", "loopback", "ganesha")
+DEFAULT_WORLDS = ("sim", "loopback", "ganesha", "gonfs")
 
 
 def world_names() -> str:

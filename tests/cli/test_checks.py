@@ -81,3 +81,43 @@ def test_check_prints_a_line_per_check_and_writes_the_report(tmp_path: Path) -> 
     assert slash["rfc"] == CHECKS["SLASH-NAMES"].rfc and slash["findings"] == []
     suite = ET.parse(report / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "0"
+
+
+@pytest.mark.parametrize("world", ["gonfs", "ganesha"])
+def test_a_foreign_world_reports_its_known_findings_and_leaves_out_our_stack(
+    tmp_path: Path, world: str
+) -> None:
+    """A foreign world alone runs only what touches its server; its shipped baseline makes
+    the known findings `known` (the run passes) and results.json carries capabilities."""
+    report = tmp_path / "report"
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "properties.cli",
+            "check",
+            "--workers",
+            "0",
+            "--world",
+            world,
+            "--report",
+            str(report),
+            "-k",
+            "test_optional_features_are_probed or test_names_holding_a_slash or xdr",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "not run (tests this project's own stack" in check.stdout
+    assert "properties/xdr/test_xdr.py" in check.stdout
+    results = json.loads((report / "results.json").read_text())
+    by_code = {entry["code"]: entry for entry in results["checks"]}
+    assert set(by_code) == {"PROBE", "SLASH-NAMES"}, by_code
+    assert by_code["SLASH-NAMES"]["verdict"] == "known"
+    (finding,) = by_code["SLASH-NAMES"]["findings"]
+    assert finding["code"] == "NAME-SLASH" and finding["rfc"].startswith("RFC 1813")
+    assert results["capabilities"]["exclusive_create"] is (world == "ganesha")

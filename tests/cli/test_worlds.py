@@ -63,7 +63,7 @@ def test_worlds_are_known_names_given_once() -> None:
 
 def test_capabilities_are_known_without_building_a_target() -> None:
     """Our worlds declare theirs; the target world's follow the user's options."""
-    assert DEFAULT_WORLDS == ("sim", "loopback", "ganesha")
+    assert DEFAULT_WORLDS == ("sim", "loopback", "ganesha", "gonfs")
     assert set(DEFAULT_WORLDS) < set(WORLDS)
     plain = WorldOptions(("target",), TargetUrl("h", 2049, b"/x", 635))
     assert WORLDS["sim"].capabilities(plain) == SIMULATED
