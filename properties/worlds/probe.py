@@ -13,7 +13,8 @@ Rules:
   What it says of itself is taken as said: FSINFO's time_delta, PATHCONF's name_max, and
   the smallest READDIR count (of READDIR_COUNTS) not answered NFS3ERR_TOOSMALL.
 - FEATURES is the one list of the optional features: each with the RFC 1813 section
-  and the words that make it optional, which `Features.unsupported()` reports.
+  and the words that make it optional, which properties/nfs3/optional.py reports as
+  UNSUPPORTED findings.
 - Our own reference server supports everything (REFERENCE, declared for the simulation;
   the socket worlds probe even our own server, which keeps the probe honest).
 - Every call goes through the target's callers, so it is bounded like every other call.
@@ -93,16 +94,6 @@ class Features:
     name_max: int | None  # PATHCONF's longest name
     smallest_readdir_count: int | None  # of READDIR_COUNTS, the smallest not TOOSMALL
     answers: tuple[tuple[str, str], ...] = ()  # feature name -> what the server answered
-
-    def unsupported(self) -> list[str]:
-        """One line per unsupported feature: what, the answer, and the RFC's words."""
-        answers = dict(self.answers)
-        return [
-            f"unsupported: {feature.title} ({answers.get(feature.name, 'no')}); "
-            f"{feature.rfc}: {feature.words}"
-            for feature in FEATURES
-            if not getattr(self, feature.name)
-        ]
 
     def describe(self) -> str:
         shown = [f"{f.name}={'yes' if getattr(self, f.name) else 'no'}" for f in FEATURES]

@@ -40,7 +40,7 @@ from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
-from properties.nfs3.model import Deviation, Unsupported
+from properties.nfs3.model import Deviation
 from properties.worlds.dead import TargetDied, TargetDiedInExample, Watch
 from properties.worlds.external import RestartError
 from properties.worlds.lock import exclusive
@@ -168,8 +168,6 @@ class SharedServers:
         except BaseException:  # the next example starts (and probes) afresh
             server.close()
             raise
-        for line in server.features.unsupported():
-            warnings.warn(Unsupported(f"{server.name}: {line}"), stacklevel=1)
         return server
 
     def close(self) -> None:

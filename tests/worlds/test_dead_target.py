@@ -107,7 +107,6 @@ def test_a_server_dying_in_an_example_is_its_death(served: ServerProcess) -> Non
         shared.close()
 
 
-@pytest.mark.filterwarnings("ignore::properties.nfs3.model.Unsupported")
 def test_an_export_destroyed_without_a_restart_command_is_the_target_s_death(
     tmp_path: Path,
 ) -> None:

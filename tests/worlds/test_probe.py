@@ -13,8 +13,10 @@ from typing import Any
 from hypothesis import settings
 
 from faults.sim import FaultRates, FaultSource
+from properties.harness import findings
 from properties.harness.steps import RunLog
 from properties.nfs3.machine import MachineConfig, run_machine
+from properties.nfs3.optional import report_unsupported
 from properties.worlds.gonfs import make_gonfs_target
 from properties.worlds.loopback import make_loopback_target
 from properties.worlds.probe import REFERENCE, Features, probe
@@ -35,26 +37,31 @@ def test_the_reference_server_supports_every_optional_feature(tmp_path: Path) ->
     assert dataclasses.replace(features, smallest_readdir_count=None, answers=()) == (
         dataclasses.replace(REFERENCE, smallest_readdir_count=None)
     )
-    assert features.unsupported() == []
+    with findings.recording(findings.Recorder()) as recorder:
+        report_unsupported(features)
+    assert recorder.findings == {}
 
 
 def test_go_nfs_leaves_out_what_it_does_not_support_and_says_why(tmp_path: Path) -> None:
     features = probed(make_gonfs_target(tmp_path))
     assert (features.symlink, features.mount_port_shared) == (True, True)
-    lines = features.unsupported()
-    assert [line.split(" (")[0] for line in lines] == [
-        "unsupported: NFS over UDP",
-        "unsupported: CREATE EXCLUSIVE",
-        "unsupported: LINK",
-        "unsupported: MKNOD",
-        "unsupported: modes stored",
-        "unsupported: owners stored",
+    with findings.recording(findings.Recorder()) as recorder:
+        report_unsupported(features)
+    reported = list(recorder.findings.values())
+    assert [finding.code for finding in reported] == [
+        "OPTIONAL-UDP",
+        "OPTIONAL-EXCLUSIVE-CREATE",
+        "OPTIONAL-LINK",
+        "OPTIONAL-MKNOD",
+        "OPTIONAL-STORES-MODE",
+        "OPTIONAL-STORES-OWNER",
     ]
+    assert {finding.verdict for finding in reported} == {findings.Verdict.UNSUPPORTED}
     answers = dict(features.answers)
     assert answers["exclusive_create"] == "NFS3ERR_NOTSUPP"
     assert answers["link"].startswith("unparsable reply")
     assert answers["stores_mode"] == "CREATE with a mode answered NFS3ERR_IO"
-    assert "RFC 1813 §3.3.8" in lines[1]
+    assert "RFC 1813 §3.3.8" in findings.RULES["OPTIONAL-EXCLUSIVE-CREATE"].rfc
 
 
 WITHOUT = dataclasses.replace(

@@ -28,7 +28,6 @@ from properties.nfs3.model.verdict import (
     Judgement,
     ModelMismatch,
     Plan,
-    Unsupported,
     Verdict,
 )
 
@@ -47,6 +46,5 @@ __all__ = [
     "Plan",
     "RegularFile",
     "Symlink",
-    "Unsupported",
     "Verdict",
 ]

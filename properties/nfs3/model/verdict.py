@@ -49,11 +49,6 @@ class Deviation(UserWarning):
     """A target answered something allowed but not preferred (a WARN verdict)."""
 
 
-class Unsupported(UserWarning):
-    """A target does not support a feature RFC 1813 leaves optional (properties/worlds/
-    probe.py): the properties leave it out."""
-
-
 class ModelMismatch(FindingError):
     """A target answered something the model does not allow (a FAIL verdict)."""
 
