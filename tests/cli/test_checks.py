@@ -22,6 +22,18 @@ MAX_TITLE = 100  # characters: the summary line also holds the verdict, code and
 CHECK_TIMEOUT = 300.0  # seconds for the inner `nfsprop check`
 
 
+def nfsprop_check(world: str, report: Path, select: str) -> subprocess.CompletedProcess[str]:
+    command = ["check", "--workers", "0", "--world", world, "--report", str(report), "-k", select]
+    return subprocess.run(
+        [sys.executable, "-m", "properties.cli", *command],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        check=False,
+    )
+
+
 def test_the_suite_has_its_test_modules() -> None:
     assert len(MODULES) >= 8, MODULES
 
@@ -47,26 +59,8 @@ def test_codes_and_titles_are_short_and_name_their_section() -> None:
 
 def test_check_prints_a_line_per_check_and_writes_the_report(tmp_path: Path) -> None:
     report = tmp_path / "report"
-    check = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "properties.cli",
-            "check",
-            "--workers",
-            "0",
-            "--world",
-            "sim",
-            "--report",
-            str(report),
-            "-k",
-            "test_every_spec_has_named_types or test_names_holding_a_slash",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CHECK_TIMEOUT,
-        check=False,
+    check = nfsprop_check(
+        "sim", report, "test_every_spec_has_named_types or test_names_holding_a_slash"
     )
     assert check.returncode == 0, check.stdout + check.stderr
     lines = check.stdout.splitlines()
@@ -90,27 +84,8 @@ def test_a_foreign_world_reports_its_known_findings_and_leaves_out_our_stack(
     """A foreign world alone runs only what touches its server; its shipped baseline makes
     the known findings `known` (the run passes) and results.json carries capabilities."""
     report = tmp_path / "report"
-    check = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "properties.cli",
-            "check",
-            "--workers",
-            "0",
-            "--world",
-            world,
-            "--report",
-            str(report),
-            "-k",
-            "test_optional_features_are_probed or test_names_holding_a_slash or xdr",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CHECK_TIMEOUT,
-        check=False,
-    )
+    selected = "test_optional_features_are_probed or test_names_holding_a_slash or xdr"
+    check = nfsprop_check(world, report, selected)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "not run (tests this project's own stack" in check.stdout
     assert "properties/xdr/test_xdr.py" in check.stdout
