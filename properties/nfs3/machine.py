@@ -338,7 +338,13 @@ class NfsMachine(RecordedMachine):
         recorder.record(
             findings.Finding(rule.code, findings.Verdict.KNOWN, reason, tuple(self.log))
         )
-        raise StepEnded(rest_of_run=diverged)
+        # a handle that reached another object: the model no longer follows the server
+        raise StepEnded(rest_of_run=diverged or rule is rules.STALE_REUSED)
+
+    def _of(self, object_id: ObjectId, rule: Rule) -> Rule:
+        """`rule`, or STALE-REUSED when the object was removed: what its handle answered
+        then belongs to whatever the server took the handle for."""
+        return rule if self.model[object_id].alive else rules.STALE_REUSED
 
     def _warn(self, rule: Rule, reason: str) -> None:
         findings.current().warn(rule, reason, self.log)
@@ -408,7 +414,7 @@ class NfsMachine(RecordedMachine):
         known = self.fileids.setdefault(object_id, fileid)
         if known != fileid:
             self._fail(
-                rules.FILEID if self.model[object_id].alive else rules.STALE_REUSED,
+                self._of(object_id, rules.FILEID),
                 f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}",
             )
         alive = self.model[object_id].alive
@@ -432,7 +438,7 @@ class NfsMachine(RecordedMachine):
         obj = self.model[object_id]
         if attributes.type != obj.type:
             self._fail(
-                rules.TYPE if obj.alive else rules.STALE_REUSED,
+                self._of(object_id, rules.TYPE),
                 f"{where}: {self.model.describe(object_id)} has type {attributes.type.name}",
             )
         self._check_fileid(object_id, attributes.fileid, where)
@@ -446,10 +452,10 @@ class NfsMachine(RecordedMachine):
                     rules.DIR_NLINK, f"directory link count is not 2 + subdirectories ({message})"
                 )
             else:
-                self._fail(rules.NLINK, message)
+                self._fail(self._of(object_id, rules.NLINK), message)
         if isinstance(obj, RegularFile) and exact_size and attributes.size != obj.content.size:
             self._fail(
-                rules.SIZE,
+                self._of(object_id, rules.SIZE),
                 f"{where}: {self.model.describe(object_id)} size {attributes.size}, "
                 f"not {obj.content.size}",
             )
@@ -460,7 +466,7 @@ class NfsMachine(RecordedMachine):
         stored = self.target.features.stores_mode
         if stored and obj.mode is not None and attributes.mode & 0o7777 != obj.mode:
             self._fail(
-                rules.MODE,
+                self._of(object_id, rules.MODE),
                 f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
                 f"not {obj.mode:o}",
             )
@@ -476,7 +482,8 @@ class NfsMachine(RecordedMachine):
         before = wcc.before.attributes
         if size_before is not None and before is not None and before.size != size_before:
             self._fail(
-                rules.WCC_SIZE, f"{where}: pre-op size {before.size}, but it was {size_before}"
+                self._of(object_id, rules.WCC_SIZE),
+                f"{where}: pre-op size {before.size}, but it was {size_before}",
             )
         self._check_post_op(object_id, wcc.after, where)
 
@@ -836,7 +843,7 @@ class NfsMachine(RecordedMachine):
         assert isinstance(obj, RegularFile)
         if resok.data != expected:
             self._fail(
-                rules.DATA,
+                self._of(object_id, rules.DATA),
                 f"{plan.operation} of {self.model.describe(object_id)} answered "
                 f"{len(resok.data)} bytes {resok.data[:32]!r}..., not {len(expected)} bytes "
                 f"{expected[:32]!r}...",
