@@ -292,8 +292,8 @@ class _Example:
             self._died_of(error)
             raise
 
-    async def send_raw(self, message: bytes) -> bytes | None:
-        return await self.server.send_raw(message)
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
+        return await self.server.send_raw(message, reconnect)
 
     def next_xid(self) -> int:
         return self.server.next_xid()

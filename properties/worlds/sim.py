@@ -61,7 +61,7 @@ class SimTarget:
         self.sim.run_until(task.done, max_events=MAX_EVENTS)
         return task.result()
 
-    async def send_raw(self, message: bytes) -> bytes | None:
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
         known = peek_xid(message)
         if known is None:
             raise ValueError("send_raw needs a whole RPC call message")

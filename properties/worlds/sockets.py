@@ -27,8 +27,10 @@ Rules:
   times. TCP: one connection that lives as long as the target (a retransmission on TCP is
   the same record again on the same connection); the message is sent once and its reply
   awaited for RAW_TIMEO * RAW_ATTEMPTS seconds; a connection the server closes is
-  opened again for the next message. XIDs from `next_xid()` start at 0x80000000; the
-  stub client's start at 1 (on another connection: no DRC key can collide).
+  opened again for the next message; `reconnect` resets it and opens a new one from the
+  same local port (a DRC keys on the client's address and port). XIDs from `next_xid()`
+  start at 0x80000000; the stub client's start at 1 (on another connection: no DRC key
+  can collide).
 - `crash_and_restart()` asks the server control to SIGKILL and restart the server (same
   store, same ports). `close()` closes the clients, then runs the `cleanup` given.
 """
@@ -36,6 +38,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -164,11 +168,13 @@ class SocketTarget(Generic[S]):
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(asyncio.wait_for(operation, RUN_TIMEOUT))
 
-    async def send_raw(self, message: bytes) -> bytes | None:
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
         known = peek_xid(message)
         if known is None:
             raise ValueError("send_raw needs a whole RPC call message")
         if not self.features.udp:
+            if reconnect:
+                await self._reconnect_raw_stream()
             return await self._send_raw_tcp(message, known[0])
         if self._raw is None:
             transport, _ = await self._loop.create_datagram_endpoint(
@@ -208,6 +214,23 @@ class SocketTarget(Generic[S]):
             return None
         self._close_raw_stream()  # closed by the server: the next message opens another
         return None
+
+    async def _reconnect_raw_stream(self) -> None:
+        """Reset the raw connection (SO_LINGER 0: no TIME_WAIT) and open a new one from
+        the same local port, so a cache keyed on the client's address and port knows it."""
+        if self._raw_stream is None:
+            return
+        writer = self._raw_stream[1]
+        local_port = writer.get_extra_info("sockname")[1]
+        connection = writer.get_extra_info("socket")
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+        self._raw_stream = None
+        await asyncio.sleep(0)  # a yield, not a wait: the transport closes its socket
+        self._raw_stream = await asyncio.open_connection(
+            self.host, self.server.port, local_addr=(HOST, local_port)
+        )
+        self._raw_records = RecordReader(MAX_RECORD)
 
     def _close_raw_stream(self) -> None:
         if self._raw_stream is not None:

@@ -122,9 +122,11 @@ class Target(Protocol):
         """Run one coroutine (calls through the callers) to completion in this world."""
         ...
 
-    async def send_raw(self, message: bytes) -> bytes | None:
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
         """Send one complete RPC call message as it is (e.g. a retransmission with an
-        XID already used) and return the reply to its XID, or None if none came."""
+        XID already used) and return the reply to its XID, or None if none came. Over
+        TCP, `reconnect` first resets the raw connection and opens a new one from the same
+        local port, as a client's reconnect does; datagrams have no connection to renew."""
         ...
 
     def next_xid(self) -> int:
