@@ -147,10 +147,16 @@ class Recorder:
     def steps(self, count: int = 1) -> None:
         self.step_count += count
 
-    def fail(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:
-        """Raise the FindingError, or, when the baseline knows the rule, record it KNOWN."""
+    def fail(
+        self,
+        rule: Rule,
+        message: str,
+        steps: Iterable[str] = (),
+        error: type[FindingError] = FindingError,
+    ) -> None:
+        """Raise `error`, or, when the baseline knows the rule, record it KNOWN."""
         if self.verdict(rule) is Verdict.FAIL:
-            raise FindingError(rule, message, steps)
+            raise error(rule, message, steps)
         self.record(Finding(rule.code, Verdict.KNOWN, message, tuple(steps)))
 
     def warn(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:

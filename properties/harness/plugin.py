@@ -161,13 +161,20 @@ def pytest_terminal_summary(
         terminalreporter.write_line(line)
     directory: str | None = config.getoption("report")
     if directory is not None:
-        options = world_options(config)
-        target = {
-            "url": None if options.target is None else str(options.target),
-            "world": ",".join(options.worlds),
-        }
-        collector.write(Path(directory), target)
         terminalreporter.write_line(f"nfsprop: results in {directory}/results.json, junit.xml")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    directory: str | None = session.config.getoption("report")
+    collector = session.config.pluginmanager.get_plugin(RESULTS)
+    if directory is None or not isinstance(collector, ResultsCollector):
+        return
+    options = world_options(session.config)
+    target = {
+        "url": None if options.target is None else str(options.target),
+        "world": ",".join(options.worlds),
+    }
+    collector.write(Path(directory), target)
 
 
 @pytest.hookimpl(optionalhook=True)

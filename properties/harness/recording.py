@@ -38,7 +38,7 @@ _RECORDER = pytest.StashKey[Recorder]()
 _CAPABILITIES = pytest.StashKey[dict[str, bool | None]]()
 
 
-def test_world(item: pytest.Item) -> str | None:
+def world_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     world = callspec.params.get("world") if callspec is not None else None
     return world if isinstance(world, str) else None
@@ -66,7 +66,7 @@ class RecordingPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        world = test_world(item)
+        world = world_of(item)
         recorder = Recorder(world, self.baselines.get(world or "", Baseline()))
         item.stash[_RECORDER] = recorder
         with findings.recording(recorder):
@@ -82,7 +82,7 @@ class RecordingPlugin:
         return report
 
     def _properties(self, item: pytest.Item, call: pytest.CallInfo[None]) -> list[tuple[str, Any]]:
-        recorder = item.stash.get(_RECORDER, Recorder(test_world(item)))
+        recorder = item.stash.get(_RECORDER, Recorder(world_of(item)))
         found = list(recorder.findings.values())
         for failure in failures(call.excinfo.value if call.excinfo else None):
             found.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from properties.harness.recording import test_world
+from properties.harness.recording import world_of
 
 WHY = "tests this project's own stack, not a server: add --world sim to run it"
 
@@ -26,8 +26,8 @@ class ForeignOnly:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        kept = [item for item in items if test_world(item) is not None]
-        left = [item for item in items if test_world(item) is None]
+        kept = [item for item in items if world_of(item) is not None]
+        left = [item for item in items if world_of(item) is None]
         if left:
             config.hook.pytest_deselected(items=left)
             items[:] = kept

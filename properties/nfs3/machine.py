@@ -333,13 +333,8 @@ class NfsMachine(RecordedMachine):
         """A FAIL finding: ModelMismatch, or, when the world's baseline knows the rule, a
         KNOWN finding that ends the step (and the run, if the model no longer follows the
         server: `diverged`)."""
-        recorder = findings.current()
-        if recorder.verdict(rule) is findings.Verdict.FAIL:
-            raise ModelMismatch(rule, f"{reason} (on {self.target.name})", self.log)
-        recorder.record(
-            findings.Finding(rule.code, findings.Verdict.KNOWN, reason, tuple(self.log))
-        )
-        # a handle that reached another object: the model no longer follows the server
+        findings.current().fail(rule, f"{reason} (on {self.target.name})", self.log, ModelMismatch)
+        # known: a handle that reached another object: the model no longer follows the server
         raise StepEnded(rest_of_run=diverged or rule is rules.STALE_REUSED)
 
     def _of(self, object_id: ObjectId, rule: Rule) -> Rule:
