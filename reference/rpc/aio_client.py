@@ -17,7 +17,9 @@ Rules:
   resends every pending call with the same XID. A connection the server closes is closed
   here with a reset, so that no LAST_ACK or TIME_WAIT state keeps that port busy. If it
   cannot reconnect, the pending calls fail with RpcConnectionError naming the server and
-  the cause; the next call tries again.
+  the cause; the next call tries again. A connection to the client's own address (a
+  TCP self-connect: the server's port is closed and the system picked it as the local
+  port) counts as refused, not as a server that never answers.
 - Retransmissions that fall due while there is no connection are not sent: the resend
   after reconnecting covers them.
 - Default retry policies follow nfs(5): UDP timeo 1.1 s doubling, retrans 3; TCP timeo
@@ -27,6 +29,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import socket
@@ -317,6 +320,10 @@ class RpcSocketClient:
                 sock.bind(local)
                 async with asyncio.timeout(self.connect_timeout):
                     await self._loop.sock_connect(sock, address)
+                if sock.getsockname() == sock.getpeername():
+                    raise ConnectionRefusedError(
+                        errno.ECONNREFUSED, "connected to itself: nothing listens there"
+                    )
             except OSError as error:
                 sock.close()
                 if local is fresh:

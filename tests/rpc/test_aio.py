@@ -197,6 +197,27 @@ def test_pending_call_fails_clearly_when_reconnecting_is_impossible() -> None:
         asyncio.run(scenario())
 
 
+def test_a_reconnect_that_meets_itself_counts_as_refused() -> None:
+    """A closed server port can be the one the system gives the client's socket; connecting
+    from it to it is a TCP self-connect, which succeeds and echoes every call back. Forced
+    here by aiming the reconnect at the client's own port."""
+
+    async def scenario() -> None:
+        sockets = counter_server(CounterService())
+        await sockets.start()
+        client = await RpcSocketClient.connect(
+            "127.0.0.1", sockets.port, "tcp", reconnect_attempts=1, reconnect_delay=0.001
+        )
+        async with client:
+            assert client._stream is not None and client._stream.transport is not None
+            client.port = client._stream.transport.get_extra_info("sockname")[1]
+            await sockets.close()
+            await client.call(NULL, None)
+
+    with pytest.raises(RpcConnectionError, match="could not reconnect in 1 attempts"):
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
 def test_connecting_to_a_closed_port_names_the_problem() -> None:
     with free_port(socket.SOCK_STREAM) as unused:
         port = unused.getsockname()[1]
