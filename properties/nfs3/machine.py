@@ -69,7 +69,7 @@ from properties.harness import findings
 from properties.harness.findings import Baseline, Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
-from properties.harness.replay.run import ReplayOutcome, drive, settings_error
+from properties.harness.replay.run import ReplayOutcome, drive
 from properties.harness.steps import (
     Codec,
     Draws,
@@ -1161,15 +1161,14 @@ def replay_machine(replay: ReplayFile, config: MachineConfig) -> ReplayOutcome:
     fresh target of the recorded world built without pytest (properties/worlds/replay.py):
     sim exactly; on real sockets with the recorded decisions driving the fault proxy as
     closely as the world allows."""
-    from properties.worlds.replay import LenientReplayFaults, replay_source, world_targets
+    from properties.worlds.replay import (
+        LenientReplayFaults,
+        recorded_flags,
+        replay_source,
+        world_targets,
+    )
 
-    target_drc = replay.settings.get("target_drc", True)
-    restart_cmd = replay.settings.get("restart_cmd")
-    if not isinstance(target_drc, bool) or not isinstance(restart_cmd, str | None):
-        raise settings_error(replay, TypeError("target_drc or restart_cmd has the wrong type"))
-    with world_targets(
-        replay.world, config.drc, replay.target, target_drc, restart_cmd
-    ) as make_target:
+    with world_targets(recorded_flags(replay), config.drc) as make_target:
         source = replay_source(replay.world, [choice.index for choice in replay.faults])
         outcome = drive(replay, machine_class(config, make_target)(), source)
     if isinstance(source, LenientReplayFaults) and source.diverged:

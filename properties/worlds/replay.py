@@ -6,8 +6,8 @@ Rules:
   decisions are replayed exactly (ReplayFaults): a run that asks for a decision the
   recording does not hold has diverged, and says so.
 - loopback: `nfsprop serve` as a subprocess on a temporary store; ganesha: a private
-  NFS-Ganesha; target: the recorded URL, with the recorded --target-drc and
-  --restart-cmd. The server is
+  NFS-Ganesha; target: the recorded URL, with the recorded --target-drc, --restart-cmd,
+  --uid, --gid and --scratch-dir (recorded_flags). The server is
   started (or reached) once, with the recorded cache setting, before the first step, so
   a world that cannot be built is a ReplayWorldError naming why, not a failure of the
   run; its export is emptied before the run, a run with fault rates reaches it through
@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from faults.sim import ReplayFaults
+from properties.harness.replay.file import ReplayFile
+from properties.harness.replay.run import settings_error
 from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.reference_server import ServerStartError
@@ -63,16 +65,33 @@ def replay_source(world: str, choices: Sequence[int]) -> ReplayFaults | LenientR
     return ReplayFaults(choices) if WORLDS[world].simulated else LenientReplayFaults(choices)
 
 
+def recorded_flags(replay: ReplayFile) -> WorldFlags:
+    """The world and target options a replay file recorded (RunContext.settings), as the
+    command line would give them."""
+    recorded = replay.settings
+    target_drc = recorded.get("target_drc", True)
+    restart_cmd = recorded.get("restart_cmd")
+    uid, gid = recorded.get("uid", 0), recorded.get("gid", 0)
+    scratch_dir = recorded.get("scratch_dir")
+    if not (
+        isinstance(target_drc, bool)
+        and isinstance(uid, int)
+        and isinstance(gid, int)
+        and isinstance(restart_cmd, str | None)
+        and isinstance(scratch_dir, str | None)
+    ):
+        raise settings_error(replay, TypeError("the target's options have the wrong types"))
+    drc_word = "yes" if target_drc else "no"
+    return WorldFlags(
+        replay.world, replay.target, drc_word, restart_cmd, str(uid), str(gid), scratch_dir
+    )
+
+
 @contextmanager
-def world_targets(
-    world: str,
-    drc: bool,
-    target: str | None = None,
-    target_drc: bool = True,
-    restart_cmd: str | None = None,
-) -> Iterator[TargetFactory]:
-    """A target factory for `world`, its server started (see the module rules)."""
-    shared = SharedServers(_options(world, target, target_drc, restart_cmd))
+def world_targets(flags: WorldFlags, drc: bool) -> Iterator[TargetFactory]:
+    """A target factory for `flags.world`, its server started (see the module rules)."""
+    world = flags.world
+    shared = SharedServers(_options(flags))
     try:
         if not WORLDS[world].simulated:
             try:
@@ -85,12 +104,9 @@ def world_targets(
         shared.close()
 
 
-def _options(
-    world: str, target: str | None, target_drc: bool, restart_cmd: str | None
-) -> WorldOptions:
+def _options(flags: WorldFlags) -> WorldOptions:
     """The recorded world's options, checked as the command line's are."""
     try:
-        flags = WorldFlags(world, target, "yes" if target_drc else "no", restart_cmd)
         return choose_worlds(flags)
     except WorldError as error:
         raise ReplayWorldError(str(error)) from None

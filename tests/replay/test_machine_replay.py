@@ -19,8 +19,8 @@ from properties.harness.steps import RunLog
 from properties.nfs3.machine import MachineConfig, run_machine
 from properties.nfs3.model import ModelMismatch
 from properties.peers.reference_server import running_server
-from properties.worlds.options import TargetUrl
-from properties.worlds.replay import world_targets
+from properties.worlds.options import TargetUrl, WorldFlags
+from properties.worlds.replay import recorded_flags, world_targets
 from properties.worlds.sim import make_sim_target
 from properties.worlds.target import TargetFactory
 from tests.replay.commands import assert_replayed_byte_for_byte, edited, nfsprop_replay
@@ -117,7 +117,7 @@ def test_nfsprop_replay_reruns_a_machine_file(sim_failure: Found) -> None:
 @pytest.mark.filterwarnings("ignore::properties.nfs3.model.Deviation")  # Ganesha's, known
 @pytest.mark.parametrize("world", ["loopback", "ganesha"])
 def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, world: str) -> None:
-    with world_targets(world, drc=False) as make_target:
+    with world_targets(WorldFlags(world), drc=False) as make_target:
         saved, _, _ = find_failure(tmp_path, make_target, RunContext(NAME, world), None)
     replay, outcome = replay_file(saved)  # starts its own server, and stops it
     assert replay.world == world and replay.trace is None
@@ -126,13 +126,16 @@ def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, w
 
 
 def test_a_target_world_failure_replays_against_the_recorded_url(tmp_path: Path) -> None:
+    """The replay file keeps the target's options (here --target-drc no and a scratch
+    directory) and the replay runs with them."""
     with running_server(tmp_path / "server", drc=False) as server:
         url = str(TargetUrl("127.0.0.1", server.port, b"/export", server.mount_port))
-        context = RunContext(NAME, "target", target=url, target_drc=False)
-        with world_targets("target", False, url, target_drc=False) as make_target:
+        flags = WorldFlags("target", url, "no", scratch_dir="work")
+        context = RunContext(NAME, "target", target=url, target_drc=False, scratch_dir="work")
+        with world_targets(flags, False) as make_target:
             saved, _, _ = find_failure(tmp_path, make_target, context, None)
         replay: ReplayFile = load(saved)
-        assert replay.target == url and replay.settings["target_drc"] is False
+        assert replay.target == url and recorded_flags(replay) == flags
         _, outcome = replay_file(saved)
     assert outcome.reproduced, outcome.message
 

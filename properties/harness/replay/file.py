@@ -84,11 +84,20 @@ class RunContext:
     target: str | None = None  # the target world's URL
     target_drc: bool = True
     restart_cmd: str | None = None
+    uid: int = 0
+    gid: int = 0
+    scratch_dir: str | None = None
 
     def settings(self, **kind_settings: Any) -> dict[str, Any]:
         common: dict[str, Any] = {"profile": settings.get_current_profile_name(), "seed": self.seed}
         if self.target is not None:
-            common |= {"target_drc": self.target_drc, "restart_cmd": self.restart_cmd}
+            common |= {
+                "target_drc": self.target_drc,
+                "restart_cmd": self.restart_cmd,
+                "uid": self.uid,
+                "gid": self.gid,
+                "scratch_dir": self.scratch_dir,
+            }
         return common | kind_settings
 
 
@@ -105,6 +114,9 @@ def run_context(request: pytest.FixtureRequest, world: str = "sim") -> RunContex
         url,
         options.target_drc,
         options.restart_cmd,
+        options.uid,
+        options.gid,
+        None if options.scratch_dir is None else os.fsdecode(options.scratch_dir),
     )
 
 
