@@ -1,4 +1,5 @@
-"""Handle scenarios: a removed file's inode reused, and handles forged from valid ones.
+"""Handle scenarios: a removed file's inode reused, handles forged from valid ones, and a
+non-directory's handle where a directory's belongs.
 
 Rules:
 - Staleness: a file is written, its handle kept, and the file removed (or replaced by a
@@ -10,6 +11,10 @@ Rules:
 - Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
   by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
+- Not a directory: LOOKUP, READDIR, CREATE, MKDIR, REMOVE and RMDIR given a regular
+  file's or a symbolic link's handle as the directory, and RMDIR of its name, must answer
+  NFS3ERR_NOTDIR (every one of them lists it). The symlink points at a directory holding
+  the names used, so a server that follows it (acting in that directory) shows it.
 - Every call goes through `call()` (`target.run(...)`, counted as a step); a scenario
   returns what it saw. A FAIL is a finding (properties/harness/findings.py: raised
   unless the world's baseline knows it, then the scenario ends there); a WARN is
@@ -20,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NoReturn, TypeVar
 
@@ -29,7 +35,20 @@ from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.model import ModelMismatch
 from properties.nfs3.model.verdict import status_name
-from properties.nfs3.wire import CREATE, GETATTR, LOOKUP, READ, REMOVE, RENAME, WRITE, sattr
+from properties.nfs3.wire import (
+    CREATE,
+    GETATTR,
+    LOOKUP,
+    MKDIR,
+    READ,
+    READDIR,
+    REMOVE,
+    RENAME,
+    RMDIR,
+    SYMLINK,
+    WRITE,
+    sattr,
+)
 from properties.worlds.target import Target
 from reference.rpc.errors import RpcDenied
 from reference.rpc.stubs import Procedure
@@ -40,18 +59,24 @@ from reference.xdr.gen.nfs3 import (
     NFS3_FHSIZE,
     NFS3_OK,
     NFS3ERR_BADHANDLE,
+    NFS3ERR_NOTDIR,
     NFS3ERR_STALE,
     CREATE3args,
     GETATTR3args,
     LOOKUP3args,
+    MKDIR3args,
     READ3args,
+    READDIR3args,
     REMOVE3args,
     RENAME3args,
+    RMDIR3args,
+    SYMLINK3args,
     WRITE3args,
     createhow3,
     diropargs3,
     nfs_fh3,
     nfsstat3,
+    symlinkdata3,
 )
 
 A = TypeVar("A")
@@ -103,6 +128,30 @@ def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) ->
     if attributes.resok is None:
         _setup_failed("GETATTR", f"GETATTR of {name!r} answered {status_name(attributes.status)}")
     return File(handle, attributes.resok.obj_attributes.fileid)
+
+
+def make_directory(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
+    """A new directory's handle."""
+    made = call(target, MKDIR, MKDIR3args(diropargs3(directory, name), sattr()))
+    if made.status != NFS3_OK:
+        _setup_failed("MKDIR", f"MKDIR {name!r} answered {status_name(made.status)}")
+    return _looked_up(target, directory, name)
+
+
+def make_symlink(target: Target, directory: nfs_fh3, name: bytes, link_target: bytes) -> nfs_fh3:
+    """A new symbolic link's handle."""
+    where = diropargs3(directory, name)
+    made = call(target, SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
+    if made.status != NFS3_OK:
+        _setup_failed("SYMLINK", f"SYMLINK {name!r} answered {status_name(made.status)}")
+    return _looked_up(target, directory, name)
+
+
+def _looked_up(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
+    looked_up = call(target, LOOKUP, LOOKUP3args(diropargs3(directory, name)))
+    if looked_up.resok is None:
+        _setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
+    return looked_up.resok.object
 
 
 def _setup_failed(operation: str, message: str) -> NoReturn:
@@ -284,3 +333,42 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
             )
             break
     return ForgeryRun(forged, statuses)
+
+
+# -- not a directory --
+
+NonDirectory = Literal["file", "symlink"]
+# Each directory operation given the non-directory: its handle as the directory, with the
+# names the directory the symlink points at holds (a file "x", a directory "y") or a new
+# one; and RMDIR of the non-directory's own name (`entry`).
+DIRECTORY_CALLS: dict[str, Callable[[Target, nfs_fh3, diropargs3], nfsstat3]] = {
+    "LOOKUP": lambda t, h, entry: call(t, LOOKUP, LOOKUP3args(diropargs3(h, b"x"))).status,
+    "READDIR": lambda t, h, entry: call(t, READDIR, READDIR3args(h, 0, bytes(8), 4096)).status,
+    "CREATE": lambda t, h, entry: (
+        call(t, CREATE, CREATE3args(diropargs3(h, b"new"), createhow3(GUARDED, sattr()))).status
+    ),
+    "MKDIR": lambda t, h, entry: call(t, MKDIR, MKDIR3args(diropargs3(h, b"new"), sattr())).status,
+    "REMOVE": lambda t, h, entry: call(t, REMOVE, REMOVE3args(diropargs3(h, b"x"))).status,
+    "RMDIR": lambda t, h, entry: call(t, RMDIR, RMDIR3args(diropargs3(h, b"y"))).status,
+    "RMDIR-ITS-NAME": lambda t, h, entry: call(t, RMDIR, RMDIR3args(entry)).status,
+}
+
+
+def not_a_directory(target: Target, kind: NonDirectory, operation: str) -> None:
+    """`operation` with a `kind`'s handle as its directory must answer NFS3ERR_NOTDIR."""
+    root = mount(target)
+    directory = make_directory(target, root, b"d")
+    create_file(target, directory, b"x", b"")
+    make_directory(target, directory, b"y")
+    name = b"f" if kind == "file" else b"s"
+    if kind == "file":
+        handle = create_file(target, root, name, b"").handle
+    else:
+        handle = make_symlink(target, root, name, b"d")
+    status = DIRECTORY_CALLS[operation](target, handle, diropargs3(root, name))
+    if status != NFS3ERR_NOTDIR:
+        described = "a regular file" if kind == "file" else "a symlink to directory d"
+        findings.current().fail(
+            rules.NOTDIR,
+            f"{operation} in {described}: expected NFS3ERR_NOTDIR, got {status_name(status)}",
+        )

@@ -13,7 +13,8 @@ Rules:
   removed ones, whose handles the suite keeps to probe staleness.
 - Identity: the suite keeps the handle and fileid of every model object. One object
   always shows one fileid; two live objects never share one; a removed object's handle
-  that still answers must answer as that object, never as a live one.
+  that still answers must answer as that object, never as a live one. A world whose
+  baseline knows it does (STALE-REUSED) draws no removed objects (`explored`).
 - Retransmission (config.retransmit): every non-idempotent call is sent twice with one
   XID through `send_raw` (over TCP, on one connection, then a third time after a
   reconnect from the same local port); the replies must be byte-identical, and the model applies the
@@ -197,9 +198,18 @@ ROOT_PROBE_MODE = 0o777  # what the export's root is made (it already is: the st
 READ_ONLY = frozenset({"GETATTR", "LOOKUP", "READ", "READLINK", "READDIR", "READDIRPLUS", "COMMIT"})
 
 
-def explored_odd_names(baseline: Baseline) -> tuple[bytes, ...]:
-    """The odd names a machine draws: all but those whose rule the baseline knows."""
-    return tuple(name for name, rule in ODD_NAME_RULES.items() if rule.code not in baseline.known)
+def explored(config: MachineConfig, baseline: Baseline) -> MachineConfig:
+    """`config` with what a world's baseline knows left out of the draws (a known answer
+    would end every run early; a check of its own tests it): the odd names whose rule it
+    knows (SLASH-NAMES, DOT-NAMES), removed objects' handles when it knows STALE-REUSED
+    (STALENESS), non-directories as directories when it knows NOTDIR (NOT-DIRECTORIES)."""
+    known = baseline.known
+    return dataclasses.replace(
+        config,
+        odd_names=tuple(name for name, rule in ODD_NAME_RULES.items() if rule.code not in known),
+        removed_handles=rules.STALE_REUSED.code not in known,
+        odd_directories=rules.NOTDIR.code not in known,
+    )
 
 
 @dataclass(frozen=True)
@@ -214,6 +224,8 @@ class MachineConfig:
     odd_names: tuple[bytes, ...] = ODD_NAMES
     partitions: bool = False
     clock_jumps: bool = False
+    removed_handles: bool = True  # whether removed objects are drawn, to probe staleness
+    odd_directories: bool = True  # whether non-directories are drawn as directories
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -224,6 +236,8 @@ class MachineConfig:
             "odd_names": [name.hex() for name in self.odd_names],
             "partitions": self.partitions,
             "clock_jumps": self.clock_jumps,
+            "removed_handles": self.removed_handles,
+            "odd_directories": self.odd_directories,
         }
 
     @classmethod
@@ -232,12 +246,14 @@ class MachineConfig:
         not describe one."""
         rates = body["rates"]
         flags = [body[name] for name in RULE_SETS]
-        if not all(isinstance(flag, bool) for flag in [body["drc"], *flags]):
-            raise TypeError(f"drc, {', '.join(RULE_SETS)} must be true or false")
+        draws = {name: body.get(name, True) for name in ("removed_handles", "odd_directories")}
+        if not all(isinstance(flag, bool) for flag in [body["drc"], *draws.values(), *flags]):
+            raise TypeError(f"drc, {', '.join([*draws, *RULE_SETS])} must be true or false")
         return cls(
             drc=body["drc"],
             rates=None if rates is None else FaultRates(**rates),
             odd_names=tuple(bytes.fromhex(name) for name in body["odd_names"]),
+            **draws,
             **{name: body[name] for name in RULE_SETS},
         )
 
@@ -397,9 +413,13 @@ class NfsMachine(RecordedMachine):
     def _draw_object(
         self, data: Draws, label: str, prefer: type[ModelObject] | None = None
     ) -> ObjectId:
-        """Mostly a live object of the preferred kind; sometimes any other, removed ones too."""
+        """Mostly a live object of the preferred kind; sometimes any other, removed ones too
+        (as config.removed_handles and config.odd_directories allow)."""
         preferred = self.model.ids(alive=True, kind=prefer)
-        others = [i for i in self.model.ids() if i not in preferred]
+        alive = None if self.config.removed_handles else True
+        odd_kinds = prefer is not Directory or self.config.odd_directories
+        drawn = self.model.ids(alive, kind=None if odd_kinds else Directory)
+        others = [i for i in drawn if i not in preferred]
         if preferred and (not others or data.draw(ODD_PICK, label=f"{label} is odd") != 0):
             return data.draw(st.sampled_from(preferred), label=label)
         return data.draw(st.sampled_from(others), label=label)
@@ -663,10 +683,16 @@ class NfsMachine(RecordedMachine):
             assert reply.resok is not None
             attributes = reply.resok.obj_attributes.attributes
             if existing and not how.truncate and attributes and attributes.size != existing:
+                # known and cut short (the file truncated): the model cuts it too and follows
+                cut = attributes.size < existing
+                if cut:
+                    file = self.model[created]
+                    assert isinstance(file, RegularFile)
+                    file.content.resize(attributes.size)
                 self._fail(
                     rules.CREATE_KEEPS_DATA,
                     f"{plan.operation} over a file of {existing} bytes left {attributes.size}",
-                    diverged=True,
+                    diverged=not cut,
                 )
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "CREATE")
             self._check_wcc(directory, reply.resok.dir_wcc, "CREATE")
@@ -731,6 +757,10 @@ class NfsMachine(RecordedMachine):
     @recorded
     def rmdir(self, data: Draws, name: bytes) -> None:
         directory = self._draw_object(data, "directory", Directory)
+        entry = self._entry(directory, name)
+        odd_kind = entry is not None and not isinstance(self.model[entry], Directory)
+        if odd_kind and not self.config.odd_directories:
+            return  # RMDIR of a non-directory: a known NOTDIR (NOT-DIRECTORIES tests it)
         plan = self.model.rmdir(directory, name)
         self._step(plan.operation)
         reply = self._call(RMDIR, RMDIR3args(self._where(directory, name)))

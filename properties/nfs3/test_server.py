@@ -32,20 +32,23 @@ from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
 from properties.nfs3.handles import (
+    DIRECTORY_CALLS,
     Forgery,
+    NonDirectory,
     Removal,
     StalenessRun,
     call,
     forge,
     forgeries,
     mount,
+    not_a_directory,
     reuse_inode,
 )
-from properties.nfs3.machine import MachineConfig, explored_odd_names, run_machine
+from properties.nfs3.machine import MachineConfig, explored, run_machine
 from properties.nfs3.model import ModelMismatch
 from properties.nfs3.model.verdict import status_name
+from properties.nfs3.optional import OPTIONAL, report_unsupported
 from properties.nfs3.optional import capabilities as shown_capabilities
-from properties.nfs3.optional import report_unsupported
 from properties.nfs3.wire import MKDIR, RMDIR, sattr
 from properties.worlds.registry import WORLDS
 from properties.worlds.sim import make_sim_target
@@ -77,9 +80,9 @@ def steps(world: str) -> settings:
     return settings(STEPS, stateful_step_count=FOREIGN_STEPS, max_examples=examples)
 
 
-def odd_names() -> tuple[bytes, ...]:
-    """The odd names the machines draw in this test's world (its baseline decides)."""
-    return explored_odd_names(findings.current().baseline)
+def explored_here(config: MachineConfig) -> MachineConfig:
+    """`config` as this test's world explores it (its baseline decides: `explored`)."""
+    return explored(config, findings.current().baseline)
 
 
 @check("PROBE", "the optional features of NFSv3 the server offers", "RFC 1813 §3.3")
@@ -99,7 +102,7 @@ def test_optional_features_are_probed(
 def test_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
-    config = MachineConfig(odd_names=odd_names())
+    config = explored_here(MachineConfig())
     run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
@@ -122,7 +125,7 @@ def test_replies_match_the_model_through_network_faults(
     if not WORLDS[world].simulated:
         examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
         configured = settings(STEPS, max_examples=examples)
-    config = MachineConfig(rates=FAULTY_NETWORK, odd_names=odd_names())
+    config = explored_here(MachineConfig(rates=FAULTY_NETWORK))
     run_machine(config, target_factory, configured, run_context(request, world))
 
 
@@ -139,7 +142,7 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
 ) -> None:
     if not capabilities.drc:
         pytest.skip(f"{world}: the server keeps no duplicate request cache")
-    config = MachineConfig(retransmit=True, odd_names=odd_names())
+    config = explored_here(MachineConfig(retransmit=True))
     run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
@@ -175,7 +178,7 @@ def test_a_crash_loses_nothing_committed(
 ) -> None:
     if not capabilities.crashes:
         pytest.skip(f"{world}: the world cannot crash its server")
-    config = MachineConfig(crashes=True, odd_names=odd_names())
+    config = explored_here(MachineConfig(crashes=True))
     run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
@@ -281,3 +284,26 @@ def test_rmdir_of_dots_is_refused(target_factory: TargetFactory, name: bytes) ->
         target.close()
     if reply.status == NFS3_OK:
         findings.current().fail(rules.DOTS, f"RMDIR {name!r} in the export's root answered NFS3_OK")
+
+
+@check(
+    "NOT-DIRECTORIES",
+    "a file's or symlink's handle given as a directory answers NFS3ERR_NOTDIR",
+    "RFC 1813 §2.6",
+)
+@pytest.mark.parametrize("operation", DIRECTORY_CALLS)
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_directory_operations_on_a_non_directory_answer_notdir(
+    target_factory: TargetFactory, kind: NonDirectory, operation: str
+) -> None:
+    """The machines' odd kinds, on their own: a world whose baseline knows NOTDIR draws
+    only directories where one belongs (a server that follows a symlink changes what the
+    model follows), and this check still tests every directory operation."""
+    target = target_factory(NoFaults())
+    try:
+        if kind == "symlink" and not target.features.symlink:
+            findings.current().unsupported(OPTIONAL["symlink"], "SYMLINK is not offered")
+            return
+        not_a_directory(target, kind, operation)
+    finally:
+        target.close()
