@@ -14,8 +14,9 @@ from hypothesis import settings
 
 from faults.sim import FaultRates, FaultSource
 from properties.harness import findings
+from properties.harness.findings import Baseline
 from properties.harness.steps import RunLog
-from properties.nfs3.machine import MachineConfig, run_machine
+from properties.nfs3.machine import MachineConfig, explored, run_machine
 from properties.nfs3.optional import report_unsupported
 from properties.worlds.gonfs import make_gonfs_target
 from properties.worlds.loopback import make_loopback_target
@@ -79,7 +80,7 @@ def limited_sim_target(
 
 def test_the_machine_draws_only_what_the_server_supports() -> None:
     log = RunLog()
-    search = settings(max_examples=60, stateful_step_count=30, database=None, derandomize=True)
+    search = settings(max_examples=100, stateful_step_count=50, database=None, derandomize=True)
     run_machine(MachineConfig(), limited_sim_target, search, log=log)
     steps = [step for run in log.logs for step in run]
     assert len(steps) > 500, len(steps)
@@ -87,3 +88,18 @@ def test_the_machine_draws_only_what_the_server_supports() -> None:
     assert not [step for step in steps if step.startswith("CREATE EXCLUSIVE")]
     assert not [step for step in steps if "mode=0o" in step]  # SETATTRs carry no mode
     assert any(step.startswith("CREATE UNCHECKED") for step in steps)
+
+
+def test_a_baseline_leaves_the_triggers_of_its_known_findings_out_of_the_draws() -> None:
+    """A world whose baseline knows STALE-REUSED draws no removed objects, one that knows
+    NOTDIR no non-directories as directories (their own checks test them); others do."""
+    known = Baseline({"STALE-REUSED": "handles name paths", "NOTDIR": "follows links"})
+    config = explored(MachineConfig(), known)
+    assert (config.removed_handles, config.odd_directories) == (False, False)
+    assert explored(MachineConfig(), Baseline()) == MachineConfig()
+    search = settings(max_examples=100, stateful_step_count=50, database=None, derandomize=True)
+    for drawn, expected in ((MachineConfig(), True), (config, False)):
+        log = RunLog()
+        run_machine(drawn, make_sim_target, search, log=log)
+        steps = [step for run in log.logs for step in run]
+        assert any("removed)" in step for step in steps) is expected, len(steps)
