@@ -1053,7 +1053,7 @@ class Retransmissions(NfsMachine):
     def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
         xid = target.next_xid()
-        call = raw_call(xid, procedure, args)
+        call = raw_call(xid, procedure, args, target.credential)
         replies = [target.run(target.send_raw(call)), target.run(target.send_raw(call))]
         if target.sim is None and not target.features.udp:
             # over TCP, once more after a reconnect from the same port, as a client does

@@ -25,8 +25,6 @@ from reference.xdr.gen.nfs3 import NFS_V3_PROCEDURES
 A = TypeVar("A")
 R = TypeVar("R")
 
-ROOT_CREDENTIAL = encode_credential(AuthSys(0, b"nfsprop-raw", 0, 0))
-
 GETATTR: Procedure[nfs3.GETATTR3args, nfs3.GETATTR3res] = NFS_V3_PROCEDURES[1]
 SETATTR: Procedure[nfs3.SETATTR3args, nfs3.SETATTR3res] = NFS_V3_PROCEDURES[2]
 LOOKUP: Procedure[nfs3.LOOKUP3args, nfs3.LOOKUP3res] = NFS_V3_PROCEDURES[3]
@@ -66,13 +64,14 @@ def sattr(mode: int | None = None, size: int | None = None) -> nfs3.sattr3:
     )
 
 
-def raw_call(xid: int, procedure: Procedure[A, R], args: A) -> bytes:
+def raw_call(xid: int, procedure: Procedure[A, R], args: A, credential: AuthSys) -> bytes:
+    """One whole call message, as the target's own client would send it."""
     return message.encode_call(
         xid,
         procedure.program,
         procedure.version,
         procedure.number,
-        ROOT_CREDENTIAL,
+        encode_credential(credential),
         procedure.encode_args(args),
     )
 

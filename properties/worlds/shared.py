@@ -283,6 +283,7 @@ class _Example:
         self.mount_caller = server.mount_caller
         self.capabilities = server.capabilities
         self.features = server.features
+        self.credential = server.credential
         self.sim = server.sim
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:

@@ -42,6 +42,7 @@ class SimTarget:
     export = EXPORT
     capabilities = SIMULATED
     features = REFERENCE
+    credential = ROOT
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
