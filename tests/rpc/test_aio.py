@@ -182,40 +182,33 @@ def test_pending_call_completes_after_the_server_drops_the_connection() -> None:
     assert drc.stats.hits == 1
 
 
-def test_pending_call_fails_clearly_when_reconnecting_is_impossible() -> None:
-    async def scenario() -> None:
-        sockets = counter_server(CounterService())
-        await sockets.start()
-        client = await RpcSocketClient.connect(
-            "127.0.0.1", sockets.port, "tcp", reconnect_attempts=2, reconnect_delay=0.001
-        )
-        async with client:
-            await sockets.close()
-            await client.call(NULL, None)
+async def call_after_the_server_closed(attempts: int, aim_at_itself: bool = False) -> None:
+    """A NULL call by a client whose server has just closed; with `aim_at_itself`, its
+    reconnections go to its own local port."""
+    sockets = counter_server(CounterService())
+    await sockets.start()
+    client = await RpcSocketClient.connect(
+        "127.0.0.1", sockets.port, "tcp", reconnect_attempts=attempts, reconnect_delay=0.001
+    )
+    async with client:
+        if aim_at_itself:
+            assert client._stream is not None and client._stream.transport is not None
+            client.port = client._stream.transport.get_extra_info("sockname")[1]
+        await sockets.close()
+        await client.call(NULL, None)
 
+
+def test_pending_call_fails_clearly_when_reconnecting_is_impossible() -> None:
     with pytest.raises(RpcConnectionError, match="could not reconnect in 2 attempts"):
-        asyncio.run(scenario())
+        asyncio.run(asyncio.wait_for(call_after_the_server_closed(2), 30))
 
 
 def test_a_reconnect_that_meets_itself_counts_as_refused() -> None:
     """A closed server port can be the one the system gives the client's socket; connecting
     from it to it is a TCP self-connect, which succeeds and echoes every call back. Forced
     here by aiming the reconnect at the client's own port."""
-
-    async def scenario() -> None:
-        sockets = counter_server(CounterService())
-        await sockets.start()
-        client = await RpcSocketClient.connect(
-            "127.0.0.1", sockets.port, "tcp", reconnect_attempts=1, reconnect_delay=0.001
-        )
-        async with client:
-            assert client._stream is not None and client._stream.transport is not None
-            client.port = client._stream.transport.get_extra_info("sockname")[1]
-            await sockets.close()
-            await client.call(NULL, None)
-
     with pytest.raises(RpcConnectionError, match="could not reconnect in 1 attempts"):
-        asyncio.run(asyncio.wait_for(scenario(), 30))
+        asyncio.run(asyncio.wait_for(call_after_the_server_closed(1, aim_at_itself=True), 30))
 
 
 def test_connecting_to_a_closed_port_names_the_problem() -> None:
