@@ -56,6 +56,7 @@ from faults.proxy.messages import DIRECTIONS, CallMemory, identify
 from faults.sim.faults import FaultSource
 from faults.sim.message_faults import FaultRates
 from faults.sim.trace import Kind, Trace
+from reference.rpc.aio_client import reset_on_close
 from reference.rpc.errors import RecordTooLarge
 from reference.rpc.record import LAST_FRAGMENT, MAX_FRAGMENT, RecordReader
 from reference.rpc.stubs import Address
@@ -67,7 +68,6 @@ MAX_HELD = 8 << 20
 MAX_STICKY = 4096
 CONNECT_TIMEOUT = 10.0
 _HEADER = struct.Struct(">I")
-_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _CLIENT, _SERVER = 0, 1
 
 
@@ -82,7 +82,7 @@ def _set_linger_reset(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            reset_on_close(sock)
 
 
 def _reset(transport: asyncio.Transport) -> None:

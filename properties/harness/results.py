@@ -134,9 +134,11 @@ class ResultsCollector:
             if result.verdict == NOT_RUN:
                 lines.append(f"      ({'; '.join(dict.fromkeys(result.skipped))})")
             for finding in result.findings.values():
-                first = finding["message"].splitlines()[0] if finding["message"] else ""
                 replay = f"  (replay: {finding['replay']})" if finding.get("replay") else ""
-                lines.append(f"      {finding['verdict']:<11} {finding['code']}: {first}{replay}")
+                lines.append(
+                    f"      {finding['verdict']:<11} {finding['code']}: {_first_line(finding)}"
+                    f"{replay}"
+                )
         for unseen in self.baseline_unseen():
             lines.append(
                 f"  known finding not seen in this run: {unseen['code']} in {unseen['world']}"
@@ -162,6 +164,11 @@ class ResultsCollector:
         )
 
 
+def _first_line(finding: Mapping[str, Any]) -> str:
+    message: str = finding["message"]
+    return message.splitlines()[0] if message else ""
+
+
 def _junit(results: list[CheckResult]) -> ET.ElementTree[ET.Element]:
     suites = ET.Element("testsuites")
     suite = ET.SubElement(suites, "testsuite", name="nfsprop", errors="0")
@@ -178,18 +185,17 @@ def _junit(results: list[CheckResult]) -> ET.ElementTree[ET.Element]:
         for name, value in (("verdict", result.verdict), ("rfc", result.rfc)):
             ET.SubElement(properties, "property", name=name, value=value)
         ET.SubElement(properties, "property", name="steps", value=str(result.steps))
-        shown = []
+        shown: dict[str, str] = {}  # each finding's text -> its verdict
         for finding in result.findings.values():
-            first = finding["message"].splitlines()[0] if finding["message"] else ""
-            line = f"{finding['code']} {finding['verdict']} {first}"
+            line = f"{finding['code']} {finding['verdict']} {_first_line(finding)}"
             ET.SubElement(properties, "property", name="finding", value=line)
             if finding.get("replay"):
                 ET.SubElement(properties, "property", name="replay", value=finding["replay"])
             steps = "".join(f"\n    {step}" for step in finding.get("counterexample", []))
-            shown.append(f"{line}{steps}")
+            shown[f"{line}{steps}"] = finding["verdict"]
         if result.verdict == Verdict.FAIL.value:
             counts["failures"] += 1
-            failed = [text for text in shown if " fail " in text.split("\n", 1)[0]]
+            failed = [text for text, verdict in shown.items() if verdict == Verdict.FAIL.value]
             failure = ET.SubElement(case, "failure", message=failed[0].split("\n", 1)[0])
             failure.text = "\n\n".join(failed)
         elif result.verdict == NOT_RUN:

@@ -74,6 +74,7 @@ from properties.rpc.test_bad_input import (
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc import message as msg
+from reference.rpc.aio_client import reset_on_close
 from reference.rpc.auth import encode_credential
 from reference.rpc.errors import RecordTooLarge
 from reference.rpc.record import RecordReader, frame, frame_fragments
@@ -423,7 +424,7 @@ class Fuzz:
                     replies += len(reader.feed(data))
             except (OSError, RecordTooLarge):
                 pass  # whatever the server did, the connection is reset now
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            reset_on_close(sock)
 
     def check_alive(self, steps: list[str], rule: Rule = rules.DEAD) -> None:
         """NULL over every port (TCP on a new connection); a FAIL of `rule` naming the

@@ -38,8 +38,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import socket
-import struct
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -49,7 +47,7 @@ from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.scratch import ScratchMount, ScratchNfs
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
-from reference.rpc.aio_client import RpcSocketClient
+from reference.rpc.aio_client import RpcSocketClient, reset_on_close
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import REPLY, peek_xid
 from reference.rpc.record import RecordReader, frame
@@ -222,8 +220,7 @@ class SocketTarget(Generic[S]):
             return
         writer = self._raw_stream[1]
         local_port = writer.get_extra_info("sockname")[1]
-        connection = writer.get_extra_info("socket")
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        reset_on_close(writer.get_extra_info("socket"))
         writer.transport.abort()
         self._raw_stream = None
         await asyncio.sleep(0)  # a yield, not a wait: the transport closes its socket

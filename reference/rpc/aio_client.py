@@ -49,7 +49,13 @@ R = TypeVar("R")
 log = logging.getLogger("nfsprop.rpc.transport")
 
 TRANSPORTS = ("tcp", "udp")
-_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
+
+
+def reset_on_close(sock: socket.socket) -> None:
+    """Make closing `sock` send a reset, not a FIN: no TIME_WAIT or LAST_ACK keeps its
+    address pair, so the same local port can connect again at once."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
 
 
 def default_policy(transport: str) -> RetryPolicy:
@@ -109,8 +115,7 @@ class _Stream(asyncio.Protocol):
         neither side keeps the address pair (LAST_ACK here, TIME_WAIT there) and the
         reconnection can come from the same port."""
         assert self.transport is not None
-        sock = self.transport.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        reset_on_close(self.transport.get_extra_info("socket"))
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -91,20 +92,14 @@ def test_a_silent_server_fails_the_test_that_meets_it_and_skips_the_others(
 
 def test_a_server_dying_in_an_example_is_its_death(served: ServerProcess) -> None:
     url = f"nfs://127.0.0.1:{served.port}/export?mountport={served.mount_port}"
-    shared = SharedServers(target_options(url))
-    try:
-        example = shared.example("target", True)
-        try:
-            assert example.run(_getattr_root(example)) == NFS3_OK
-            served.kill()
-            with pytest.raises(
-                TargetDiedInExample, match=r"no longer answers NULL on 127\.0\.0\.1:"
-            ):
-                example.run(_getattr_root(example))
-        finally:
-            example.close()
-    finally:
-        shared.close()
+    with (
+        closing(SharedServers(target_options(url))) as shared,
+        closing(shared.example("target", True)) as example,
+    ):
+        assert example.run(_getattr_root(example)) == NFS3_OK
+        served.kill()
+        with pytest.raises(TargetDiedInExample, match=r"no longer answers NULL on 127\.0\.0\.1:"):
+            example.run(_getattr_root(example))
 
 
 def test_an_export_destroyed_without_a_restart_command_is_the_target_s_death(
@@ -113,17 +108,11 @@ def test_an_export_destroyed_without_a_restart_command_is_the_target_s_death(
     """go-nfs deletes its export on RMDIR '.': nothing can restore it without a command."""
     with GoNfsServer(tmp_path / "gonfs") as gonfs:
         url = f"nfs://127.0.0.1:{gonfs.port}/?mountport={gonfs.port}"
-        shared = SharedServers(target_options(url))
-        try:
-            example = shared.example("target", True)
-            try:
+        with closing(SharedServers(target_options(url))) as shared:
+            with closing(shared.example("target", True)) as example:
                 assert example.run(_rmdir_dot(example)) == NFS3_OK
-            finally:
-                example.close()
             with pytest.raises(TargetDied) as died:
                 shared.example("target", True)
-        finally:
-            shared.close()
     assert str(died.value).endswith(
         "the target died: emptying the export: the export root answers NFS3ERR_NOTDIR to "
         "READDIRPLUS "
@@ -133,18 +122,13 @@ def test_an_export_destroyed_without_a_restart_command_is_the_target_s_death(
 
 def test_with_a_restart_command_a_silent_server_is_restarted(tmp_path: Path) -> None:
     with live_server(tmp_path, drc=True, separate_mount=False) as server:
-        shared = SharedServers(target_options(server.url, server.restart_cmd))
-        try:
+        with closing(SharedServers(target_options(server.url, server.restart_cmd))) as shared:
             shared.example("target", True).close()
             server.stop()
             with pytest.warns(Deviation, match="no longer answers NULL .*; restarted"):
                 example = shared.example("target", True)
-            try:
+            with closing(example):
                 assert example.run(_getattr_root(example)) == NFS3_OK
-            finally:
-                example.close()
-        finally:
-            shared.close()
         assert len(server.restarts()) == 2  # the pre-run check's, and this one
 
 
