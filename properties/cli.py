@@ -71,12 +71,6 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if outcome.reproduced else 0
 
 
-def _rpcgen(args: argparse.Namespace) -> int:
-    from reference.xdr.cli import rpcgen_main
-
-    return rpcgen_main([args.spec, "-o", args.output])
-
-
 def _serve(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
@@ -160,6 +154,8 @@ def _mount(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from properties.worlds.registry import DEFAULT_WORLDS, world_names
     from reference.fuse.url import EXPECTED_FORM
+    from reference.xdr.cli import add_arguments as add_rpcgen_arguments
+    from reference.xdr.cli import run as run_rpcgen
 
     parser = argparse.ArgumentParser(
         prog="nfsprop",
@@ -229,9 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(run=_replay)
 
     rpcgen = commands.add_parser("rpcgen", help="compile an RPC language (.x) file to Python")
-    rpcgen.add_argument("spec", metavar="SPEC.x")
-    rpcgen.add_argument("-o", "--output", required=True, metavar="OUT.py")
-    rpcgen.set_defaults(run=_rpcgen)
+    add_rpcgen_arguments(rpcgen)
+    rpcgen.set_defaults(run=run_rpcgen)
 
     serve = commands.add_parser(
         "serve",

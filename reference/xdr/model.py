@@ -10,6 +10,7 @@ Typedef names resolve to their target. Errors are XdrSpecError with file:line:co
 from __future__ import annotations
 
 import keyword
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from reference.xdr.parser import XdrSpecError
@@ -221,6 +222,20 @@ def python_name(name: str) -> str:
     return f"{name}_" if keyword.iskeyword(name) or name in ("None", "True", "False") else name
 
 
+def _named_numbers(spec: Specification) -> Iterator[tuple[str, Value, Position]]:
+    """Every name a value may be: constants, then programs, versions and procedures."""
+    for definition in spec.definitions:
+        if isinstance(definition, ConstDef):
+            yield definition.name, definition.value, definition.position
+    for definition in spec.definitions:
+        if isinstance(definition, ProgramDef):
+            yield definition.name, definition.number, definition.position
+            for version in definition.versions:
+                yield version.name, version.number, version.position
+                for procedure in version.procedures:
+                    yield procedure.name, procedure.number, procedure.position
+
+
 def resolve(spec: Specification) -> Module:
     return _Resolver(spec).run()
 
@@ -233,7 +248,7 @@ class _Resolver:
         self.declared: dict[str, TypeDef] = {}
 
     def error(self, position: Position, message: str) -> XdrSpecError:
-        return XdrSpecError(f"{self.spec.source_name}:{position}: {message}")
+        return XdrSpecError(f"{self.spec.locate(position.line, position.column)}: {message}")
 
     def run(self) -> Module:
         self.spec = replace(
@@ -268,15 +283,20 @@ class _Resolver:
         if name in self.values and name not in ("TRUE", "FALSE"):
             raise self.error(position, f"constant {name} is defined twice")
 
-    def evaluate(self, value: Value, position: Position) -> int:
+    def evaluate(
+        self, value: Value, position: Position, outer: frozenset[str] = frozenset()
+    ) -> int:
         if isinstance(value, int):
             return value
         if value in self.values:
             return self.values[value]
-        # A constant defined later in the file (XDR allows any order).
-        for definition in self.spec.definitions:
-            if isinstance(definition, ConstDef) and definition.name == value:
-                return self.evaluate(definition.value, definition.position)
+        if value in outer:
+            raise self.error(position, f"constant {value} is defined in terms of itself")
+        # A constant defined later in the file (XDR allows any order), or the name of a
+        # program, version or procedure, which rpcgen defines as its number.
+        for name, number, where in _named_numbers(self.spec):
+            if name == value:
+                return self.evaluate(number, where, outer | {value})
         raise self.error(position, f"undefined constant {value}")
 
     def _define(self, name: str, declaration: Declaration) -> None:

@@ -3,19 +3,21 @@
 Rules: the grammar is RFC 4506 section 6 plus RFC 5531's program definitions, with the
 rpcgen habits real .x files rely on: enum members without "= value", `unsigned` alone,
 C's char/short/long (4 bytes on the wire), string constants, `struct X` used as a type
-name, `%` pass-through lines and preprocessor conditionals (see preprocess.py). Every
+name, `%` pass-through lines, preprocessor conditionals, macros and includes (see
+preprocess.py; errors name the file a line came from). Every
 syntax error is an XdrSpecError whose message starts with `file:line:column:`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from typing import cast
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from reference.xdr.preprocess import PreprocessError, preprocess
+from reference.xdr.preprocess import PreprocessError, PreprocessOptions, preprocess
 from reference.xdr.syntax import (
     Builtin,
     Case,
@@ -87,10 +89,13 @@ type_specifier: UNSIGNED? (INT_KW | CHAR_KW | SHORT_KW | LONG_KW) -> int_type
 program_def: "program" IDENT "{" version_def+ "}" "=" value ";"
 version_def: "version" IDENT "{" procedure_def+ "}" "=" value ";"
 procedure_def: proc_result IDENT "(" proc_args ")" "=" value ";"
-proc_result: type_specifier                          -> result_type
+// rpcgen: `string` alone, as a result or argument, is string<>.
+proc_result: proc_type
            | "void"                                  -> result_void
 proc_args: "void"                                    -> args_void
-         | type_specifier ("," type_specifier)*      -> args_types
+         | proc_type ("," proc_type)*                -> args_types
+?proc_type: type_specifier
+          | "string"                                 -> unbounded_string
 
 value: NUMBER | IDENT
 
@@ -123,20 +128,24 @@ def _lark() -> Lark:
     return Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
-def parse_spec(text: str, source_name: str = "<spec>") -> Specification:
+def parse_spec(
+    text: str, source_name: str = "<spec>", options: PreprocessOptions | None = None
+) -> Specification:
     """Parse RPC language text; raise XdrSpecError naming file:line:column on bad syntax."""
     try:
-        tree = _lark().parse(preprocess(text))
+        source = preprocess(text, source_name, options)
     except PreprocessError as error:
-        raise XdrSpecError(f"{source_name}:{error}") from None
+        raise XdrSpecError(str(error)) from None
+    spec = Specification(source_name, origins=source.origins)
+    try:
+        tree = _lark().parse(source.text)
     except UnexpectedInput as error:
-        raise XdrSpecError(f"{source_name}:{_describe(error)}") from None
+        raise XdrSpecError(_describe(error, spec.locate(error.line, error.column))) from None
     definitions = tuple(_definition(child) for child in tree.children if isinstance(child, Tree))
-    return Specification(source_name, definitions)
+    return replace(spec, definitions=definitions)
 
 
-def _describe(error: UnexpectedInput) -> str:
-    where = f"{error.line}:{error.column}"
+def _describe(error: UnexpectedInput, where: str) -> str:
     if isinstance(error, UnexpectedToken):
         expected = ", ".join(sorted(_readable(name) for name in error.expected)[:8])
         if error.token.type == "$END":
@@ -326,13 +335,16 @@ def _procedure(node: Tree[Token]) -> ProcedureDef:
     if result_node.data == "result_void":
         result = Declaration("void", "", None, None, position)
     else:
-        result = Declaration(
-            "plain", "", _type_specifier(_subtree(result_node.children[0])), None, position
-        )
+        result = _procedure_type(_subtree(result_node.children[0]), position)
     arguments: tuple[Declaration, ...] = ()
     if args_node.data == "args_types":
         arguments = tuple(
-            Declaration("plain", "", _type_specifier(_subtree(child)), None, position)
-            for child in args_node.children
+            _procedure_type(_subtree(child), position) for child in args_node.children
         )
     return ProcedureDef(_token(name).value, _value(number), result, arguments, position)
+
+
+def _procedure_type(node: Tree[Token], position: Position) -> Declaration:
+    if node.data == "unbounded_string":
+        return Declaration("string", "", None, None, position)
+    return Declaration("plain", "", _type_specifier(node), None, position)

@@ -134,3 +134,13 @@ Definition = ConstDef | StringConstDef | TypeDef | ProgramDef
 class Specification:
     source_name: str
     definitions: tuple[Definition, ...] = field(default=())
+    # Per line of the preprocessed text: the (file, line) it came from (an #include
+    # brings other files' lines in); empty when every line is the source's own.
+    origins: tuple[tuple[str, int], ...] = field(default=())
+
+    def locate(self, line: int, column: int) -> str:
+        """`file:line:column` of a place in the preprocessed text."""
+        if 1 <= line <= len(self.origins):
+            source, original = self.origins[line - 1]
+            return f"{source}:{original}:{column}"
+        return f"{self.source_name}:{line}:{column}"
