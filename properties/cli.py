@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 def _check(args: argparse.Namespace) -> int:
     from properties.harness.check import run_check
+    from properties.harness.profiles import is_derandomized
     from properties.worlds.options import WorldError, WorldFlags
     from properties.worlds.prerun import describe
     from properties.worlds.registry import choose_worlds
@@ -34,6 +35,14 @@ def _check(args: argparse.Namespace) -> int:
         args.gid,
         args.scratch_dir,
     )
+    if args.seed is not None and is_derandomized(args.profile):
+        print(
+            f"nfsprop check: --seed does nothing under --profile {args.profile}, which is "
+            "derandomized (every run is the same run): leave it out, or use --profile dev "
+            "or thorough to choose the seed",
+            file=sys.stderr,
+        )
+        return 2
     try:
         options = choose_worlds(flags)
     except WorldError as error:
@@ -208,7 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--scratch-dir", metavar="NAME", help="work in this directory of the --target's export"
     )
     check.add_argument(
-        "--seed", metavar="N", help="the run's Hypothesis seed (dev and thorough profiles)"
+        "--seed",
+        metavar="N",
+        help="the run's Hypothesis seed (dev and thorough; ci is derandomized and takes none)",
     )
     check.set_defaults(run=_check)
 

@@ -61,7 +61,7 @@ def run_check(
     args += world_flags
     status = pytest.main(args, plugins=[failures])
     run_seed = seeds.current()
-    print(f"\nnfsprop check — Hypothesis profile {profile!r}, seed {run_seed.describe()}")
+    print(f"\nnfsprop check — Hypothesis profile {profile!r}, seed {run_seed.describe('--seed')}")
     rerun = ["nfsprop", "check", "--profile", profile, "--workers", "0", *world_flags]
     if run_seed.value is not None:
         rerun += ["--seed", run_seed.value]

@@ -7,6 +7,9 @@ Select one with `--hypothesis-profile=NAME` or the NFSPROP_PROFILE environment v
 (or $NFSPROP_EXAMPLES_DIR), which is safe to share between pytest-xdist workers; README
 explains sharing it between machines with Hypothesis's RedisExampleDatabase. `ci` is
 derandomized, which in Hypothesis means no database: every CI run is the same run.
+`effective()` is what a test runs with when it names no settings of its own; each test
+reports it (properties/harness/recording.py), so a run shows the profile its tests really
+had, from a checkout and from an installed copy alike.
 Every profile starts from Hypothesis's built-in `default` profile, not from the current
 default: Hypothesis loads its own `ci` profile (derandomized, no database) when a CI
 variable such as `CI` is set, and `dev` must stay random there too.
@@ -24,6 +27,7 @@ it replaces still exists and that importing a module changes no draw.
 import functools
 import os
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -79,3 +83,26 @@ def register() -> None:
         database=database,
     )
     settings.load_profile(os.environ.get("NFSPROP_PROFILE", "dev"))
+
+
+def effective() -> dict[str, Any]:
+    """The profile in force, as Hypothesis holds it: name, examples, derandomized, database."""
+    current = settings()
+    return {
+        "profile": settings.get_current_profile_name(),
+        "max_examples": current.max_examples,
+        "derandomize": current.derandomize,
+        "database": None if current.database is None else repr(current.database),
+    }
+
+
+def describe_effective(body: dict[str, Any]) -> str:
+    """One line: profile 'ci': 100 examples, derandomized, no example database."""
+    randomness = "derandomized" if body["derandomize"] else "random"
+    database = body["database"] or "no example database"
+    return f"profile {body['profile']!r}: {body['max_examples']} examples, {randomness}, {database}"
+
+
+def is_derandomized(profile: str) -> bool:
+    register()
+    return bool(settings.get_profile(profile).derandomize)

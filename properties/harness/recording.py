@@ -10,7 +10,8 @@ Rules:
   with `@check`; ("nfsprop_finding", Finding JSON) for each finding recorded, and one
   FAIL finding for each FindingError the test raised (a Hypothesis ExceptionGroup is
   opened), with the replay file the failure wrote; ("nfsprop_capabilities", {world,
-  capabilities}) when the test recorded capabilities (`record_capabilities`).
+  capabilities}) when the test recorded capabilities (`record_capabilities`);
+  ("nfsprop_hypothesis", the profile in force as the test ran, profiles.effective()).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from properties.harness import findings
+from properties.harness import findings, profiles
 from properties.harness.findings import (
     CHECK_MARKER,
     CHECKS,
@@ -34,6 +35,7 @@ from properties.harness.findings import (
 CHECK_PROPERTY = "nfsprop_check"
 FINDING_PROPERTY = "nfsprop_finding"
 CAPABILITIES_PROPERTY = "nfsprop_capabilities"
+HYPOTHESIS_PROPERTY = "nfsprop_hypothesis"
 _RECORDER = pytest.StashKey[Recorder]()
 _CAPABILITIES = pytest.StashKey[dict[str, bool | None]]()
 
@@ -79,6 +81,8 @@ class RecordingPlugin:
         report = yield
         if call.when == "call" or (call.when == "setup" and not report.passed):
             report.user_properties.extend(self._properties(item, call))
+        if call.when == "call":
+            report.user_properties.append((HYPOTHESIS_PROPERTY, profiles.effective()))
         return report
 
     def _properties(self, item: pytest.Item, call: pytest.CallInfo[None]) -> list[tuple[str, Any]]:

@@ -9,6 +9,8 @@ Rules:
   failed without a FAIL finding (a crash of the suite, a timeout) is a FAIL of the
   pseudo-code ERROR with the report's first line. A check none of whose tests ran is
   "not run", with the skip reasons.
+- The profile the tests ran with (each test reports it) heads the summary and is in
+  results.json; tests that ran with different ones show each.
 - Known findings a world's baseline lists but the run never showed are listed too
   ("baseline_unseen"): the server may have been fixed, or the run did not get there.
 - junit.xml has one test case per check and world. Only FAIL is a <failure> and only
@@ -28,10 +30,12 @@ from typing import Any
 import pytest
 
 from properties.harness.findings import Baseline, Finding, Verdict, worst
+from properties.harness.profiles import describe_effective
 from properties.harness.recording import (
     CAPABILITIES_PROPERTY,
     CHECK_PROPERTY,
     FINDING_PROPERTY,
+    HYPOTHESIS_PROPERTY,
 )
 
 NOT_RUN = "not run"
@@ -75,8 +79,12 @@ class ResultsCollector:
         self.baselines = baselines
         self.checks: dict[tuple[str, str | None], CheckResult] = {}
         self.capabilities: dict[str, dict[str, bool | None]] = {}
+        self.hypothesis: dict[str, dict[str, Any]] = {}  # each distinct profile the tests had
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == HYPOTHESIS_PROPERTY and isinstance(value, dict):
+                self.hypothesis.setdefault(json.dumps(value, sort_keys=True), value)
         body = next((v for n, v in report.user_properties if n == CHECK_PROPERTY), None)
         if not isinstance(body, dict):
             return
@@ -127,7 +135,7 @@ class ResultsCollector:
         ]
 
     def summary_lines(self) -> list[str]:
-        lines = []
+        lines = [f"  Hypothesis {describe_effective(body)}" for body in self.hypothesis.values()]
         for result in self.results():
             where = f"[{result.world or 'own stack'}, {result.steps} steps]"
             lines.append(f"  {result.verdict:<11} {result.code:<20} {result.title}  {where}")
@@ -152,6 +160,7 @@ class ResultsCollector:
             "target": dict(target),
             "worlds": sorted({result.world for result in self.results() if result.world}),
             "capabilities": self.capabilities,
+            "hypothesis": list(self.hypothesis.values()),
             "checks": checks,
             "baseline_unseen": self.baseline_unseen(),
         }

@@ -35,9 +35,11 @@ from hypothesis import core, settings
 class RunSeed:
     value: str | None  # None: the profile is derandomized
 
-    def describe(self) -> str:
+    def describe(self, flag: str = "--hypothesis-seed") -> str:
+        """The seed and how to repeat the run: `flag` is pytest's, or `nfsprop check`'s
+        `--seed`."""
         if self.value is not None:
-            return f"{self.value} (repeat with --hypothesis-seed={self.value})"
+            return f"{self.value} (repeat with {flag}={self.value})"
         profile = settings.get_current_profile_name()
         return f"none: profile {profile!r} is derandomized, the same command repeats the run"
 

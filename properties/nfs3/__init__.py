@@ -10,6 +10,7 @@ classifying what RFC 1813 allows instead of failing on it. The modules, one job 
 - handles.py: handle scenarios: a removed file's inode reused, handles forged.
 - rules.py: the rules a server may break, each with its stable finding code and RFC
   section (properties/harness/findings.py).
+- calls.py: single NFSv3 calls that must succeed, for tests that drive a server by hand.
 - optional.py: the optional features the probe finds missing, as UNSUPPORTED findings.
 - model/: the model file system, the oracle.
 - test_server.py: the properties.

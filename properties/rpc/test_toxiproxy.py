@@ -29,6 +29,7 @@ import pytest
 from toxiproxy import Proxy
 
 from properties.harness.findings import check
+from properties.nfs3.calls import ClientStubs, create, mkdir, mount_root, read, write
 from properties.peers.ports import LOOPBACK, free_port
 from properties.peers.reference_server import ServerProcess, running_server
 from properties.peers.toxiproxy import Stream, ToxiproxyServer, listen_port
@@ -39,7 +40,6 @@ from reference.rpc.errors import RpcTimeout
 from reference.rpc.stubs import AuthSys
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_NOENT, diropargs3, nfs_fh3, stable_how
-from tests.interop.nfs3_calls import ClientStubs, create, mkdir, mount_root, read, write
 
 T = TypeVar("T")
 

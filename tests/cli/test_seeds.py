@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from properties import cli
+from properties.harness import seeds
+
 # Each test writes what it drew to $DRAWN (one line per example), so two runs can be compared.
 PROBE = """
 import os
@@ -125,3 +130,16 @@ def test_a_derandomized_profile_has_no_seed_to_print(tmp_path: Path) -> None:
     _, again = run_probe(tmp_path, "again", "--hypothesis-profile=ci")
     assert "seed none: profile 'ci' is derandomized" in output
     assert again == first
+
+
+def test_check_refuses_a_seed_under_a_derandomized_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["check", "--profile", "ci", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--seed does nothing under --profile ci, which is derandomized" in err
+
+
+def test_check_says_to_repeat_with_its_own_seed_flag() -> None:
+    assert seeds.RunSeed("42").describe("--seed") == "42 (repeat with --seed=42)"

@@ -12,6 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from properties.nfs3.calls import (
+    Stubs,
+    TargetStubs,
+    create,
+    lookup,
+    mount_root,
+    read,
+    write,
+)
 from properties.worlds.loopback import LoopbackTarget, make_loopback_target
 from properties.worlds.probe import REFERENCE
 from properties.worlds.target import Target
@@ -28,15 +37,6 @@ from reference.xdr.gen.nfs3 import (
     diropargs3,
     nfs_fh3,
     stable_how,
-)
-from tests.interop.nfs3_calls import (
-    Stubs,
-    TargetStubs,
-    create,
-    lookup,
-    mount_root,
-    read,
-    write,
 )
 
 

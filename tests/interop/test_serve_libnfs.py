@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from properties.nfs3.calls import Stubs, TargetStubs, create, mkdir, mount_root, write
 from properties.peers.libnfs import nfs_cat, nfs_cp, nfs_ls
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.loopback import LoopbackTarget, make_loopback_target
 from reference.xdr.gen.nfs3 import stable_how
-from tests.interop.nfs3_calls import Stubs, TargetStubs, create, mkdir, mount_root, write
 
 SIZE = 3 * 512 * 1024  # 1.5 MiB: more than one 1 MiB WRITE, and not a round number of them
 

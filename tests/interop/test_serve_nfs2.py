@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from properties.nfs3.calls import ClientStubs, lookup, mount_root, read
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.sockets import ROOT
 from reference.nfs.handles import to_v2
@@ -24,7 +25,6 @@ from reference.xdr.gen.nfs2 import (
     timeval,
     writeargs,
 )
-from tests.interop.nfs3_calls import ClientStubs, lookup, mount_root, read
 
 UNSET = 0xFFFF_FFFF
 NO_CHANGE = sattr(UNSET, UNSET, UNSET, UNSET, timeval(UNSET, UNSET), timeval(UNSET, UNSET))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from properties.nfs3.calls import ClientStubs, create, mount_root, read, write
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.sockets import ROOT
 from reference.nfs.fs import RTMAX, WTMAX
@@ -17,7 +18,6 @@ from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.nfs3 import NFS3_OK, nfs_fh3, stable_how
-from tests.interop.nfs3_calls import ClientStubs, create, mount_root, read, write
 
 SOFT = RetryPolicy(timeo=2.0, retrans=2)
 

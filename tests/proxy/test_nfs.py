@@ -17,6 +17,7 @@ from faults.proxy.messages import CALL, REPLY
 from faults.proxy.steering import DROP, Rule
 from faults.proxy.tcp import TcpProxy
 from faults.sim.trace import Kind, Trace
+from properties.nfs3.calls import ClientStubs, create, mount_root
 from properties.peers.reference_server import ServerProcess, running_server
 from reference.rpc.aio_client import RpcSocketClient
 from reference.rpc.client import RetryPolicy
@@ -31,7 +32,6 @@ from reference.xdr.gen.nfs3 import (
     nfs_fh3,
     nfsstat3,
 )
-from tests.interop.nfs3_calls import ClientStubs, create, mount_root
 from tests.proxy.helpers import FAST_RETRY, TRANSPORTS, make_proxy
 
 ROOT = AuthSys(0, b"nfsprop-proxy-test", 0, 0)

@@ -1,7 +1,7 @@
 """Small NFSv3 steps over generated stubs (TargetStubs over a Target's callers, or ClientStubs
-over one RpcSocketClient),
-for the interop tests: each one makes one call and fails the test (AssertionError naming
-the status) unless it succeeds."""
+over one RpcSocketClient), for tests that drive a server by hand (the Toxiproxy property,
+the interop tests): each one makes one call and fails the test (AssertionError naming the
+status) unless it succeeds."""
 
 from __future__ import annotations
 

@@ -1,0 +1,117 @@
+"""The suite from an installed copy, run from a directory outside the checkout, behaves as
+from the checkout: the same profile gives the tests the same Hypothesis settings, the
+package data (baselines, .x specs) is installed, and a derandomized profile leaves no
+example database behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_checks import CHECK_TIMEOUT, REPO_ROOT
+
+PACKAGES = ("reference", "faults", "properties")
+SELECT = "garbage"  # one quick check of our own stack (XDR-GARBAGE)
+PIP_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`pip install --target` of a copy of the checkout (a copy: setuptools builds in the
+    source tree), without network and without the dependencies (already installed)."""
+    root = tmp_path_factory.mktemp("installed")
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(
+            REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+    installed = subprocess.run(
+        [*pip, "--target", str(root / "site"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
+    yield root / "site"
+
+
+def in_site(site: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+def test_the_installed_copy_is_the_one_imported(site: Path, tmp_path: Path) -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", "import properties; print(properties.__file__)"],
+        cwd=tmp_path,
+        env=in_site(site),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.startswith(str(site))
+
+
+def test_the_package_data_is_installed(site: Path) -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", *PACKAGES], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    data = [name for name in tracked if not name.endswith(".py")]
+    assert "properties/baselines/ganesha.toml" in data
+    assert [name for name in data if not (site / name).is_file()] == []
+
+
+def check_from(where: Path, env: dict[str, str], command: list[str], report: Path) -> None:
+    selected = ["--world", "sim", "-k", SELECT, "--workers", "2", "--report", str(report)]
+    ran = subprocess.run(
+        [*command, "check", *selected, *PROFILE_FLAGS[report.name]],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+
+
+PROFILE_FLAGS = {
+    "ci": ["--profile", "ci"],
+    "dev": ["--profile", "dev", "--seed", "7"],
+}
+EXPECTED = {
+    "ci": {"profile": "ci", "max_examples": 100, "derandomize": True, "database": None},
+    "dev": {"profile": "dev", "max_examples": 50, "derandomize": False},
+}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_FLAGS))
+def test_a_profile_means_the_same_from_the_checkout_and_an_installed_copy(
+    profile: str, site: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    installed = tmp_path / "installed" / profile
+    checkout = tmp_path / "checkout" / profile
+    check_from(outside, in_site(site), [str(site / "bin" / "nfsprop")], installed)
+    check_from(REPO_ROOT, dict(os.environ), [sys.executable, "-m", "properties.cli"], checkout)
+    seen = {
+        name: json.loads((where / "results.json").read_text())["hypothesis"]
+        for name, where in (("installed", installed), ("checkout", checkout))
+    }
+    assert seen["installed"] == seen["checkout"]
+    [settings] = seen["installed"]
+    assert settings.items() >= EXPECTED[profile].items()
+    if profile == "ci":
+        assert not (outside / ".hypothesis").exists()
