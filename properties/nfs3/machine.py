@@ -6,8 +6,8 @@ Rules:
   fault rates): the `mount` step MNTs the export (which must start empty); every rule then makes one
   NFSv3 call through `target.run(...)` and applies the same operation to the model
   (properties.nfs3.model). The reply's status is judged against the model's Plan (FAIL raises
-  ModelMismatch with the steps so far; WARN is collected and reported as a Deviation
-  warning at teardown); data, listings and attributes must equal the model's.
+  ModelMismatch with the steps so far; WARN is recorded as a finding of the test's
+  Recorder); data, listings and attributes must equal the model's.
 - Names come from a small alphabet (a, b, c, d) so that they collide, plus odd ones ('.',
   '..', '', 'a/b', 256 bytes). Objects are drawn from the model, live ones first, then
   removed ones, whose handles the suite keeps to probe staleness.

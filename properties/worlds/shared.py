@@ -13,13 +13,14 @@ Rules:
   '..' in it is itself too: properties/worlds/scratch.py).
 - A crash still crashes the whole server: it is the server's durability under test.
 - An export that can no longer be emptied (ExportUnusable: an earlier example destroyed
-  it, as go-nfs does on RMDIR "." in the root) is a Deviation warning and, where the
-  world can restart its server, a restart; elsewhere the error stands, naming the call
-  and its answer.
+  it, as go-nfs does on RMDIR "." in the root) is, where the world can restart its
+  server, a restart and a WARN finding of the test (EXPORT-LOST, worlds/rules.py);
+  elsewhere the error stands, naming the call and its answer.
 - The --target server (the world whose one server serves every worker) is watched
   (properties/worlds/dead.py): before each example, a death the run recorded stops it
   (failed in the test that met it, skipped in every other); a server that no longer
-  answers NULL is restarted with --restart-cmd if there is one; a server silent without
+  answers NULL is restarted with --restart-cmd if there is one (a WARN finding,
+  SERVER-SILENT); a server silent without
   one (or after it), or an export that cannot be emptied (after a restart where there is
   a command), is the target's death: this test fails with that one line and the run's
   later tests are skipped. During an example, a call (or a restart) that fails while the
@@ -34,13 +35,12 @@ Rules:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
 from faults.sim import FaultRates, FaultSource
-from properties.nfs3.model import Deviation
+from properties.harness import findings
 from properties.worlds.dead import TargetDied, TargetDiedInExample, Watch
 from properties.worlds.external import RestartError
 from properties.worlds.lock import exclusive
@@ -48,6 +48,7 @@ from properties.worlds.options import WorldOptions
 from properties.worlds.probe import probe
 from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS
+from properties.worlds.rules import EXPORT_LOST, SILENT
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import ExportUnusable, Target
 from reference.rpc.errors import RpcError
@@ -184,7 +185,7 @@ def _empty_or_restart(server: SocketTarget[Any]) -> None:
     except ExportUnusable as error:
         if not server.capabilities.crashes:
             raise
-        warnings.warn(Deviation(f"{error}; the server was restarted"), stacklevel=1)
+        findings.current().warn(EXPORT_LOST, f"{error}; the server was restarted")
         server.crash_and_restart()
         server.run(empty_export(server))
 
@@ -258,7 +259,7 @@ def _restart_silent(server: SocketTarget[Any], watch: Watch, restorable: bool) -
     """Restart a server that no longer answers, where the world can (a warning)."""
     if not restorable:
         raise _Silent(f"{watch.silent} (no --restart-cmd to restart it)")
-    warnings.warn(Deviation(f"{server.name}: {watch.silent}; restarted"), stacklevel=1)
+    findings.current().warn(SILENT, f"{server.name}: {watch.silent}; restarted")
     try:
         server.crash_and_restart()
     except RestartError as error:

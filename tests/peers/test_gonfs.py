@@ -6,12 +6,14 @@ world restarts it, saying so). A missing binary fails with the install hint."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from properties.nfs3.model import Deviation
+from properties.harness import findings
+from properties.harness.findings import Recorder, Verdict
 from properties.peers import processes
 from properties.peers.gonfs import GoNfsServer
 from properties.peers.processes import PeerNotInstalled
@@ -85,7 +87,7 @@ def test_a_missing_binary_names_bootstrap(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_a_world_survives_the_export_it_lost_and_says_so() -> None:
     """The gonfs world's next example after RMDIR "." gets a restarted server with its
-    export back, and a Deviation naming the call that found the export gone."""
+    export back, and a WARN finding naming the call that found the export gone."""
     shared = SharedServers(WorldOptions(("gonfs",)))
     try:
         first = shared.example("gonfs", drc=True)
@@ -93,8 +95,12 @@ def test_a_world_survives_the_export_it_lost_and_says_so() -> None:
         nfs = NFS_V3_Client(first.caller)
         removed = first.run(nfs.NFSPROC3_RMDIR(RMDIR3args(diropargs3(root, b"."))))
         assert removed.status == NFS3_OK
-        with pytest.warns(Deviation, match="emptying the export.*the server was restarted"):
+        recorder = Recorder("gonfs")
+        with findings.recording(recorder):
             second = shared.example("gonfs", drc=True)
+        [lost] = recorder.findings.values()
+        assert (lost.code, lost.verdict) == ("EXPORT-LOST", Verdict.WARN)
+        assert re.search("emptying the export.*the server was restarted", lost.message)
         mount_root(second)
     finally:
         shared.close()

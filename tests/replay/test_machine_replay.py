@@ -114,7 +114,6 @@ def test_nfsprop_replay_reruns_a_machine_file(sim_failure: Found) -> None:
     assert "reproduced: AT-MOST-ONCE: " in done.stdout
 
 
-@pytest.mark.filterwarnings("ignore::properties.nfs3.model.Deviation")  # Ganesha's, known
 @pytest.mark.parametrize("world", ["loopback", "ganesha"])
 def test_a_socket_world_failure_replays_against_a_fresh_server(tmp_path: Path, world: str) -> None:
     with world_targets(WorldFlags(world), drc=False) as make_target:

@@ -4,6 +4,7 @@ the run are skipped saying why; with --restart-cmd a silent server is restarted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from properties.nfs3.model import Deviation
+from properties.harness import findings
+from properties.harness.findings import Recorder, Verdict
 from properties.peers.gonfs import GoNfsServer
 from properties.peers.reference_server import ServerProcess
 from properties.worlds.dead import TargetDied, TargetDiedInExample
@@ -125,8 +127,12 @@ def test_with_a_restart_command_a_silent_server_is_restarted(tmp_path: Path) -> 
         with closing(SharedServers(target_options(server.url, server.restart_cmd))) as shared:
             shared.example("target", True).close()
             server.stop()
-            with pytest.warns(Deviation, match="no longer answers NULL .*; restarted"):
+            recorder = Recorder("target")
+            with findings.recording(recorder):
                 example = shared.example("target", True)
+            [silent] = recorder.findings.values()
+            assert (silent.code, silent.verdict) == ("SERVER-SILENT", Verdict.WARN)
+            assert re.search("no longer answers NULL .*; restarted", silent.message)
             with closing(example):
                 assert example.run(_getattr_root(example)) == NFS3_OK
         assert len(server.restarts()) == 2  # the pre-run check's, and this one

@@ -9,7 +9,7 @@ job each:
 - objects.py: the objects (directories, regular files, symbolic links) and their ids.
 - content.py: a regular file's bytes, and which of them a crash may take back.
 - names.py: what the model answers for names that cannot be directory entries.
-- verdict.py: Plans, Judgements (pass, warn), Deviation warnings and ModelMismatch.
+- verdict.py: Plans, Judgements (pass, warn) and ModelMismatch.
 - fs.py: ModelFs, what an NFSv3 server must answer to each operation, as Plans.
 """
 
@@ -24,7 +24,6 @@ from properties.nfs3.model.objects import (
     Symlink,
 )
 from properties.nfs3.model.verdict import (
-    Deviation,
     Judgement,
     ModelMismatch,
     Plan,
@@ -35,7 +34,6 @@ __all__ = [
     "ROOT_ID",
     "Content",
     "CreateHow",
-    "Deviation",
     "Directory",
     "Judgement",
     "ModelFs",

@@ -45,10 +45,6 @@ class Judgement:
     rule: Rule | None = None  # None: a PASS that needs no rule
 
 
-class Deviation(UserWarning):
-    """A target answered something allowed but not preferred (a WARN verdict)."""
-
-
 class ModelMismatch(FindingError):
     """A target answered something the model does not allow (a FAIL verdict)."""
 
