@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 
 
 def _check(args: argparse.Namespace) -> int:
-    from properties.harness.check import run_check
+    import dataclasses
+
+    from properties.harness.check import CheckRun, list_checks, run_check
     from properties.harness.profiles import is_derandomized
     from properties.worlds.options import WorldError, WorldFlags
     from properties.worlds.prerun import describe
@@ -44,16 +46,27 @@ def _check(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        options = choose_worlds(flags)
+        # a listing never reaches the target: no pre-run check, no DRC probe
+        listed = dataclasses.replace(flags, target_drc="yes") if args.list else flags
+        options = choose_worlds(listed, prerun=not args.list)
     except WorldError as error:
         print(f"nfsprop check: {error}", file=sys.stderr)
         return 2
+    run = CheckRun(
+        args.profile,
+        args.workers,
+        args.k,
+        tuple(flags.flags()),  # the user's own words, for the rerun lines
+        args.seed,
+        args.report,
+        args.baseline,
+        tuple(args.pytest_args),
+    )
+    if args.list:
+        return list_checks(run)
     for line in describe(options):  # pytest's own header is not shown under -q
         print(line, flush=True)
-    # the user's own words, for the rerun lines
-    return run_check(
-        args.profile, args.workers, args.k, flags.flags(), args.seed, args.report, args.baseline
-    )
+    return run_check(run)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -173,7 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser(
-        "check", help="run the property suite against the embedded reference stack"
+        "check",
+        help="run the property suite against the embedded reference stack",
+        usage="nfsprop check [options] [-- PYTEST_ARGS]",
+        description="Run the property suite and print one line per check. Words after -- go "
+        "to pytest as they are: -x, -v, --lf, -m FAMILY (nfs3, rpc, nfs_client, afs, xdr), "
+        "--junitxml FILE.",
     )
     check.add_argument(
         "--profile",
@@ -220,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         metavar="N",
         help="the run's Hypothesis seed (dev and thorough; ci is derandomized and takes none)",
+    )
+    check.add_argument(
+        "--list",
+        action="store_true",
+        help="list the checks (code, family, worlds, title) and run nothing",
     )
     check.set_defaults(run=_check)
 
@@ -349,7 +372,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    passed: list[str] = []
+    if "--" in words:  # `nfsprop check [options] -- PYTEST_ARGS`
+        at = words.index("--")
+        words, passed = words[:at], words[at + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(words)
+    if passed and args.command != "check":
+        parser.error(
+            f"only `nfsprop check` passes words after -- on (to pytest), not {args.command}"
+        )
+    args.pytest_args = passed
     run: Callable[[argparse.Namespace], int] = args.run
     return run(args)
 

@@ -6,20 +6,65 @@ code, title and steps, and under it the findings. The exit status is pytest's. T
 summary names the run's seed (properties/harness/seeds.py); a failing property prints the
 `nfsprop check` command that reruns it: same profile, world flags and seed, `-k` on its
 name. `--report DIR` writes results.json and junit.xml (the pytest plugin's option).
+Words after `--` go to pytest as they are (`-x`, `-v`, `--junitxml`, `--lf`, `-m nfs3`):
+pytest's cache is on, in .nfsprop/pytest-cache of the current directory, so `--lf` works
+from a checkout and from an installed copy alike. `--list` collects without running and
+prints every check: code, family, the worlds it runs in, title.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from properties.families import marker_of
 from properties.harness import seeds
+from properties.harness.findings import CHECK_MARKER, CHECKS
+from properties.harness.recording import world_of
+
+OWN_STACK = "own stack"
 
 
-@dataclass
+@dataclass(frozen=True)
+class CheckRun:
+    """What `nfsprop check` was asked: `world_flags` are --world/--target/... with their
+    values, named alike in `nfsprop check` and the pytest plugin."""
+
+    profile: str
+    workers: str = "auto"
+    select: str | None = None
+    world_flags: tuple[str, ...] = ()
+    seed: str | None = None
+    report: str | None = None
+    baseline: str | None = None
+    pytest_args: tuple[str, ...] = ()
+
+    def suite_flags(self) -> list[str]:
+        """The suite's own options: the world flags and the baseline."""
+        baseline = [] if self.baseline is None else ["--baseline", self.baseline]
+        return [*self.world_flags, *baseline]
+
+    def pytest_words(self) -> list[str]:
+        words = ["--pyargs", "properties", f"--hypothesis-profile={self.profile}", "-q"]
+        # pytest warns it cannot rewrite asserts in modules this command imported already
+        words += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        cache = Path.cwd() / ".nfsprop" / "pytest-cache"
+        words += ["-o", f"cache_dir={cache}"]
+        if self.workers != "0":
+            words += ["-n", self.workers]
+        if self.select:
+            words += ["-k", self.select]
+        if self.seed is not None:
+            words.append(f"--hypothesis-seed={self.seed}")
+        if self.report is not None:
+            words += ["--report", self.report]
+        return [*words, *self.suite_flags(), *self.pytest_args]
+
+
+@dataclass(eq=False)  # a plugin: hashed by identity
 class _Failures:
     failed_ids: list[str] = field(default_factory=list)
 
@@ -28,43 +73,70 @@ class _Failures:
             self.failed_ids.append(report.nodeid)
 
 
-def run_check(
-    profile: str,
-    workers: str,
-    select: str | None,
-    world_flags: Sequence[str] = (),
-    seed: str | None = None,
-    report: str | None = None,
-    baseline: str | None = None,
-) -> int:
-    """Run the suite; `world_flags` are --world/--target/--target-drc/--restart-cmd with
-    their values, named alike in `nfsprop check` and the pytest plugin."""
+def run_check(run: CheckRun) -> int:
+    """Run the suite; print the profile, the seed and a rerun line per failed test."""
     failures = _Failures()
-    args = [
-        "--pyargs",
-        "properties",
-        f"--hypothesis-profile={profile}",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    if workers != "0":
-        args += ["-n", workers]
-    if select:
-        args += ["-k", select]
-    if seed is not None:
-        args.append(f"--hypothesis-seed={seed}")
-    if report is not None:
-        args += ["--report", report]
-    if baseline is not None:
-        world_flags = [*world_flags, "--baseline", baseline]
-    args += world_flags
-    status = pytest.main(args, plugins=[failures])
+    status = pytest.main(run.pytest_words(), plugins=[failures])
     run_seed = seeds.current()
-    print(f"\nnfsprop check — Hypothesis profile {profile!r}, seed {run_seed.describe('--seed')}")
-    rerun = ["nfsprop", "check", "--profile", profile, "--workers", "0", *world_flags]
+    print(
+        f"\nnfsprop check — Hypothesis profile {run.profile!r}, seed {run_seed.describe('--seed')}"
+    )
+    rerun = ["nfsprop", "check", "--profile", run.profile, "--workers", "0", *run.suite_flags()]
     if run_seed.value is not None:
         rerun += ["--seed", run_seed.value]
     for nodeid in dict.fromkeys(failures.failed_ids):
         print(f"  rerun: {shlex.join([*rerun, '-k', nodeid.rsplit('::', 1)[-1]])}")
+    return int(status)
+
+
+@dataclass(eq=False)  # a plugin: hashed by identity
+class _Listing:
+    """Gathers, per check code, its family and the worlds its tests run in."""
+
+    families: dict[str, str] = field(default_factory=dict)
+    worlds: dict[str, dict[str, None]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(f"cannot collect {report.nodeid}: {report.longreprtext}")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            marker = item.get_closest_marker(CHECK_MARKER)
+            if marker is None:
+                continue
+            code = marker.args[0]
+            module = getattr(item, "module", None)
+            family = marker_of(module.__name__) if module is not None else None
+            self.families[code] = family or "-"
+            self.worlds.setdefault(code, {})[world_of(item) or OWN_STACK] = None
+
+    def lines(self) -> list[str]:
+        rows = [
+            (code, self.families[code], ",".join(self.worlds[code]), CHECKS[code].title)
+            for code in sorted(self.families, key=lambda c: (self.families[c], c))
+        ]
+        header = ("CODE", "FAMILY", "WORLDS", "TITLE")
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+        return [
+            "  ".join(
+                [*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]
+            ).rstrip()
+            for row in [header, *rows]
+        ]
+
+
+def list_checks(run: CheckRun) -> int:
+    """Print every check the run would run (code, family, worlds, title); run nothing."""
+    listing = _Listing()
+    words = ["--pyargs", "properties", "--collect-only", "-p", "no:terminal"]
+    if run.select:
+        words += ["-k", run.select]
+    status = pytest.main([*words, *run.suite_flags(), *run.pytest_args], plugins=[listing])
+    for line in listing.errors:
+        print(line)
+    for line in listing.lines():
+        print(line)
+    print(f"{len(listing.families)} checks")
     return int(status)

@@ -19,6 +19,9 @@ Rules:
   a usage error of one line); the chosen baselines go to the RecordingPlugin
   (properties/harness/recording.py), which gives each test its Recorder. A run of
   foreign worlds only leaves out the tests of our own stack (harness/selection.py).
+- Every test of a family package carries its marker (properties/families.py), so `-m`
+  selects families. A collection only (`--collect-only`, `nfsprop check --list`) never
+  runs the target's pre-run check.
 - Where the reports arrive (in-process, or the xdist controller), a ResultsCollector
   (harness/results.py) gathers one result per check and world: the terminal summary has
   a line per check, and `--report DIR` writes results.json and junit.xml.
@@ -37,6 +40,7 @@ from typing import Any
 import pytest
 
 from properties.baselines import OWN_WORLDS, BaselineError, baselines
+from properties.families import MARKERS, marker_of
 from properties.harness import profiles, seeds
 from properties.harness.findings import CHECK_MARKER
 from properties.harness.recording import RecordingPlugin
@@ -109,17 +113,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
+    listing = bool(config.option.collectonly)  # a listing never reaches the target
     flags = WorldFlags(
         config.getoption("world"),
         config.getoption("target"),
-        config.getoption("target_drc"),
+        "yes" if listing else config.getoption("target_drc"),
         config.getoption("restart_cmd"),
         config.getoption("uid"),
         config.getoption("gid"),
         config.getoption("scratch_dir"),
     )
     # the controller checks the target once before the run, not every worker
-    return choose_worlds(flags, prerun=not hasattr(config, "workerinput"))
+    return choose_worlds(flags, prerun=not hasattr(config, "workerinput") and not listing)
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded the profile
@@ -129,6 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except WorldError as error:
         raise pytest.UsageError(str(error)) from None
     config.addinivalue_line("markers", f"{CHECK_MARKER}(code): the check a test is (findings.py)")
+    for marker, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {description}")
     given: str | None = config.getoption("baseline")
     try:
         chosen = baselines(options.worlds, None if given is None else Path(given))
@@ -174,7 +181,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "url": None if options.target is None else str(options.target),
         "world": ",".join(options.worlds),
     }
-    collector.write(Path(directory), target)
+    collector.write(Path(directory), target, seeds.current().value)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -187,6 +194,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     options = world_options(config)
     worlds = f"nfsprop: worlds {','.join(options.worlds)}; seed {seeds.current().describe()}"
     return [worlds, *describe(options)]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        marker = marker_of(module.__name__) if module is not None else None
+        if marker is not None:
+            item.add_marker(marker)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -60,6 +60,9 @@ def project_constants() -> constants_ast.Constants:
     return pool
 
 
+@functools.cache  # once: a later call (the checkout's root conftest.py, which pytest may
+# load during collection, after Hypothesis's plugin loaded --hypothesis-profile) must not
+# load `dev` over the profile the run chose
 def register() -> None:
     providers._get_local_constants = project_constants  # see the module rules
     database = DirectoryBasedExampleDatabase(os.environ.get("NFSPROP_EXAMPLES_DIR", EXAMPLES_DIR))

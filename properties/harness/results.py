@@ -14,8 +14,10 @@ Rules:
 - Known findings a world's baseline lists but the run never showed are listed too
   ("baseline_unseen"): the server may have been fixed, or the run did not get there.
 - junit.xml has one test case per check and world. Only FAIL is a <failure> and only
-  "not run" a <skipped>: warn, unsupported and known pass, with the verdict and the
-  findings as properties and in <system-out>, so CI counts them as run.
+  "not run" a <skipped>: warn, unsupported and known pass, with the verdict, the run's
+  seed, the findings and their replay files as properties and in <system-out>, so CI
+  counts them as run; the suite's properties count the checks of each verdict, as
+  results.json's "counts" and the summary's last line do.
 """
 
 from __future__ import annotations
@@ -151,13 +153,25 @@ class ResultsCollector:
             lines.append(
                 f"  known finding not seen in this run: {unseen['code']} in {unseen['world']}"
             )
+        counted = ", ".join(f"{count} {verdict}" for verdict, count in self.counts().items())
+        lines.append(f"  {len(self.checks)} checks: {counted}")
         return lines
 
-    def write(self, directory: Path, target: Mapping[str, Any]) -> None:
+    def counts(self) -> dict[str, int]:
+        """How many checks ended with each verdict, every verdict named (fail first)."""
+        verdicts = [v.value for v in sorted(Verdict, key=lambda v: -v.rank)] + [NOT_RUN]
+        found = [result.verdict for result in self.checks.values()]
+        return {verdict: found.count(verdict) for verdict in verdicts}
+
+    def write(self, directory: Path, target: Mapping[str, Any], seed: str | None) -> None:
+        """results.json and junit.xml in `directory`; `seed` is the run's (None: the
+        profile is derandomized)."""
         directory.mkdir(parents=True, exist_ok=True)
         checks = [result.to_json() for result in self.results()]
         body: dict[str, Any] = {
             "target": dict(target),
+            "seed": seed,
+            "counts": self.counts(),
             "worlds": sorted({result.world for result in self.results() if result.world}),
             "capabilities": self.capabilities,
             "hypothesis": list(self.hypothesis.values()),
@@ -168,7 +182,7 @@ class ResultsCollector:
             body["capabilities"] = next(iter(self.capabilities.values()))
             body["capabilities_by_world"] = self.capabilities
         (directory / "results.json").write_text(json.dumps(body, indent=2) + "\n")
-        _junit(self.results()).write(
+        _junit(self.results(), self.counts(), seed).write(
             directory / "junit.xml", encoding="utf-8", xml_declaration=True
         )
 
@@ -178,9 +192,15 @@ def _first_line(finding: Mapping[str, Any]) -> str:
     return message.splitlines()[0] if message else ""
 
 
-def _junit(results: list[CheckResult]) -> ET.ElementTree[ET.Element]:
+def _junit(
+    results: list[CheckResult], verdicts: Mapping[str, int], seed: str | None
+) -> ET.ElementTree[ET.Element]:
     suites = ET.Element("testsuites")
     suite = ET.SubElement(suites, "testsuite", name="nfsprop", errors="0")
+    kinds = ET.SubElement(suite, "properties")
+    for verdict, count in verdicts.items():
+        ET.SubElement(kinds, "property", name=verdict, value=str(count))
+    seed_text = "none (derandomized profile)" if seed is None else seed
     counts = {"tests": 0, "failures": 0, "skipped": 0}
     for result in results:
         counts["tests"] += 1
@@ -191,7 +211,7 @@ def _junit(results: list[CheckResult]) -> ET.ElementTree[ET.Element]:
             name=f"{result.code} {result.title}",
         )
         properties = ET.SubElement(case, "properties")
-        for name, value in (("verdict", result.verdict), ("rfc", result.rfc)):
+        for name, value in (("verdict", result.verdict), ("rfc", result.rfc), ("seed", seed_text)):
             ET.SubElement(properties, "property", name=name, value=value)
         ET.SubElement(properties, "property", name="steps", value=str(result.steps))
         shown: dict[str, str] = {}  # each finding's text -> its verdict

@@ -75,7 +75,7 @@ def current() -> RunSeed:
 
 
 def reproduce_command(nodeid: str, suite_options: Sequence[str]) -> str:
-    words = ["python3", "-m", "pytest", nodeid, "-p", "no:cacheprovider"]
+    words = ["python3", "-m", "pytest", nodeid]
     words.append(f"--hypothesis-profile={settings.get_current_profile_name()}")
     if _current.value is not None:
         words.append(f"--hypothesis-seed={_current.value}")

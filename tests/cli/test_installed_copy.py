@@ -18,7 +18,7 @@ import pytest
 from tests.cli.test_checks import CHECK_TIMEOUT, REPO_ROOT
 
 PACKAGES = ("reference", "faults", "properties")
-SELECT = "garbage"  # one quick check of our own stack (XDR-GARBAGE)
+SELECT = "arbitrary_bytes"  # one quick check of our own stack (XDR-GARBAGE)
 PIP_TIMEOUT = 120.0
 
 
@@ -100,18 +100,24 @@ EXPECTED = {
 def test_a_profile_means_the_same_from_the_checkout_and_an_installed_copy(
     profile: str, site: Path, tmp_path: Path
 ) -> None:
+    """Three ways a user runs it: an installed copy from their own directory, the checkout
+    from its root, and the checkout's (editable) install from their own directory, where
+    pytest loads the checkout's root conftest.py only during collection."""
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    installed = tmp_path / "installed" / profile
-    checkout = tmp_path / "checkout" / profile
-    check_from(outside, in_site(site), [str(site / "bin" / "nfsprop")], installed)
-    check_from(REPO_ROOT, dict(os.environ), [sys.executable, "-m", "properties.cli"], checkout)
-    seen = {
-        name: json.loads((where / "results.json").read_text())["hypothesis"]
-        for name, where in (("installed", installed), ("checkout", checkout))
+    module = [sys.executable, "-m", "properties.cli"]
+    runs = {
+        "installed": (outside, in_site(site), [str(site / "bin" / "nfsprop")]),
+        "checkout": (REPO_ROOT, dict(os.environ), module),
+        "checkout, from elsewhere": (outside, dict(os.environ), module),
     }
-    assert seen["installed"] == seen["checkout"]
-    [settings] = seen["installed"]
+    seen = {}
+    for name, (where, env, command) in runs.items():
+        report = tmp_path / name / profile
+        check_from(where, env, command, report)
+        seen[name] = json.loads((report / "results.json").read_text())["hypothesis"]
+    [settings] = seen["checkout"]
     assert settings.items() >= EXPECTED[profile].items()
+    assert seen == {name: [settings] for name in runs}
     if profile == "ci":
         assert not (outside / ".hypothesis").exists()
