@@ -61,6 +61,8 @@ def _check(args: argparse.Namespace) -> int:
         args.report,
         args.baseline,
         tuple(args.pytest_args),
+        args.max_examples,
+        args.budget,
     )
     if args.list:
         return list_checks(run)
@@ -238,6 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         metavar="N",
         help="the run's Hypothesis seed (dev and thorough; ci is derandomized and takes none)",
+    )
+    check.add_argument(
+        "--max-examples",
+        type=int,
+        metavar="N",
+        help="at most N examples per property (a bound on the profile and on every test)",
+    )
+    check.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="a property starts no new example after SECONDS (one that failed is still shrunk)",
     )
     check.add_argument(
         "--list",

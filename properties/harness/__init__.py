@@ -8,7 +8,10 @@ knowledge of its own. The modules, one job each:
 - findings.py: rules and checks with stable codes, findings and their verdicts, the
   per-test Recorder and baselines of known codes.
 - recording.py: gives each test its Recorder and puts what it saw in the test's report.
-- check.py: `nfsprop check`: the suite in-process, one summary line per property module.
+- check.py: `nfsprop check`: the suite in-process, one summary line per check and world,
+  `--list`, pass-through to pytest.
+- progress.py: a Meter per test (examples, restarts, the `--max-examples`/`--budget`
+  budget), progress events, and `nfsprop check`'s progress lines.
 - steps.py: state-machine steps recorded as data (RecordedMachine, @recorded, RunLog)
   and driven again without Hypothesis.
 - replay/: replay files, their families and `nfsprop replay`.

@@ -4,8 +4,11 @@ Rules: the summary is the results' (properties/harness/results.py), computed fro
 own reports (so it works under xdist): one line per check and world, with its verdict,
 code, title and steps, and under it the findings. The exit status is pytest's. The
 summary names the run's seed (properties/harness/seeds.py); a failing property prints the
-`nfsprop check` command that reruns it: same profile, world flags and seed, `-k` on its
-name. `--report DIR` writes results.json and junit.xml (the pytest plugin's option).
+`nfsprop check` command that reruns it: same profile, world flags, bounds and seed, `-k`
+on its name. While it runs, a line per check and world as it starts and ends, and a beat
+at least every 30 s (properties/harness/progress.py); `--max-examples` and `--budget`
+bound each test. SIGTERM, like Ctrl-C, stops the run with the summary of what finished.
+`--report DIR` writes results.json and junit.xml (the pytest plugin's option).
 Words after `--` go to pytest as they are (`-x`, `-v`, `--junitxml`, `--lf`, `-m nfs3`):
 pytest's cache is on, in .nfsprop/pytest-cache of the current directory, so `--lf` works
 from a checkout and from an installed copy alike. `--list` collects without running and
@@ -15,14 +18,19 @@ prints every check: code, family, the worlds it runs in, title.
 from __future__ import annotations
 
 import shlex
+import signal
+import tempfile
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
 from properties.families import marker_of
 from properties.harness import seeds
 from properties.harness.findings import CHECK_MARKER, CHECKS
+from properties.harness.progress import ProgressPrinter, terminal
 from properties.harness.recording import world_of
 
 OWN_STACK = "own stack"
@@ -41,14 +49,23 @@ class CheckRun:
     report: str | None = None
     baseline: str | None = None
     pytest_args: tuple[str, ...] = ()
+    max_examples: int | None = None
+    budget: float | None = None
 
     def suite_flags(self) -> list[str]:
-        """The suite's own options: the world flags and the baseline."""
-        baseline = [] if self.baseline is None else ["--baseline", self.baseline]
-        return [*self.world_flags, *baseline]
+        """The suite's own options: the world flags, the baseline and the bounds."""
+        flags = [*self.world_flags]
+        if self.baseline is not None:
+            flags += ["--baseline", self.baseline]
+        if self.max_examples is not None:
+            flags += ["--max-examples", str(self.max_examples)]
+        if self.budget is not None:
+            flags += ["--budget", f"{self.budget:g}"]
+        return flags
 
     def pytest_words(self) -> list[str]:
         words = ["--pyargs", "properties", f"--hypothesis-profile={self.profile}", "-q"]
+        words += ["-o", "console_output_style=classic"]  # no percentages: progress lines
         # pytest warns it cannot rewrite asserts in modules this command imported already
         words += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
         cache = Path.cwd() / ".nfsprop" / "pytest-cache"
@@ -72,11 +89,30 @@ class _Failures:
         if report.failed:
             self.failed_ids.append(report.nodeid)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport
+    ) -> Generator[None, tuple[str, str, str], tuple[str, str, str]]:
+        """No progress dots: the progress lines say more (-v still shows each test)."""
+        category, _, word = yield
+        return category, "", word
+
 
 def run_check(run: CheckRun) -> int:
-    """Run the suite; print the profile, the seed and a rerun line per failed test."""
+    """Run the suite with progress lines; print the profile, the seed and a rerun line
+    per failed test. SIGTERM stops it as Ctrl-C does: the summary of what finished is
+    printed, and --report written, all the same."""
     failures = _Failures()
-    status = pytest.main(run.pytest_words(), plugins=[failures])
+    with tempfile.TemporaryDirectory(prefix="nfsprop-progress-") as events:
+        printer = ProgressPrinter(Path(events), terminal())
+        printer.start()
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            words = [*run.pytest_words(), "--progress-dir", events]
+            status = pytest.main(words, plugins=[failures])
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            printer.stop()
     run_seed = seeds.current()
     print(
         f"\nnfsprop check — Hypothesis profile {run.profile!r}, seed {run_seed.describe('--seed')}"
@@ -87,6 +123,10 @@ def run_check(run: CheckRun) -> int:
     for nodeid in dict.fromkeys(failures.failed_ids):
         print(f"  rerun: {shlex.join([*rerun, '-k', nodeid.rsplit('::', 1)[-1]])}")
     return int(status)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @dataclass(eq=False)  # a plugin: hashed by identity
@@ -130,7 +170,7 @@ class _Listing:
 def list_checks(run: CheckRun) -> int:
     """Print every check the run would run (code, family, worlds, title); run nothing."""
     listing = _Listing()
-    words = ["--pyargs", "properties", "--collect-only", "-p", "no:terminal"]
+    words = ["--pyargs", "properties", "--collect-only", "--listing", "-p", "no:terminal"]
     if run.select:
         words += ["-k", run.select]
     status = pytest.main([*words, *run.suite_flags(), *run.pytest_args], plugins=[listing])

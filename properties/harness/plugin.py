@@ -20,8 +20,10 @@ Rules:
   (properties/harness/recording.py), which gives each test its Recorder. A run of
   foreign worlds only leaves out the tests of our own stack (harness/selection.py).
 - Every test of a family package carries its marker (properties/families.py), so `-m`
-  selects families. A collection only (`--collect-only`, `nfsprop check --list`) never
-  runs the target's pre-run check.
+  selects families. `--listing` (`nfsprop check --list`) never runs the target's pre-run
+  check.
+- `--max-examples N` and `--budget SECONDS` bound each test, `--progress-dir DIR` makes
+  each process write progress events (properties/harness/progress.py).
 - Where the reports arrive (in-process, or the xdist controller), a ResultsCollector
   (harness/results.py) gathers one result per check and world: the terminal summary has
   a line per check, and `--report DIR` writes results.json and junit.xml.
@@ -41,8 +43,9 @@ import pytest
 
 from properties.baselines import OWN_WORLDS, BaselineError, baselines
 from properties.families import MARKERS, marker_of
-from properties.harness import profiles, seeds
+from properties.harness import profiles, progress, seeds
 from properties.harness.findings import CHECK_MARKER
+from properties.harness.progress import Budget, EventLog, ProgressPlugin
 from properties.harness.recording import RecordingPlugin
 from properties.harness.results import ResultsCollector
 from properties.harness.selection import ForeignOnly
@@ -106,6 +109,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the AUTH_SYS gid of every call to the --target server (default: 0)",
     )
     group.addoption(
+        "--max-examples",
+        type=int,
+        metavar="N",
+        help="at most N examples per test, whatever its profile or its own settings say",
+    )
+    group.addoption(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="a test starts no new example after SECONDS (and ends as passed, unless one "
+        "failed: that one is shrunk as ever)",
+    )
+    group.addoption(
+        "--progress-dir",
+        metavar="DIR",
+        help="write progress events to DIR (nfsprop check reads them and prints progress)",
+    )
+    group.addoption(
+        "--listing",
+        action="store_true",
+        help="collect for `nfsprop check --list`: no pre-run check of the --target",
+    )
+    group.addoption(
         "--scratch-dir",
         metavar="NAME",
         help="work in this directory of the --target export (made if missing), not all of it",
@@ -113,7 +139,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _checked(config: pytest.Config) -> WorldOptions:
-    listing = bool(config.option.collectonly)  # a listing never reaches the target
+    listing: bool = config.getoption("listing")  # a listing never reaches the target
     flags = WorldFlags(
         config.getoption("world"),
         config.getoption("target"),
@@ -142,6 +168,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except BaselineError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(RecordingPlugin(chosen), "nfsprop-recording")
+    budget = Budget(config.getoption("max_examples"), config.getoption("budget"))
+    progress.install()
+    if budget.max_examples is not None:
+        profiles.cap_examples(budget.max_examples)
+    events: str | None = config.getoption("progress_dir")
+    worker: str = getattr(config, "workerinput", {}).get("workerid", "main")
+    log = None if events is None else EventLog(Path(events), worker)
+    config.pluginmanager.register(ProgressPlugin(budget, log), "nfsprop-progress")
     if not hasattr(config, "workerinput") and not config.pluginmanager.has_plugin(RESULTS):
         config.pluginmanager.register(ResultsCollector(chosen), RESULTS)
     if not OWN_WORLDS & set(options.worlds):

@@ -88,6 +88,15 @@ def register() -> None:
     settings.load_profile(os.environ.get("NFSPROP_PROFILE", "dev"))
 
 
+def cap_examples(most: int) -> None:
+    """`--max-examples`: the profile in force, under its own name, with at most `most`
+    examples (tests with their own count are capped by their Meter)."""
+    name = settings.get_current_profile_name()
+    current = settings.get_profile(name)
+    settings.register_profile(name, current, max_examples=min(current.max_examples, most))
+    settings.load_profile(name)
+
+
 def effective() -> dict[str, Any]:
     """The profile in force, as Hypothesis holds it: name, examples, derandomized, database."""
     current = settings()

@@ -36,6 +36,8 @@ CHECK_PROPERTY = "nfsprop_check"
 FINDING_PROPERTY = "nfsprop_finding"
 CAPABILITIES_PROPERTY = "nfsprop_capabilities"
 HYPOTHESIS_PROPERTY = "nfsprop_hypothesis"
+EXAMPLES_PROPERTY = "nfsprop_examples"  # examples and restarts: properties/harness/progress.py
+RESTARTS_PROPERTY = "nfsprop_restarts"
 _RECORDER = pytest.StashKey[Recorder]()
 _CAPABILITIES = pytest.StashKey[dict[str, bool | None]]()
 

@@ -36,6 +36,7 @@ from properties.harness.profiles import describe_effective
 from properties.harness.recording import (
     CAPABILITIES_PROPERTY,
     CHECK_PROPERTY,
+    EXAMPLES_PROPERTY,
     FINDING_PROPERTY,
     HYPOTHESIS_PROPERTY,
 )
@@ -51,6 +52,7 @@ class CheckResult:
     rfc: str
     world: str | None
     steps: int = 0
+    examples: int = 0
     ran: int = 0
     skipped: list[str] = field(default_factory=list)
     findings: dict[tuple[str, Verdict], dict[str, Any]] = field(default_factory=dict)
@@ -69,6 +71,7 @@ class CheckResult:
             "rfc": self.rfc,
             "world": self.world,
             "steps": self.steps,
+            "examples": self.examples,
             "not_run_reason": "; ".join(self.skipped) if not self.ran else None,
             "findings": list(self.findings.values()),
         }
@@ -87,32 +90,22 @@ class ResultsCollector:
         for name, value in report.user_properties:
             if name == HYPOTHESIS_PROPERTY and isinstance(value, dict):
                 self.hypothesis.setdefault(json.dumps(value, sort_keys=True), value)
-        body = next((v for n, v in report.user_properties if n == CHECK_PROPERTY), None)
-        if not isinstance(body, dict):
+        body = check_of(report)
+        if body is None:
             return
         key = (body["code"], body["world"])
         result = self.checks.setdefault(
             key, CheckResult(body["code"], body["title"], body["rfc"], body["world"])
         )
         result.steps += body["steps"]
-        if report.skipped and not hasattr(report, "wasxfail"):
+        result.examples += _examples(report)
+        if _not_run(report):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
             result.skipped.append(str(reason).removeprefix("Skipped: "))
             return
         result.ran += 1
-        found: list[dict[str, Any]] = [
-            value
-            for name, value in report.user_properties
-            if name == FINDING_PROPERTY and isinstance(value, dict)
-        ]
-        for finding in found:
+        for finding in findings_of(report):
             result.findings.setdefault((finding["code"], Verdict(finding["verdict"])), finding)
-        if report.failed and not any(f["verdict"] == Verdict.FAIL.value for f in found):
-            first = (report.longreprtext or "failed").strip().splitlines()
-            message = first[-1] if first else "failed"
-            error = Finding(ERROR, Verdict.FAIL, message[:500]).to_json()
-            error.update(title="the check itself failed (not a finding about the server)", rfc="")
-            result.findings.setdefault((ERROR, Verdict.FAIL), error)
         for name, shown in report.user_properties:
             if name == CAPABILITIES_PROPERTY and isinstance(shown, dict):
                 self.capabilities[shown["world"]] = shown["capabilities"]
@@ -149,9 +142,13 @@ class ResultsCollector:
                     f"      {finding['verdict']:<11} {finding['code']}: {_first_line(finding)}"
                     f"{replay}"
                 )
-        for unseen in self.baseline_unseen():
+        unseen: dict[str, list[str]] = {}
+        for entry in self.baseline_unseen():
+            unseen.setdefault(entry["world"], []).append(entry["code"])
+        for world, codes in unseen.items():
             lines.append(
-                f"  known finding not seen in this run: {unseen['code']} in {unseen['world']}"
+                f"  known findings of {world} not seen in this run ({len(codes)}): "
+                + ", ".join(codes)
             )
         counted = ", ".join(f"{count} {verdict}" for verdict, count in self.counts().items())
         lines.append(f"  {len(self.checks)} checks: {counted}")
@@ -185,6 +182,46 @@ class ResultsCollector:
         _junit(self.results(), self.counts(), seed).write(
             directory / "junit.xml", encoding="utf-8", xml_declaration=True
         )
+
+
+def check_of(report: pytest.TestReport) -> dict[str, Any] | None:
+    """The check a test's report is of (code, title, rfc, world, steps), None if none."""
+    body = next((v for n, v in report.user_properties if n == CHECK_PROPERTY), None)
+    return body if isinstance(body, dict) else None
+
+
+def findings_of(report: pytest.TestReport) -> list[dict[str, Any]]:
+    """The findings a test's report carries; a failure without a FAIL finding (a crash of
+    the suite, a timeout) is a FAIL of the pseudo-code ERROR with the report's last line."""
+    found: list[dict[str, Any]] = [
+        value
+        for name, value in report.user_properties
+        if name == FINDING_PROPERTY and isinstance(value, dict)
+    ]
+    if report.failed and not any(f["verdict"] == Verdict.FAIL.value for f in found):
+        first = (report.longreprtext or "failed").strip().splitlines()
+        message = first[-1] if first else "failed"
+        error = Finding(ERROR, Verdict.FAIL, message[:500]).to_json()
+        error.update(title="the check itself failed (not a finding about the server)", rfc="")
+        found.append(error)
+    return found
+
+
+def verdict_of(report: pytest.TestReport) -> str:
+    """One test's verdict: "not run" when skipped, else its worst finding's."""
+    if _not_run(report):
+        return NOT_RUN
+    return worst(Verdict(finding["verdict"]) for finding in findings_of(report)).value
+
+
+def _not_run(report: pytest.TestReport) -> bool:
+    return report.skipped and not hasattr(report, "wasxfail")
+
+
+def _examples(report: pytest.TestReport) -> int:
+    return sum(
+        v for n, v in report.user_properties if n == EXAMPLES_PROPERTY and isinstance(v, int)
+    )
 
 
 def _first_line(finding: Mapping[str, Any]) -> str:

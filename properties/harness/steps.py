@@ -19,6 +19,8 @@ Rules:
 - An `st.data()` argument reaches the rule as a `Draws` (a RecordingData). Whatever Draws
   a draw goes through, even one a machine kept from an earlier step, it belongs to the
   step running at that moment.
+- Every machine's construction counts an example in the test's Meter
+  (properties/harness/progress.py).
 - Fault decisions: `data.fault_source()` is the run's one fault source, recorded by a
   RecordingFaults in the RunRecord: the example's Hypothesis data while testing, the
   recorded decisions on replay. A machine that drives a simulated world puts it in
@@ -53,6 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine
 from hypothesis.strategies import SearchStrategy
 
 from faults.sim import Choice, FaultSource, HypothesisFaults, RecordingFaults, SimWorld
+from properties.harness import progress
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., None])
@@ -207,6 +210,7 @@ class RecordedMachine(RuleBasedStateMachine):
     codec: ClassVar[Codec] = Codec()
 
     def __init__(self) -> None:
+        progress.current().example_started()
         super().__init__()
         self.record = RunRecord()
         self.run_ended = False  # a StepEnded(rest_of_run=True): later steps do nothing

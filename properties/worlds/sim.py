@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from faults.sim import FaultRates, FaultSource, SimFuture, SimWorld
 from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcClient
+from properties.harness import progress
 from properties.worlds.probe import REFERENCE
 from properties.worlds.sim_node import ADDRESS, EXPORT, NODE, SimNfsServer
 from properties.worlds.target import SIMULATED
@@ -87,6 +88,7 @@ class SimTarget:
         return self._next_raw_xid
 
     def crash_and_restart(self) -> None:
+        progress.current().restarts += 1
         self.server.crash_and_restart()
 
     def partition(self, starts_in: float, lasts: float) -> None:

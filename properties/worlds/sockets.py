@@ -42,6 +42,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from faults.proxy.base import ProxyBase
+from properties.harness import progress
 from properties.worlds.options import MACHINE_NAME
 from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.scratch import ScratchMount, ScratchNfs
@@ -239,6 +240,7 @@ class SocketTarget(Generic[S]):
         return self._next_raw_xid
 
     def crash_and_restart(self) -> None:
+        progress.current().restarts += 1
         self.server.restart()
 
     def jump_clock(self, seconds: float) -> None:

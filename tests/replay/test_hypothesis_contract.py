@@ -15,7 +15,10 @@ whose rule or initialize function `@recorded` does not record (no `@recorded`, o
 `type(...)`, with an UnrecordedStep naming the class, the function and the fix. And what a
 derandomized test draws does not depend on the modules loaded before it: Hypothesis reads
 its pool of local constants through `providers._get_local_constants`, which the suite's
-profiles (properties/harness/profiles.py) replace by a fixed pool.
+profiles (properties/harness/profiles.py) replace by a fixed pool. And a test's budget
+(properties/harness/progress.py) ends generation through
+`ConjectureRunner.should_generate_more`: a capped run passes with the examples it had, a
+failing one is still shrunk to its minimal example.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from hypothesis.stateful import (
 
 from faults.sim import FaultRates, FaultSource, ReplayFaults
 from properties.afs.machine import AfsMachineConfig, afs_machine_class
-from properties.harness import profiles
+from properties.harness import profiles, progress
+from properties.harness.progress import Budget, Meter
 from properties.harness.steps import (
     Draws,
     RecordedMachine,
@@ -311,3 +315,38 @@ def test_what_a_test_draws_does_not_depend_on_the_modules_loaded_before_it(
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.import_module("nfsprop_constants_probe")
     assert draws() == before
+
+
+def test_a_budget_ends_generation_and_a_failure_is_still_shrunk() -> None:
+    progress.install()
+    seen: list[int] = []
+
+    @settings(max_examples=100, database=None, derandomize=True)
+    @given(st.integers())
+    def passing(n: int) -> None:
+        seen.append(n)
+
+    with progress.metering(Meter(Budget(max_examples=7))):
+        passing()
+    assert len(seen) == 7
+
+    tried: list[int] = []
+
+    @settings(max_examples=100, database=None, derandomize=True)
+    @given(st.integers(min_value=0))
+    def failing(n: int) -> None:
+        tried.append(n)
+        assert n < 1000
+
+    with progress.metering(Meter(Budget(max_examples=50))), pytest.raises(AssertionError):
+        failing()
+    assert tried[-1] == 1000  # Hypothesis runs the shrunk example last
+
+
+def test_a_spent_time_budget_stops_after_one_example() -> None:
+    progress.install()
+    now = [0.0]
+    meter = Meter(Budget(seconds=5.0), clock=lambda: now[0])
+    assert not meter.spent(0) and not meter.spent(3)
+    now[0] = 5.0
+    assert not meter.spent(0) and meter.spent(1)

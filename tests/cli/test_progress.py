@@ -1,0 +1,112 @@
+"""Progress and budgets of `nfsprop check`: a line as each check starts and ends in a
+world, beats during long tests, `--max-examples`, and a run stopped by SIGTERM that still
+prints the summary of what finished and writes its report."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from properties.harness.progress import ProgressPrinter
+from tests.cli.test_checks import CHECK_TIMEOUT
+
+
+def test_the_printer_says_when_a_check_starts_beats_and_ends(tmp_path: Path) -> None:
+    out = io.StringIO()
+    now = [100.0]
+    printer = ProgressPrinter(tmp_path, out, clock=lambda: now[0])
+    test = {"code": "CRASH", "world": "gonfs"}
+    for event in (
+        {"event": "plan", "groups": {"CRASH in gonfs": 2, "XDR-GARBAGE in own stack": 1}},
+        {**test, "event": "start"},
+        {**test, "event": "beat", "examples": 3, "restarts": 1, "steps": 90, "seconds": 31.0},
+        {**test, "event": "start"},  # the check's second test: no second start line
+        {**test, "event": "end", "verdict": "pass", "examples": 5, "restarts": 2, "steps": 100},
+    ):
+        printer.handle(event)
+    now[0] = 190.0
+    printer.handle(
+        {**test, "event": "end", "verdict": "known", "examples": 1, "restarts": 0, "steps": 10}
+    )
+    assert out.getvalue().splitlines() == [
+        "nfsprop: start  CRASH in gonfs (2 tests)",
+        "nfsprop:   ...  CRASH in gonfs: 3 examples, 1 restart, 90 steps, 31.0 s in this test",
+        "nfsprop: end    CRASH in gonfs: known, 6 examples, 110 steps, 2 restarts, 1 min 30 s",
+    ]
+
+
+def test_the_printer_reads_lines_only_when_written_whole(tmp_path: Path) -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(tmp_path, out)
+    events = tmp_path / "gw0.jsonl"
+    plan = json.dumps({"event": "plan", "groups": {"PROBE in sim": 1}})
+    start = json.dumps({"code": "PROBE", "world": "sim", "event": "start"})
+    events.write_text(plan + "\n" + start[:10])
+    printer.poll()
+    assert out.getvalue() == ""
+    with events.open("a") as more:
+        more.write(start[10:] + "\n")
+    printer.poll()
+    assert out.getvalue() == "nfsprop: start  PROBE in sim\n"
+
+
+def check(*words: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "properties.cli", "check", "--workers", "0", *words],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_check_prints_progress_and_caps_the_examples(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    run = check(
+        *("--world", "sim", "-k", "test_replies_match_the_model and not faults"),
+        *("--max-examples", "4", "--report", str(report)),
+        cwd=tmp_path,
+    )
+    output, _ = run.communicate(timeout=CHECK_TIMEOUT)
+    assert run.returncode == 0, output
+    assert "nfsprop: start  MODEL in sim\n" in output
+    assert "nfsprop: end    MODEL in sim: pass, 4 examples, " in output
+    assert "Hypothesis profile 'ci': 4 examples, derandomized" in output
+    [model] = json.loads((report / "results.json").read_text())["checks"]
+    assert (model["code"], model["examples"]) == ("MODEL", 4)
+
+
+def test_a_run_stopped_by_sigterm_prints_what_finished(tmp_path: Path) -> None:
+    """The thorough profile's 2000 examples keep MODEL busy when SIGTERM comes; PROBE,
+    before it, has finished and is in the summary and the report."""
+    report = tmp_path / "report"
+    run = check(
+        *("--profile", "thorough", "--world", "sim", "--report", str(report)),
+        *("-k", "test_optional_features_are_probed or test_replies_match_the_model"),
+        cwd=tmp_path,
+    )
+    assert run.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(CHECK_TIMEOUT, run.kill)  # bounded, whatever happens
+    timer.start()
+    try:
+        for line in run.stdout:
+            lines.append(line)
+            if line.startswith("nfsprop: start  MODEL in sim"):
+                run.send_signal(signal.SIGTERM)
+                break
+        lines += run.stdout.readlines()
+        run.wait()
+    finally:
+        timer.cancel()
+    output = "".join(lines)
+    assert run.returncode == 2, output  # pytest's "interrupted"
+    assert "nfsprop: one line per check" in output
+    assert any(line.split()[:2] == ["pass", "PROBE"] for line in lines), output
+    checks = json.loads((report / "results.json").read_text())["checks"]
+    assert [(entry["code"], entry["verdict"]) for entry in checks] == [("PROBE", "pass")]
