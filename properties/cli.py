@@ -15,6 +15,7 @@ machinery lazily so `nfsprop --help` stays instant (the world registry it reads 
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -74,10 +75,12 @@ def _check(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from properties.harness.replay.file import ReplayFileError
+    from properties.harness.replay.file import ReplayFileError, failures_dir
     from properties.harness.replay.run import replay_file
     from properties.worlds.replay import ReplayWorldError
 
+    if args.list is not None or args.file is None:
+        return _list_replays(Path(args.list) if args.list else failures_dir())
     try:
         replay, outcome = replay_file(Path(args.file))
     except (ReplayFileError, ReplayWorldError) as error:
@@ -93,6 +96,28 @@ def _replay(args: argparse.Namespace) -> int:
     verdict = "reproduced" if outcome.reproduced else "not reproduced"
     print(f"{verdict}: {outcome.message}")
     return 1 if outcome.reproduced else 0
+
+
+def _list_replays(directory: pathlib.Path) -> int:
+    from properties.harness.replay.file import listing
+
+    found = listing(directory)
+    if not found:
+        print(f"no replay files in {directory}")
+        return 0
+    for listed in found:
+        print(listed.path)
+        replay = listed.replay
+        if replay is None:
+            print(f"    unreadable: {listed.problem}")
+            continue
+        first = replay.failure.splitlines()[0] if replay.failure else ""
+        print(
+            f"    {replay.property} ({replay.kind}) in {replay.world}, "
+            f"{len(replay.operations)} operations: {first[:160]}"
+        )
+    print(f"{len(found)} replay files; re-run one with: nfsprop replay FILE")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -269,7 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
         "runs start or reach a fresh server). Exit status 1: the failure reproduced; 0: it did "
         "not; 2: a bad file, or a world that cannot be built here.",
     )
-    replay.add_argument("file", metavar="FILE.json")
+    replay.add_argument("file", metavar="FILE.json", nargs="?")
+    replay.add_argument(
+        "--list",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="list the replay files in DIR (default .nfsprop/failures): each one's "
+        "property, world and failure",
+    )
     replay.set_defaults(run=_replay)
 
     rpcgen = commands.add_parser("rpcgen", help="compile an RPC language (.x) file to Python")

@@ -47,6 +47,7 @@ from properties.harness import profiles, progress, seeds
 from properties.harness.findings import CHECK_MARKER
 from properties.harness.progress import Budget, EventLog, ProgressPlugin
 from properties.harness.recording import RecordingPlugin
+from properties.harness.replay import file as replay_file
 from properties.harness.results import ResultsCollector
 from properties.harness.selection import ForeignOnly
 from properties.worlds.dead import DeathReports
@@ -185,9 +186,12 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input: dict[str, Any] = getattr(config, "workerinput", {})
     seed: str | None = config.getoption("hypothesis_seed", None)
     seeds.set_current(seeds.choose(seed, worker_input.get(_SEED_KEY)))
+    if _RUN_KEY in worker_input:
+        replay_file.set_run_stamp(worker_input[_RUN_KEY])
 
 
 _SEED_KEY = "nfsprop_run_seed"
+_RUN_KEY = "nfsprop_run_stamp"  # the run's start, in replay file names
 RESULTS = "nfsprop-results"  # the ResultsCollector's name (`nfsprop check` brings its own)
 
 
@@ -220,8 +224,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: the workers run with the controller's seed."""
+    """xdist: the workers run with the controller's seed and run stamp."""
     node.workerinput[_SEED_KEY] = seeds.current().value
+    node.workerinput[_RUN_KEY] = replay_file.run_stamp()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -35,7 +35,8 @@ Rules:
   `setup_state()`, Hypothesis's own registry of them; no example is generated. The
   Hypothesis internals this relies on are checked by tests/replay/test_hypothesis_contract.py.
 - JSON of values: None, bools, ints, floats and strings as they are; lists as lists;
-  {"bytes": hex}, {"tuple": [...]}, {"enum": [class, member]}, {"dataclass": [class,
+  bytes as {"text": ascii} when printable ASCII (names stay readable), else {"bytes": hex};
+  {"tuple": [...]}, {"enum": [class, member]}, {"dataclass": [class,
   {field: value}]}, and {"data": null} for an `st.data()` argument. A value of any other
   type, or of a class the codec does not name, is a TypeError while recording; a JSON
   value that does not decode is a StepFormatError.
@@ -100,6 +101,8 @@ class Codec:
         if isinstance(value, int):
             return int(value)
         if isinstance(value, bytes):
+            if value.isascii() and value.decode("ascii").isprintable():
+                return {"text": value.decode("ascii")}  # names read as names
             return {"bytes": value.hex()}
         if isinstance(value, tuple):
             return {"tuple": [self.encode(item) for item in value]}
@@ -133,6 +136,8 @@ class Codec:
     def _decode_tagged(self, tag: str, body: Any) -> Any:
         if tag == "bytes":
             return bytes.fromhex(body)
+        if tag == "text":
+            return str(body).encode("ascii")
         if tag == "tuple":
             return tuple(self.decode(item) for item in body)
         if tag == "enum":

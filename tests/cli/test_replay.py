@@ -4,6 +4,7 @@ are one line. (The state machines' and client programs' replays: tests/replay/.)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, RecordingFaults
 from properties.cli import main
-from properties.harness.replay.file import RunContext, load
+from properties.harness.replay.file import RunContext, load, save, set_run_stamp
 from properties.harness.replay.run import replay_file
+from properties.harness.steps import Codec
 from properties.nfs3.machine import MachineConfig
 from properties.rpc.counter import (
     AtMostOnceViolation,
@@ -41,8 +43,13 @@ def failing_counter_replay(directory: Path) -> tuple[Path, CounterRun]:
     with pytest.raises(AtMostOnceViolation) as failure:
         without_cache()
     notes = "\n".join(getattr(failure.value, "__notes__", []))
-    saved = directory / "at-most-once-without-cache-sim.json"
-    assert f"nfsprop replay {saved}" in notes
+    [saved] = [
+        Path(line.removeprefix("replay with: nfsprop replay "))
+        for line in notes.splitlines()
+        if line.startswith("replay with: ")
+    ]
+    assert saved.name.endswith("-at-most-once-without-cache-sim-AtMostOnceViolation.json")
+    assert saved.parent == directory
     return saved, runs[-1]
 
 
@@ -143,3 +150,34 @@ def test_a_bad_step_file_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert problem in err
     assert err.count("\n") == 1 and err.startswith("nfsprop replay: ")
+
+
+def test_every_failure_keeps_its_own_file_and_replay_list_shows_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name per run and per failure code: a second run, or a second failure of the same
+    property, never overwrites the first; `nfsprop replay --list` shows each."""
+    first, _ = failing_counter_replay(tmp_path)
+    set_run_stamp("29991231-235959")  # a later run
+    failing_counter_replay(tmp_path)
+    replay = load(first)
+    save(dataclasses.replace(replay, failure="another: failure"), "OTHER-CODE", tmp_path)
+    (tmp_path / "broken.json").write_text("{")
+    names = sorted(path.name for path in tmp_path.glob("*.json"))
+    assert len(names) == 4, names
+    assert main(["replay", "--list", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "4 replay files; re-run one with: nfsprop replay FILE"
+    shown = [line for line in out if line.startswith(str(tmp_path))]
+    assert [Path(line).name for line in shown] == names
+    details = [line.strip() for line in out if line.startswith("    ")]
+    assert sum("at-most-once-without-cache (counter) in sim" in line for line in details) == 3
+    assert any(line.startswith("unreadable: ") for line in details)
+
+
+def test_names_in_steps_are_readable_text_and_other_bytes_hex() -> None:
+    codec = Codec()
+    assert codec.encode(b"a/b") == {"text": "a/b"}
+    assert codec.encode(b"\xff\x00") == {"bytes": "ff00"}
+    for value in (b"a/b", b"\xff\x00", b"", b"tab\t"):
+        assert codec.decode(codec.encode(value)) == value

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import pytest
 
-from properties.harness.replay.file import file_name
 from properties.peers.ports import free_port
 from properties.peers.reference_server import ServerProcess, running_server
 from properties.worlds import external
@@ -237,7 +236,9 @@ def test_a_target_that_lies_about_its_cache_fails_with_a_replay_file(tmp_path: P
     failures = tmp_path / "failures"
     with live_server(tmp_path, drc=False, separate_mount=False) as server:
         run = run_properties(server, "retransmissions_with_the_cache", failures)
-        saved = failures / file_name(f"{SERVER_PROPERTIES}::{RETRANSMIT}", "target")
+        [saved] = failures.glob(
+            "*-test_server.py_test_retransmissions_with_the_cache*-target-*.json"
+        )
         replayed = nfsprop_replay(saved)  # while the server still runs
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.output
     assert run.outcomes == {RETRANSMIT: "FAILED"}, run.output

@@ -37,7 +37,7 @@ def afs_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AfsRunL
     config, log = AfsMachineConfig(server_mutants=ServerMutants(forget_breaks=True)), AfsRunLog()
     with pytest.raises(CallbackSafetyViolation) as failure:
         run_afs_machine(config, HUNT, RunContext(NAME), directory, log)
-    saved = directory / f"{NAME}-sim.json"
+    [saved] = directory.glob(f"*-{NAME}-sim-*.json")
     assert f"nfsprop replay {saved}" in "\n".join(failure.value.__notes__)
     return saved, log
 

@@ -55,7 +55,7 @@ def client_failure(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Clie
 
     with pytest.raises(CloseToOpenViolation) as failure:
         search()
-    saved = directory / f"{NAME}-sim.json"
+    [saved] = directory.glob(f"*-{NAME}-sim-*.json")
     assert f"nfsprop replay {saved}" in "\n".join(failure.value.__notes__)
     return saved, latest[0]  # Hypothesis runs the minimal failing example last
 

@@ -12,11 +12,15 @@ Rules:
   machine, properties/nfs3/machine.py) and "afs" (properties/afs/machine.py), the recorded
   steps of properties/harness/steps.py ({function, args, draws}); "client", the program of
   properties/nfs_client/scenario.py, its steps in the steps' JSON of values.
-- One file per property and world, `<property>-<world>.json`, overwritten by each failing
-  run: Hypothesis runs the minimal failing example last, so the file left is the shrunk
-  one. The directory is $NFSPROP_FAILURES_DIR, or `.nfsprop/failures` under the current
-  directory. `replay_on_failure()` writes the file when its block raises and adds the
-  seed and the replay command to the failure as a note (pytest prints notes); families
+- One file per failure: `<run>-<property>-<world>-<code>.json`, where run is the run's
+  start (UTC, `YYYYMMDD-HHMMSS`, chosen once per run: the xdist controller hands it to
+  its workers) and code the finding's code (or the exception's type). While Hypothesis
+  shrinks, each smaller failing example overwrites the file, and it runs the minimal one
+  last, so the file left is the shrunk one; another failure of the same test, and every
+  later run, get their own files. `listing()` reads every file of a directory for
+  `nfsprop replay --list`. The directory is $NFSPROP_FAILURES_DIR, or `.nfsprop/failures`
+  under the current directory. `replay_on_failure()` writes the file when its block
+  raises and adds the seed and the replay command to the failure as a note; families
   use it through Family.saving_failures (properties/harness/replay/family.py).
 - Replaying needs no Hypothesis example generation: see properties/harness/replay/run.py.
 - A missing or malformed file is a ReplayFileError, one line naming the problem and the
@@ -29,6 +33,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -124,17 +129,54 @@ def failures_dir() -> Path:
     return Path(os.environ.get("NFSPROP_FAILURES_DIR", DEFAULT_DIRECTORY))
 
 
-def file_name(property_id: str, world: str) -> str:
+_run_stamp: list[str] = []
+
+
+def run_stamp() -> str:
+    """This run's start, as replay file names carry it (chosen on first use)."""
+    if not _run_stamp:
+        set_run_stamp(time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+    return _run_stamp[0]
+
+
+def set_run_stamp(stamp: str) -> None:
+    _run_stamp[:] = [stamp]
+
+
+def file_name(property_id: str, world: str, code: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", property_id.rsplit("/", 1)[-1]).strip("_")
-    return f"{slug}-{world}.json"
+    return f"{run_stamp()}-{slug}-{world}-{code}.json"
 
 
-def save(replay: ReplayFile, directory: Path | None = None) -> Path:
+def failure_code(error: BaseException) -> str:
+    """The code a failure's file is named by: its finding's, or its exception type."""
+    return error.rule.code if isinstance(error, FindingError) else type(error).__name__
+
+
+def save(replay: ReplayFile, code: str, directory: Path | None = None) -> Path:
     where = failures_dir() if directory is None else directory
     where.mkdir(parents=True, exist_ok=True)
-    path = where / file_name(replay.property, replay.world)
+    path = where / file_name(replay.property, replay.world, code)
     path.write_text(replay.to_json())
     return path
+
+
+@dataclass(frozen=True)
+class Listed:
+    path: Path
+    replay: ReplayFile | None  # None: the file does not load
+    problem: str = ""
+
+
+def listing(directory: Path) -> list[Listed]:
+    """Every replay file in `directory`, oldest first (names start with the run)."""
+    found = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            found.append(Listed(path, load(path)))
+        except ReplayFileError as error:
+            found.append(Listed(path, None, str(error)))
+    return found
 
 
 def replay_command(path: Path) -> str:
@@ -155,7 +197,7 @@ def replay_on_failure(
         yield
     except Exception as error:
         replay = describe(error)
-        path = save(replay, directory)
+        path = save(replay, failure_code(error), directory)
         error.add_note(report(path, replay.settings.get("seed")))
         if isinstance(error, FindingError):
             error.replay = str(path)
