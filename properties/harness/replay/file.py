@@ -51,7 +51,8 @@ from properties.harness.steps import RecordedStep, StepFormatError
 from properties.worlds.registry import WORLDS
 
 FORMAT = "nfsprop-replay"
-VERSION = 3  # 3: every family's config under its kind's name (2 kept the counter's apart)
+VERSION = 4  # 4: names in steps as {"text": ...}; 3: every family's config under its kind
+READABLE = (3, 4)  # a version 3 file reads the same (its bytes are all {"bytes": hex})
 DEFAULT_DIRECTORY = Path(".nfsprop") / "failures"
 MAX_FAILURE_TEXT = 4000
 
@@ -238,10 +239,10 @@ def load(path: Path) -> ReplayFile:
         ) from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise ReplayFileError(f'{path}: not an nfsprop replay file (no "format": "{FORMAT}")')
-    if body.get("version") != VERSION:
+    if body.get("version") not in READABLE:
         raise ReplayFileError(
             f"{path}: replay format version {body.get('version')!r}; this nfsprop reads "
-            f"version {VERSION}: replay it with the nfsprop that wrote it"
+            f"versions {', '.join(map(str, READABLE))}: replay it with the nfsprop that wrote it"
         )
     from properties.families import FAMILIES, family
 
