@@ -10,6 +10,8 @@ knowledge of its own. The modules, one job each:
 - recording.py: gives each test its Recorder and puts what it saw in the test's report.
 - check.py: `nfsprop check`: the suite in-process, one summary line per check and world,
   `--list`, pass-through to pytest.
+- failure.py: the failure block of a failed check; diff.py: the fields in which two
+  replies differ.
 - progress.py: a Meter per test (examples, restarts, the `--max-examples`/`--budget`
   budget), progress events, and `nfsprop check`'s progress lines.
 - steps.py: state-machine steps recorded as data (RecordedMachine, @recorded, RunLog)

@@ -8,7 +8,9 @@ summary names the run's seed (properties/harness/seeds.py); a failing property p
 on its name. While it runs, a line per check and world as it starts and ends, and a beat
 at least every 30 s (properties/harness/progress.py); `--max-examples` and `--budget`
 bound each test. SIGTERM, like Ctrl-C, stops the run with the summary of what finished.
-`--report DIR` writes results.json and junit.xml (the pytest plugin's option).
+`--report DIR` writes results.json and junit.xml (the pytest plugin's option). A failed
+test with FAIL findings shows the failure block (properties/harness/failure.py) instead
+of pytest's report, unless pytest runs verbose.
 Words after `--` go to pytest as they are (`-x`, `-v`, `--junitxml`, `--lf`, `-m nfs3`):
 pytest's cache is on, in .nfsprop/pytest-cache of the current directory, so `--lf` works
 from a checkout and from an installed copy alike. `--list` collects without running and
@@ -29,9 +31,11 @@ import pytest
 
 from properties.families import marker_of
 from properties.harness import seeds
+from properties.harness.failure import failure_blocks
 from properties.harness.findings import CHECK_MARKER, CHECKS
 from properties.harness.progress import ProgressPrinter, terminal
 from properties.harness.recording import world_of
+from properties.harness.results import check_of, findings_of
 
 OWN_STACK = "own stack"
 
@@ -63,6 +67,12 @@ class CheckRun:
             flags += ["--budget", f"{self.budget:g}"]
         return flags
 
+    def rerun_words(self) -> list[str]:
+        """`nfsprop check` again, one process, with the run's seed (add `-k NAME`)."""
+        words = ["nfsprop", "check", "--profile", self.profile, "--workers", "0"]
+        run_seed = seeds.current().value
+        return [*words, *self.suite_flags(), *([] if run_seed is None else ["--seed", run_seed])]
+
     def pytest_words(self) -> list[str]:
         words = ["--pyargs", "properties", f"--hypothesis-profile={self.profile}", "-q"]
         words += ["-o", "console_output_style=classic"]  # no percentages: progress lines
@@ -83,11 +93,43 @@ class CheckRun:
 
 @dataclass(eq=False)  # a plugin: hashed by identity
 class _Failures:
-    failed_ids: list[str] = field(default_factory=list)
+    """`nfsprop check`'s view of the reports: the failed tests, their failure blocks in
+    place of pytest's report (unless -v), and no progress dots."""
 
+    run: CheckRun
+    failed_ids: list[str] = field(default_factory=list)
+    config: pytest.Config | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def claims(self) -> dict[str, str]:
+        """The user's word about the target server, by claim (findings.CLAIMS)."""
+        from properties.harness.plugin import world_options
+
+        assert self.config is not None
+        options = world_options(self.config)
+        drc = "yes" if options.target_drc else "no"
+        if options.drc_decided == "probed":
+            return {"target_drc": f"--target-drc auto (the probe found DRC {drc})"}
+        return {"target_drc": f"--target-drc {drc}"}
+
+    def rerun(self, nodeid: str) -> str:
+        return shlex.join([*self.run.rerun_words(), "-k", nodeid.rsplit("::", 1)[-1]])
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed:
-            self.failed_ids.append(report.nodeid)
+        if not report.failed:
+            return
+        self.failed_ids.append(report.nodeid)
+        check = check_of(report)
+        if check is None or self.config is None or self.config.get_verbosity() > 0:
+            return
+        claims = self.claims() if check.get("world") == "target" else {}
+        lines = failure_blocks(check, findings_of(report), claims, self.rerun(report.nodeid))
+        if lines:  # FAIL findings: the block says it all; otherwise pytest's report stays
+            report.longrepr = "\n".join([*lines, "(pytest -v, after --, shows pytest's report)"])
+            report.sections = []
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(
@@ -102,7 +144,7 @@ def run_check(run: CheckRun) -> int:
     """Run the suite with progress lines; print the profile, the seed and a rerun line
     per failed test. SIGTERM stops it as Ctrl-C does: the summary of what finished is
     printed, and --report written, all the same."""
-    failures = _Failures()
+    failures = _Failures(run)
     with tempfile.TemporaryDirectory(prefix="nfsprop-progress-") as events:
         printer = ProgressPrinter(Path(events), terminal())
         printer.start()
@@ -117,11 +159,8 @@ def run_check(run: CheckRun) -> int:
     print(
         f"\nnfsprop check — Hypothesis profile {run.profile!r}, seed {run_seed.describe('--seed')}"
     )
-    rerun = ["nfsprop", "check", "--profile", run.profile, "--workers", "0", *run.suite_flags()]
-    if run_seed.value is not None:
-        rerun += ["--seed", run_seed.value]
     for nodeid in dict.fromkeys(failures.failed_ids):
-        print(f"  rerun: {shlex.join([*rerun, '-k', nodeid.rsplit('::', 1)[-1]])}")
+        print(f"  rerun: {failures.rerun(nodeid)}")
     return int(status)
 
 

@@ -3,14 +3,17 @@ section it rests on and a verdict.
 
 Rules:
 - A Rule is one thing a server may break: a short greppable code (as pynfs's CODE:
-  lines), a one-line title and the section of RFC 1813, 1094, 1833 or 5531 it rests on.
+  lines), a one-line title and the section of RFC 1813, 1094, 1833 or 5531 it rests on,
+  and, for a rule that holds a server to what its user said (a duplicate request cache
+  with --target-drc yes), that claim (CLAIMS).
   Rules are defined once, by `define()`, in their family's rules module; a code defined
   twice is refused. A Check is one property (a test function), marked with `@check(code,
   title, rfc)`; its code is stable too.
 - A Finding is a Rule seen broken (or left out): its verdict (WARN: the RFC allows the
   answer but it is unhelpful; UNSUPPORTED: an optional feature the server leaves out;
   KNOWN: a FAIL the world's baseline lists; FAIL: an answer the RFC forbids), a message,
-  the counterexample's steps and the replay file that reproduces it.
+  the counterexample's steps (each a call, or `call<TAB>allowed<TAB>came back`:
+  STEP_COLUMNS, shown on one line by `step_text`) and the replay file that reproduces it.
 - While a test runs, `current()` is its Recorder (set by the pytest plugin around the
   call, with the test's world and that world's Baseline); outside a test it is a Recorder
   of no world. `verdict(rule)` is FAIL, or KNOWN when the baseline lists the code;
@@ -51,16 +54,22 @@ class Rule:
     code: str
     title: str
     rfc: str
+    claim: str | None = None  # the user's word it also rests on: a CLAIMS key
 
+
+# What a user may tell the suite about their server, that a rule then holds it to.
+CLAIMS = {"target_drc": "--target-drc"}
 
 RULES: dict[str, Rule] = {}
 
 
-def define(code: str, title: str, rfc: str) -> Rule:
+def define(code: str, title: str, rfc: str, claim: str | None = None) -> Rule:
     """Register the rule `code` (once: a second definition is a ValueError)."""
     if code in RULES:
         raise ValueError(f"finding code {code} is defined twice")
-    RULES[code] = rule = Rule(code, title, rfc)
+    if claim is not None and claim not in CLAIMS:
+        raise ValueError(f"{code}: unknown claim {claim!r}; one of {sorted(CLAIMS)}")
+    RULES[code] = rule = Rule(code, title, rfc, claim)
     return rule
 
 
@@ -98,6 +107,7 @@ class Finding:
         rule = RULES.get(self.code)
         body["title"] = rule.title if rule else ""
         body["rfc"] = rule.rfc if rule else ""
+        body["claim"] = rule.claim if rule else None
         return body
 
     @classmethod
@@ -111,6 +121,15 @@ class Finding:
         )
 
 
+STEP_COLUMNS = "\t"  # a step may be `call<TAB>allowed<TAB>came back`
+
+
+def step_text(step: str) -> str:
+    """A step on one line: the call, and what was allowed and came back if it says."""
+    call, *outcome = step.split(STEP_COLUMNS)
+    return f"{call}  (allowed: {outcome[0]}; got {outcome[1]})" if len(outcome) == 2 else call
+
+
 class FindingError(AssertionError):
     """A FAIL finding, raised so that Hypothesis shrinks the example that shows it."""
 
@@ -119,7 +138,7 @@ class FindingError(AssertionError):
         self.message = message
         self.steps = tuple(steps)
         self.replay: str | None = None  # the replay file the failure wrote, if any
-        shown = "".join(f"\n  {n}. {step}" for n, step in enumerate(self.steps, 1))
+        shown = "".join(f"\n  {n}. {step_text(step)}" for n, step in enumerate(self.steps, 1))
         super().__init__(f"{rule.code}: {message}" + (f"\nsteps:{shown}" if shown else ""))
 
 

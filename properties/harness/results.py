@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from properties.harness.findings import Baseline, Finding, Verdict, worst
+from properties.harness.findings import Baseline, Finding, Verdict, step_text, worst
 from properties.harness.profiles import describe_effective
 from properties.harness.recording import (
     CAPABILITIES_PROPERTY,
@@ -257,7 +257,9 @@ def _junit(
             ET.SubElement(properties, "property", name="finding", value=line)
             if finding.get("replay"):
                 ET.SubElement(properties, "property", name="replay", value=finding["replay"])
-            steps = "".join(f"\n    {step}" for step in finding.get("counterexample", []))
+            steps = "".join(
+                f"\n    {step_text(step)}" for step in finding.get("counterexample", [])
+            )
             shown[f"{line}{steps}"] = finding["verdict"]
         if result.verdict == Verdict.FAIL.value:
             counts["failures"] += 1

@@ -67,7 +67,8 @@ from hypothesis.stateful import (
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
-from properties.harness.findings import Baseline, Rule
+from properties.harness.diff import field_diff
+from properties.harness.findings import STEP_COLUMNS, Baseline, Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
 from properties.harness.replay.run import ReplayOutcome, drive
@@ -325,6 +326,14 @@ class NfsMachine(RecordedMachine):
         self.unfinished = text
         findings.current().steps()
 
+    def _outcome(self, allowed: str, got: str) -> None:
+        """The running step's log line gets what was allowed and what came back, as
+        `call<TAB>allowed<TAB>came back` (properties/harness/failure.py draws the table);
+        in a step of several calls, the last call's."""
+        if self.log:
+            call = self.log[-1].split(STEP_COLUMNS)[0]
+            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
+
     @invariant()
     def step_finished(self) -> None:
         """Runs after every step that did not raise (a failure, or running out of data). On
@@ -349,7 +358,9 @@ class NfsMachine(RecordedMachine):
         """A FAIL finding: ModelMismatch, or, when the world's baseline knows the rule, a
         KNOWN finding that ends the step (and the run, if the model no longer follows the
         server: `diverged`)."""
-        findings.current().fail(rule, f"{reason} (on {self.target.name})", self.log, ModelMismatch)
+        first, *detail = reason.split("\n", 1)  # where it happened, on the first line
+        message = "\n".join([f"{first} (on {self.target.name})", *detail])
+        findings.current().fail(rule, message, self.log, ModelMismatch)
         # known: a handle that reached another object: the model no longer follows the server
         raise StepEnded(rest_of_run=diverged or rule is rules.STALE_REUSED)
 
@@ -377,9 +388,12 @@ class NfsMachine(RecordedMachine):
         else:
             rule = rules.DENIED if isinstance(answer, RpcDenied) else rules.UNDECODABLE
         refused = rule in (rules.PROC_UNAVAIL, rules.GARBAGE_ARGS, rules.DENIED)
+        self._outcome("an NFSv3 reply", str(answer).split(":", 1)[0])
         self._fail(rule, f"{name}: {answer}", diverged=not refused and name not in READ_ONLY)
 
     def _settle(self, plan: Plan[T], status: int) -> T | None:
+        allowed = [s for s, j in sorted(plan.allowed.items()) if j.verdict is not Verdict.FAIL]
+        self._outcome(", ".join(map(status_name, allowed)), status_name(status))
         judgement = plan.judge(status)
         rule = judgement.rule or plan.broken_rule(status)
         if judgement.verdict is Verdict.FAIL:
@@ -1064,14 +1078,22 @@ class Retransmissions(NfsMachine):
         for copy, reply in enumerate(replies[1:], 2):
             if reply != first:
                 after = " after a reconnect" if copy == 3 else ""
+                once, again = decode_reply(procedure, first), decode_reply(procedure, reply)
+                differs = field_diff(once, again)
+                self._outcome(f"{_status_of(once)} (the first reply)", _status_of(again))
                 self._fail(
                     rules.AT_MOST_ONCE,
                     f"{procedure.name} sent again{after} with xid {xid:#x} got another reply "
-                    f"(executed twice?):\n  first:  {decode_reply(procedure, first)}\n"
-                    f"  copy {copy}: {decode_reply(procedure, reply)}",
+                    f"(executed twice?); first reply | copy {copy}:"
+                    + "".join(f"\n  {line}" for line in differs),
                     diverged=True,
                 )
         return decode_reply(procedure, first)
+
+
+def _status_of(reply: object) -> str:
+    status = getattr(reply, "status", None)  # every NFSv3 reply has one
+    return status_name(status) if isinstance(status, int) else "?"
 
 
 class Crashes(NfsMachine):

@@ -226,6 +226,7 @@ AT_MOST_ONCE = define(
     "AT-MOST-ONCE",
     "a retransmission (same XID) gets the first reply, not a second execution",
     "RFC 1813 §4.5 (duplicate request cache), RFC 5531 §8",
+    claim="target_drc",
 )
 RAW_NO_REPLY = define("RAW-NO-REPLY", "a call sent twice with one XID is answered", "RFC 5531 §8")
 CTIME_BACK = define(

@@ -331,3 +331,19 @@ def test_nfsprop_check_prints_a_rerun_line_that_fails_again(tmp_path: Path) -> N
     assert arguments[-2:] == ["-k", RETRANSMIT]
     assert again.returncode == pytest.ExitCode.TESTS_FAILED, again.stdout
     assert "1 failed" in again.stdout
+    # the failure block: the rule, its sources (the RFC and the user's word), the shrunk
+    # steps as a table, the reproduce commands; no Hypothesis or pytest internals
+    out = first.stdout
+    assert "FAIL RETRANSMIT in target: " in out
+    assert "  rule:     AT-MOST-ONCE: " in out
+    assert (
+        "  source:   RFC 1813 §4.5 (duplicate request cache), RFC 5531 §8; and your word: "
+        "--target-drc yes" in out
+    )
+    assert re.search(r"^            reply\.status: NFS3_OK \| NFS3ERR_EXIST$", out, re.M), out
+    assert re.search(r"^    #  call +allowed +came back$", out, re.M), out
+    assert re.search(r"^    1  \S.* +NFS3_OK \(the first reply\)  NFS3ERR_EXIST$", out, re.M), out
+    assert re.search(r"^    nfsprop replay \S+-target-AT-MOST-ONCE\.json$", out, re.M), out
+    assert f"    nfsprop check {rerun.group(1)}" in out
+    for internal in ("reproduce_failure", "Falsifying", "hypothesis/core.py", "Traceback"):
+        assert internal not in out

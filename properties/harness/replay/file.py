@@ -150,8 +150,19 @@ def file_name(property_id: str, world: str, code: str) -> str:
 
 
 def failure_code(error: BaseException) -> str:
-    """The code a failure's file is named by: its finding's, or its exception type."""
+    """The code a failure's file is named by: its finding's, or its exception type; for
+    several failures at once (Hypothesis's group of distinct bugs), theirs joined."""
+    if isinstance(error, BaseExceptionGroup):
+        return "+".join(sorted({failure_code(inner) for inner in error.exceptions}))
     return error.rule.code if isinstance(error, FindingError) else type(error).__name__
+
+
+def _findings_in(error: BaseException) -> Iterator[FindingError]:
+    if isinstance(error, FindingError):
+        yield error
+    elif isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _findings_in(inner)
 
 
 def save(replay: ReplayFile, code: str, directory: Path | None = None) -> Path:
@@ -200,8 +211,8 @@ def replay_on_failure(
         replay = describe(error)
         path = save(replay, failure_code(error), directory)
         error.add_note(report(path, replay.settings.get("seed")))
-        if isinstance(error, FindingError):
-            error.replay = str(path)
+        for finding in _findings_in(error):  # of a group: the one file of its last run
+            finding.replay = str(path)
         raise
 
 
