@@ -12,6 +12,7 @@ knowledge of its own. The modules, one job each:
   `--list`, pass-through to pytest.
 - failure.py: the failure block of a failed check; diff.py: the fields in which two
   replies differ.
+- pcap.py: pcap files of the RPC messages of a failure on real sockets.
 - progress.py: a Meter per test (examples, restarts, the `--max-examples`/`--budget`
   budget), progress events, and `nfsprop check`'s progress lines.
 - steps.py: state-machine steps recorded as data (RecordedMachine, @recorded, RunLog)

@@ -24,7 +24,8 @@ Rules:
 - Fault decisions: `data.fault_source()` is the run's one fault source, recorded by a
   RecordingFaults in the RunRecord: the example's Hypothesis data while testing, the
   recorded decisions on replay. A machine that drives a simulated world puts it in
-  `record.world`, so its trace can go into a replay file.
+  `record.world`, so its trace can go into a replay file; one on real sockets puts its
+  target's capture in `record.wire`, for a pcap file.
 - `replay_steps(machine, steps, faults)` drives a fresh machine as Hypothesis would: the
   invariants before the first step (those checked during initialisation only), each
   step's function (the initialize steps first, a rule's preconditions must hold), the
@@ -57,6 +58,7 @@ from hypothesis.strategies import SearchStrategy
 
 from faults.sim import Choice, FaultSource, HypothesisFaults, RecordingFaults, SimWorld
 from properties.harness import progress
+from reference.rpc.aio_client import WireMessage
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., None])
@@ -183,6 +185,7 @@ class RunRecord:
     steps: list[RecordedStep] = field(default_factory=list)
     faults: RecordingFaults | None = None
     world: SimWorld | None = None
+    wire: list[WireMessage] | None = None  # on real sockets: the RPC messages of the run
 
     @property
     def fault_decisions(self) -> list[Choice]:

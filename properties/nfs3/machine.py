@@ -580,6 +580,7 @@ class NfsMachine(RecordedMachine):
         faults = NoFaults() if config.rates is None else data.fault_source()
         self._target = target = self.make_target(faults, config.drc, config.rates)
         self.record.world = target.sim
+        self.record.wire = target.wire
         reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
         if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
             self._fail(rules.MNT, f"MNT {target.export!r} answered {reply.fhs_status.name}", True)

@@ -51,6 +51,7 @@ from properties.worlds.registry import WORLDS
 from properties.worlds.rules import EXPORT_LOST, SILENT
 from properties.worlds.sockets import SocketTarget
 from properties.worlds.target import ExportUnusable, Target
+from reference.rpc.aio_client import WireMessage
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
 from reference.xdr.gen.nfs3 import (
@@ -278,6 +279,8 @@ class _Example:
         self.server = server
         self._close = close
         self._watch = watch
+        self.wire: list[WireMessage] = []  # this example's capture (worlds/sockets.py)
+        server.wire = self.wire
         self.name = server.name
         self.export = server.export
         self.caller = server.caller
@@ -324,6 +327,7 @@ class _Example:
     def close(self) -> None:
         """The shared server stays until the end of the session; its lock, if held, is let
         go."""
+        self.server.wire = None
         self._close()
 
 

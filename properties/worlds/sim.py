@@ -44,6 +44,7 @@ class SimTarget:
     capabilities = SIMULATED
     features = REFERENCE
     credential = ROOT
+    wire = None  # the simulation keeps a trace instead (faults.sim.trace)
 
     def __init__(
         self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0

@@ -31,6 +31,10 @@ Rules:
   same local port (a DRC keys on the client's address and port). XIDs from `next_xid()`
   start at 0x80000000; the stub client's start at 1 (on another connection: no DRC key
   can collide).
+- `wire`, while an example holds the target (properties/worlds/shared.py sets it to a
+  fresh list and back to None), collects every RPC message the target's clients and raw
+  sends exchange with the server (reference/rpc/aio_client.py's WireMessage): the
+  example's capture, which a failure writes as a pcap file.
 - `crash_and_restart()` asks the server control to SIGKILL and restart the server (same
   store, same ports). `close()` closes the clients, then runs the `cleanup` given.
 """
@@ -48,7 +52,7 @@ from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.scratch import ScratchMount, ScratchNfs
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
-from reference.rpc.aio_client import RpcSocketClient, reset_on_close
+from reference.rpc.aio_client import RpcSocketClient, WireMessage, reset_on_close
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import REPLY, peek_xid
 from reference.rpc.record import RecordReader, frame
@@ -83,10 +87,16 @@ S = TypeVar("S", bound=ServerControl)
 class _RawReplies(asyncio.DatagramProtocol):
     """Replies that arrive on the raw UDP socket, by XID."""
 
-    def __init__(self) -> None:
+    def __init__(self, tap: Callable[[str, bytes, Any, str], None]) -> None:
         self.waiting: dict[int, asyncio.Future[bytes]] = {}
+        self.tap = tap
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.tap("reply", data, self.transport, "udp")
         known = peek_xid(data)
         waiter = None if known is None else self.waiting.get(known[0])
         if waiter is not None and not waiter.done():
@@ -125,7 +135,8 @@ class SocketTarget(Generic[S]):
         self._raw: asyncio.DatagramTransport | None = None
         self._raw_stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._raw_records = RecordReader(MAX_RECORD)
-        self._raw_replies = _RawReplies()
+        self._raw_replies = _RawReplies(self._tap)
+        self.wire: list[WireMessage] | None = None
         self._next_raw_xid = FIRST_RAW_XID
         try:
             if proxy is not None:
@@ -138,6 +149,8 @@ class SocketTarget(Generic[S]):
                 if server.mount_port == server.port
                 else self._connect(server.mount_port, False)
             )
+            for client in (self.client, self.mount_client):
+                client.on_wire = self._keep
             self.caller: RpcSocketClient | ScratchNfs = self.client
             self.mount_caller: Caller = self.mount_client
             if scratch_dir is not None:
@@ -167,6 +180,20 @@ class SocketTarget(Generic[S]):
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(asyncio.wait_for(operation, RUN_TIMEOUT))
 
+    def _keep(self, message: WireMessage) -> None:
+        if self.wire is not None:
+            self.wire.append(message)
+
+    def _tap(self, direction: str, message: bytes, transport: Any, kind: str) -> None:
+        """Keep a raw send's message (`transport`: its asyncio transport or stream writer)."""
+        if self.wire is None or transport is None:
+            return
+        local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
+        if local is not None and peer is not None:
+            self._keep(
+                WireMessage(self._loop.time(), direction, kind, local[:2], peer[:2], message)
+            )
+
     async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
         known = peek_xid(message)
         if known is None:
@@ -185,6 +212,7 @@ class SocketTarget(Generic[S]):
         try:
             for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
                 self._raw.sendto(message)
+                self._tap("call", message, self._raw, "udp")
                 try:
                     return await asyncio.wait_for(asyncio.shield(reply), RAW_TIMEO)
                 except TimeoutError:
@@ -199,6 +227,7 @@ class SocketTarget(Generic[S]):
             self._raw_records = RecordReader(MAX_RECORD)
         reader, writer = self._raw_stream
         writer.write(frame(message))
+        self._tap("call", message, writer, "tcp")
         deadline = self._loop.time() + RAW_TIMEO * RAW_ATTEMPTS
         try:
             await writer.drain()
@@ -207,6 +236,7 @@ class SocketTarget(Generic[S]):
                 if not data:
                     break
                 for record in self._raw_records.feed(data):
+                    self._tap("reply", record, writer, "tcp")
                     if peek_xid(record) == (xid, REPLY):
                         return record
         except (TimeoutError, OSError):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:  # the registry reads this module; it stays light for `nfsprop --help`
     from faults.sim import FaultRates, FaultSource, SimWorld
     from properties.worlds.probe import Features
+    from reference.rpc.aio_client import WireMessage
     from reference.rpc.stubs import AuthSys, Caller
 
 T = TypeVar("T")
@@ -120,6 +121,9 @@ class Target(Protocol):
 
     @property
     def credential(self) -> AuthSys: ...  # the AUTH_SYS identity of every call (--uid/--gid)
+
+    @property
+    def wire(self) -> list[WireMessage] | None: ...  # the example's RPC messages, on sockets
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one coroutine (calls through the callers) to completion in this world."""

@@ -24,6 +24,9 @@ Rules:
   after reconnecting covers them.
 - Default retry policies follow nfs(5): UDP timeo 1.1 s doubling, retrans 3; TCP timeo
   60 s linear, retrans 2.
+- `on_wire`, when set, is told every RPC message as it leaves or arrives, whole (a
+  WireMessage: loop time, call or reply, transport, local and peer address, the bytes
+  without record marking), for captures (pcap files of failures).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import logging
 import random
 import socket
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -47,6 +52,21 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 log = logging.getLogger("nfsprop.rpc.transport")
+
+
+@dataclass(frozen=True)
+class WireMessage:
+    """One RPC message as it crossed a socket (see `on_wire`)."""
+
+    time: float
+    direction: str  # "call" (sent to the server) or "reply" (received from it)
+    transport: str  # "tcp" or "udp"
+    local: tuple[str, int]
+    peer: tuple[str, int]
+    message: bytes
+
+
+WireTap = Callable[[WireMessage], None]
 
 TRANSPORTS = ("tcp", "udp")
 _LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
@@ -155,6 +175,7 @@ class RpcSocketClient:
         self._local_address: tuple[str, int] | None = None
         self._reconnecting: asyncio.Task[None] | None = None
         self._closed = False
+        self.on_wire: WireTap | None = None
 
     @property
     def target(self) -> str:
@@ -255,14 +276,29 @@ class RpcSocketClient:
     def _send(self, outgoing: Outgoing) -> None:
         if self._datagrams is not None:
             self._datagrams.sendto(outgoing.message)
+            self._tap("call", outgoing.message, self._datagrams)
             return
         stream = self._stream
         if stream is not None and stream.transport is not None:
             stream.transport.write(frame(outgoing.message))
+            self._tap("call", outgoing.message, stream.transport)
         elif self._reconnecting is None and not self._closed:
             self._reconnecting = self._loop.create_task(self._reconnect())
 
+    def _tap(self, direction: str, message: bytes, transport: asyncio.BaseTransport | None) -> None:
+        if self.on_wire is None or transport is None:
+            return
+        local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
+        if local is not None and peer is not None:
+            wire = WireMessage(
+                self._loop.time(), direction, self.transport, local[:2], peer[:2], message
+            )
+            self.on_wire(wire)
+
     def _on_message(self, message: bytes) -> None:
+        stream = self._stream
+        carrier = self._datagrams if stream is None else stream.transport
+        self._tap("reply", message, carrier)
         action = self.engine.receive(message)
         if isinstance(action, Outgoing):
             self._send(action)

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -347,3 +348,21 @@ def test_nfsprop_check_prints_a_rerun_line_that_fails_again(tmp_path: Path) -> N
     assert f"    nfsprop check {rerun.group(1)}" in out
     for internal in ("reproduce_failure", "Falsifying", "hypothesis/core.py", "Traceback"):
         assert internal not in out
+    # beside the replay file, a pcap of the shrunk run that tshark decodes as NFS
+    replay = re.search(r"^    nfsprop replay (\S+)\.json$", out, re.M)
+    assert replay is not None
+    decoded = tshark(REPO_ROOT / f"{replay.group(1)}.pcap")
+    assert "Network File System, " in decoded and "Duplicate to the call in: " in decoded
+    assert "NFS3ERR_EXIST" in decoded
+
+
+def tshark(pcap: Path) -> str:
+    """`tshark -V -r PCAP`, Debian's (a missing tshark fails with the fix)."""
+    found = shutil.which("tshark")
+    assert found is not None, (
+        "tshark is missing: apt-get install tshark (or bash scripts/bootstrap)"
+    )
+    decoded = subprocess.run(
+        [found, "-V", "-r", str(pcap)], capture_output=True, text=True, timeout=60, check=True
+    )
+    return decoded.stdout

@@ -32,6 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from faults.sim.faults import Choice
 from properties.harness.replay.file import ReplayFile, RunContext, failure_text, replay_on_failure
 from properties.harness.steps import RunLog, RunRecord
+from reference.rpc.aio_client import WireMessage
 
 if TYPE_CHECKING:
     from properties.harness.replay.run import ReplayOutcome
@@ -55,6 +56,7 @@ class Evidence:
     faults: list[Choice]  # every fault decision, as recorded
     trace: str | None = None  # the simulation's trace (faults.sim.trace JSON)
     log: list[str] = field(default_factory=list)  # the steps, as the failure shows them
+    wire: list[WireMessage] | None = None  # on real sockets: the run's RPC messages (pcap)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Family(Generic[C]):
             target=context.target,
             trace=evidence.trace,
             log=evidence.log,
+            wire=evidence.wire,
         )
 
     @contextmanager
@@ -106,6 +109,7 @@ def steps_evidence(log: RunLog) -> Evidence:
         faults=record.fault_decisions,
         trace=None if record.world is None else record.world.trace.to_json(),
         log=list(log.logs[-1]) if log.logs else [],
+        wire=None if record.wire is None else list(record.wire),
     )
 
 

@@ -7,7 +7,8 @@ Rules:
   (Hypothesis profile and seed, the target's options, and under the kind's name its
   family's config, which builds the same run again), the operations, the fault decisions
   as recorded by faults.sim.RecordingFaults, the failure message, a human-readable step
-  log, and for simulated runs the trace (faults.sim.trace JSON).
+  log, and for simulated runs the trace (faults.sim.trace JSON). A run on real sockets
+  also leaves its RPC messages beside it, as `<name>.pcap` (properties/harness/pcap.py).
 - Operations by kind: "counter", the counter's increments; "machine" (the NFSv3 server
   machine, properties/nfs3/machine.py) and "afs" (properties/afs/machine.py), the recorded
   steps of properties/harness/steps.py ({function, args, draws}); "client", the program of
@@ -46,9 +47,11 @@ from hypothesis import settings
 from faults.sim.faults import Choice
 from properties.harness import seeds
 from properties.harness.findings import FindingError
+from properties.harness.pcap import write_pcap
 from properties.harness.seeds import RunSeed
 from properties.harness.steps import RecordedStep, StepFormatError
 from properties.worlds.registry import WORLDS
+from reference.rpc.aio_client import WireMessage
 
 FORMAT = "nfsprop-replay"
 VERSION = 4  # 4: names in steps as {"text": ...}; 3: every family's config under its kind
@@ -73,9 +76,12 @@ class ReplayFile:
     target: str | None = None
     trace: str | None = None
     log: list[str] = field(default_factory=list)  # the steps, as the failure message shows them
+    # on real sockets, the run's RPC messages: written beside the file as a pcap, not in it
+    wire: list[WireMessage] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> str:
-        body = dataclasses.asdict(self)
+        body = dataclasses.asdict(dataclasses.replace(self, wire=None))
+        del body["wire"]
         body["faults"] = [[choice.label, choice.index] for choice in self.faults]
         return json.dumps({"format": FORMAT, "version": VERSION, **body}, indent=1) + "\n"
 
@@ -170,6 +176,8 @@ def save(replay: ReplayFile, code: str, directory: Path | None = None) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     path = where / file_name(replay.property, replay.world, code)
     path.write_text(replay.to_json())
+    if replay.wire:
+        write_pcap(path.with_suffix(".pcap"), replay.wire)
     return path
 
 
