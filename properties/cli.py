@@ -120,6 +120,19 @@ def _list_replays(directory: pathlib.Path) -> int:
     return 0
 
 
+def _trace(args: argparse.Namespace) -> int:
+    from properties.harness.chart import TraceFileError, chart_of
+
+    try:
+        chart = chart_of(pathlib.Path(args.file))
+    except TraceFileError as error:
+        print(f"nfsprop trace: {error}", file=sys.stderr)
+        return 2
+    for line in chart.text():
+        print(line)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
@@ -304,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
         "property, world and failure",
     )
     replay.set_defaults(run=_replay)
+
+    trace = commands.add_parser(
+        "trace",
+        help="print the message sequence chart of a replay file, a proxy trace or a pcap file",
+        description="Print a run's messages, one line each (time, from lane -> to lane, what): "
+        "a replay file's simulated trace, or the pcap file beside it for a run on real "
+        "sockets; a trace `nfsprop proxy --trace` wrote; a pcap file nfsprop wrote.",
+    )
+    trace.add_argument("file", metavar="FILE")
+    trace.set_defaults(run=_trace)
 
     rpcgen = commands.add_parser("rpcgen", help="compile an RPC language (.x) file to Python")
     add_rpcgen_arguments(rpcgen)

@@ -24,10 +24,13 @@ Rules:
   (client and server, never the proxy itself), times are seconds since `origin`, and
   notes name the message: "call NFSPROC3_REMOVE xid=17", with " [steered]" when a rule
   decided. With `trace=None` nothing is recorded and no checksum is computed.
+- `totals` counts every message by what was decided (FORWARDED untouched, or the fault's
+  trace kind) and every copy lost, trace or no trace (`nfsprop proxy` prints them).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from zlib import crc32
@@ -38,6 +41,8 @@ from faults.sim.faults import FaultSource, NoFaults
 from faults.sim.message_faults import DELIVER_NOW, Deliver, Duplicate, FaultRates, MessageFaults
 from faults.sim.trace import Kind, Trace, format_delay
 from reference.rpc.stubs import Address
+
+FORWARDED = "forwarded"  # a message delivered at once, untouched
 
 STEERED = "[steered]"
 
@@ -75,9 +80,9 @@ class Envelope:
 
 
 class ProxyCore:
-    """Decisions and trace of one proxy (any number of conversations)."""
+    """Decisions, their totals and the trace of one proxy (any number of conversations)."""
 
-    __slots__ = ("_decide", "_faulty", "_rates_zero", "origin", "steerer", "trace")
+    __slots__ = ("_decide", "_faulty", "_rates_zero", "origin", "steerer", "totals", "trace")
 
     def __init__(
         self,
@@ -96,6 +101,7 @@ class ProxyCore:
         self.trace = trace
         self.steerer = Steerer()
         self.origin = 0.0
+        self.totals: Counter[str] = Counter()  # messages by what was decided (FORWARDED, a Kind)
 
     def start(self, now: float) -> None:
         """Trace times count from `now`."""
@@ -110,6 +116,7 @@ class ProxyCore:
         """Decide what happens to one message that reached the proxy."""
         trace = self.trace
         if trace is None and self._rates_zero and not self.steerer:
+            self.totals[FORWARDED] += 1
             return Envelope(payload, ident, src, dst, 0), NOW
         digest = 0 if trace is None else crc32(payload)
         envelope = Envelope(payload, ident, src, dst, digest)
@@ -121,6 +128,7 @@ class ProxyCore:
             plan, kind, detail = NOW, "", ""
         else:
             plan, kind, detail = _drawn_plan(self._decide())
+        self.totals[kind or FORWARDED] += 1
         if trace is not None:
             time = now - self.origin
             note = ident.note
@@ -144,6 +152,7 @@ class ProxyCore:
 
     def lost(self, envelope: Envelope, now: float, reason: str) -> None:
         """A copy of `envelope` could not be forwarded, because of `reason`."""
+        self.totals[Kind.LOST] += 1
         trace = self.trace
         if trace is not None:
             size = len(envelope.payload)

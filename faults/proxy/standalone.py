@@ -15,9 +15,10 @@ Rules:
 - The target is not contacted at start-up: it may come up later (a TCP client is reset
   while it cannot be reached; UDP datagrams are lost).
 - Once listening, one line goes to `announce`: where the proxy listens, what it forwards
-  to, and the seed. With a trace path, the trace (the simulation world's JSON format) is
-  written when the proxy stops; it grows with every message, so long runs without
-  --trace keep no record at all.
+  to, and the seed; when it stops, a second: the fault totals (messages forwarded,
+  dropped, duplicated, delayed, reordered; copies lost). With a trace path, the trace
+  (the simulation world's JSON format) is written when the proxy stops; it grows with
+  every message, so long runs without --trace keep no record at all.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ import math
 import random
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from faults.proxy.base import LOOPBACK, ProxyBase
+from faults.proxy.core import FORWARDED
 from faults.proxy.tcp import TcpProxy
 from faults.proxy.udp import UdpProxy
 from faults.sim.faults import SeededFaults
 from faults.sim.message_faults import FaultRates
-from faults.sim.trace import Trace
+from faults.sim.trace import Kind, Trace
 from reference.rpc.stubs import Address
 
 DEFAULT_MAX_DELAY_MS = 10.0
@@ -230,6 +232,7 @@ async def _serve(options: ProxyOptions, announce: Callable[[str], None]) -> None
         await stop.wait()
     finally:
         await proxy.close()
+        announce(f"nfsprop proxy: stopped; {fault_totals(proxy.core.totals)}")
         if trace is not None and options.trace_path is not None:
             try:
                 options.trace_path.write_text(trace.to_json())
@@ -237,6 +240,14 @@ async def _serve(options: ProxyOptions, announce: Callable[[str], None]) -> None
                 raise ProxyError(
                     f"cannot write the trace to {options.trace_path}: {error.strerror}"
                 ) from None
+
+
+def fault_totals(totals: Mapping[str, int]) -> str:
+    """`12 messages: 9 forwarded, 2 drop, 1 duplicate, 0 delay, 0 reorder; 0 copies lost`."""
+    kinds = (FORWARDED, Kind.DROP, Kind.DUPLICATE, Kind.DELAY, Kind.REORDER)
+    messages = sum(totals[kind] for kind in kinds)
+    counted = ", ".join(f"{totals[kind]} {kind}" for kind in kinds)
+    return f"{messages} messages: {counted}; {totals[Kind.LOST]} copies lost"
 
 
 def _listen_problem(options: ProxyOptions, error: OSError) -> str:

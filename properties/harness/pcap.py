@@ -12,6 +12,7 @@ Rules:
   an ACK of what the other side sent, so Wireshark reassembles the records and its RPC
   and NFS dissectors read them. The TCP handshake is not there: the capture starts
   with the first message.
+- `read_pcap` reads such a file back into messages (for `nfsprop trace`).
 - Times are the messages' own (the event loop's clock), offset so the first packet is at
   the capture's start; the capture's start is the Unix epoch plus the first message's
   time, which is only an order, not a wall-clock date.
@@ -25,7 +26,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from reference.rpc.aio_client import WireMessage
-from reference.rpc.record import frame
+from reference.rpc.message import CALL, peek_xid
+from reference.rpc.record import RecordReader, frame
 
 LINKTYPE_RAW = 101
 SEGMENT = 60000  # bytes of TCP payload per packet (an IPv4 packet holds at most 65535)
@@ -118,3 +120,46 @@ def _checksum(data: bytes) -> int:
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
+
+
+class PcapError(ValueError):
+    """A file that is not a pcap file this module wrote; the message names the problem."""
+
+
+def read_pcap(path: Path) -> list[WireMessage]:
+    """The messages of a pcap file `write_pcap` wrote (for `nfsprop trace`): each TCP
+    flow's bytes are joined and cut into records again; the client is the side that
+    sent the first call of a flow."""
+    data = path.read_bytes()
+    if len(data) < 24 or struct.unpack_from("<I", data)[0] != 0xA1B2C3D4:
+        raise PcapError(f"{path}: not a pcap file (no a1b2c3d4 magic)")
+    if struct.unpack_from("<I", data, 20)[0] != LINKTYPE_RAW:
+        raise PcapError(f"{path}: link type is not raw IPv4 (101): not a file nfsprop wrote")
+    messages: list[WireMessage] = []
+    readers: dict[tuple[Endpoint, Endpoint], RecordReader] = {}
+    offset = 24
+    while offset + 16 <= len(data):
+        seconds, micros, length, _ = struct.unpack_from("<IIII", data, offset)
+        packet = data[offset + 16 : offset + 16 + length]
+        offset += 16 + length
+        time = seconds + micros / 1_000_000
+        protocol = packet[9]
+        header = (packet[0] & 0x0F) * 4
+        source_ip, destination_ip = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
+        source_port, destination_port = struct.unpack_from("!HH", packet, header)
+        source, destination = (source_ip, source_port), (destination_ip, destination_port)
+        if protocol == _IPPROTO_UDP:
+            payloads = [packet[header + 8 :]]
+            transport = "udp"
+        else:
+            body = packet[header + (packet[header + 12] >> 4) * 4 :]
+            reader = readers.setdefault((source, destination), RecordReader(1 << 24))
+            payloads = list(reader.feed(body))
+            transport = "tcp"
+        for payload in payloads:
+            known = peek_xid(payload)
+            calling = known is not None and known[1] == CALL
+            local, peer = (source, destination) if calling else (destination, source)
+            direction = "call" if calling else "reply"
+            messages.append(WireMessage(time, direction, transport, local, peer, payload))
+    return messages

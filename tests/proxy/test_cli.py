@@ -15,6 +15,7 @@ import pytest
 
 from faults.sim.trace import Kind, Trace
 from properties.cli import main
+from properties.harness.chart import chart_of
 from properties.peers.processes import read_first_line
 from reference.rpc.aio_server import RpcSocketServer, ThreadedServer
 from reference.rpc.counter_service import CounterService
@@ -132,6 +133,7 @@ def test_a_running_proxy_forwards_announces_its_seed_and_writes_its_trace(
     trace_path = tmp_path / "trace.json"
     sockets = RpcSocketServer(RpcServer([CounterService()]), tcp=False)
     with ThreadedServer(sockets) as server:
+        server_port = server.port
         process = subprocess.Popen(
             proxy_command(
                 "--listen",
@@ -160,9 +162,14 @@ def test_a_running_proxy_forwards_announces_its_seed_and_writes_its_trace(
                 assert reply_xid(client.recv(65536)) == 77
         finally:
             process.send_signal(stop)
-            _, errors = process.communicate(timeout=TIMEOUT)
+            rest, errors = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, errors
     assert errors == b""
+    totals = "2 messages: 2 forwarded, 0 drop, 0 duplicate, 0 delay, 0 reorder; 0 copies lost"
+    assert rest.decode().splitlines() == [f"nfsprop proxy: stopped; {totals}"]
     events = Trace.from_json(trace_path.read_text()).events
     assert [event.kind for event in events] == [Kind.SEND, Kind.DELIVER] * 2
     assert events[0].note == "call COUNTERPROC_INCREMENT xid=77"
+    chart = chart_of(trace_path).text()  # `nfsprop trace`: the same messages, one per line
+    assert chart[0].endswith(f", network, 127.0.0.1:{server_port}")
+    assert sum("call COUNTERPROC_INCREMENT xid=77" in line for line in chart) == 2
