@@ -250,7 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_WORLDS),
         help=f"comma list of {world_names()} (default: {','.join(DEFAULT_WORLDS)})",
     )
-    check.add_argument("--report", metavar="DIR", help="write DIR/results.json and DIR/junit.xml")
+    check.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write DIR/results.json, DIR/junit.xml and DIR/index.html (with a page, sequence "
+        "chart and pcap per finding)",
+    )
     check.add_argument(
         "--baseline",
         metavar="FILE.toml",

@@ -103,17 +103,6 @@ class _Failures:
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
 
-    def claims(self) -> dict[str, str]:
-        """The user's word about the target server, by claim (findings.CLAIMS)."""
-        from properties.harness.plugin import world_options
-
-        assert self.config is not None
-        options = world_options(self.config)
-        drc = "yes" if options.target_drc else "no"
-        if options.drc_decided == "probed":
-            return {"target_drc": f"--target-drc auto (the probe found DRC {drc})"}
-        return {"target_drc": f"--target-drc {drc}"}
-
     def rerun(self, nodeid: str) -> str:
         return shlex.join([*self.run.rerun_words(), "-k", nodeid.rsplit("::", 1)[-1]])
 
@@ -125,7 +114,9 @@ class _Failures:
         check = check_of(report)
         if check is None or self.config is None or self.config.get_verbosity() > 0:
             return
-        claims = self.claims() if check.get("world") == "target" else {}
+        from properties.harness.plugin import world_options
+
+        claims = world_options(self.config).claims() if check.get("world") == "target" else {}
         lines = failure_blocks(check, findings_of(report), claims, self.rerun(report.nodeid))
         if lines:  # FAIL findings: the block says it all; otherwise pytest's report stays
             report.longrepr = "\n".join([*lines, "(pytest -v, after --, shows pytest's report)"])

@@ -72,7 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--report",
         metavar="DIR",
-        help="write DIR/results.json and DIR/junit.xml: one result per check and world",
+        help="write DIR/results.json, DIR/junit.xml (one result per check and world) and "
+        "DIR/index.html (the HTML report)",
     )
     group.addoption(
         "--target",
@@ -218,6 +219,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = {
         "url": None if options.target is None else str(options.target),
         "world": ",".join(options.worlds),
+        "claims": {} if options.target is None else options.claims(),
     }
     collector.write(Path(directory), target, seeds.current().value)
 

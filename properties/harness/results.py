@@ -2,6 +2,7 @@
 terminal summary (one line per check), and `--report DIR`'s results.json and junit.xml.
 
 Rules:
+- `write()` writes results.json, junit.xml and the HTML report (properties/harness/html.py).
 - The results are computed from the test reports alone (what properties/harness/
   recording.py puts in `user_properties`), so they are the same in-process and in the
   xdist controller. A test without a check code is left out.
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 
 from properties.harness.findings import Baseline, Finding, Verdict, step_text, worst
+from properties.harness.html import write_html
 from properties.harness.profiles import describe_effective
 from properties.harness.recording import (
     CAPABILITIES_PROPERTY,
@@ -179,6 +181,7 @@ class ResultsCollector:
             body["capabilities"] = next(iter(self.capabilities.values()))
             body["capabilities_by_world"] = self.capabilities
         (directory / "results.json").write_text(json.dumps(body, indent=2) + "\n")
+        write_html(directory, body, checks)
         _junit(self.results(), self.counts(), seed).write(
             directory / "junit.xml", encoding="utf-8", xml_declaration=True
         )

@@ -154,6 +154,13 @@ class WorldOptions:
     scratch_dir: bytes | None = None  # the directory of the export the suite works in
     checked: TargetCheck | None = None  # the pre-run check's findings
 
+    def claims(self) -> dict[str, str]:
+        """The user's word about the target server, by claim (harness/findings.CLAIMS)."""
+        drc = "yes" if self.target_drc else "no"
+        if self.drc_decided == "probed":
+            return {"target_drc": f"--target-drc auto (the probe found DRC {drc})"}
+        return {"target_drc": f"--target-drc {drc}"}
+
     @property
     def credential(self) -> AuthSys:
         return AuthSys(0, MACHINE_NAME, self.uid, self.gid)

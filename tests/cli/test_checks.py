@@ -78,7 +78,7 @@ def test_check_prints_a_line_per_check_and_writes_the_report(tmp_path: Path) -> 
     assert any(line.split()[:2] == ["pass", "XDR-NAMED-TYPES"] for line in lines), check.stdout
     assert any(line.split()[:2] == ["pass", "SLASH-NAMES"] for line in lines), check.stdout
     results = json.loads((report / "results.json").read_text())
-    assert results["target"] == {"url": None, "world": "sim"}
+    assert results["target"] == {"url": None, "world": "sim", "claims": {}}
     by_code = {entry["code"]: entry for entry in results["checks"]}
     assert set(by_code) == {"XDR-NAMED-TYPES", "SLASH-NAMES"}, by_code
     slash = by_code["SLASH-NAMES"]

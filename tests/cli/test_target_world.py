@@ -25,6 +25,7 @@ import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -319,7 +320,7 @@ def test_nfsprop_check_prints_a_rerun_line_that_fails_again(tmp_path: Path) -> N
     """`nfsprop check` against the lying server: the failing property's rerun line keeps
     the world, target and cache flags, and running it fails the same property again."""
     with live_server(tmp_path, drc=False, separate_mount=False) as server:
-        select = ["-k", "retransmissions_with_the_cache"]
+        select = ["-k", "retransmissions_with_the_cache", "--report", str(tmp_path / "report")]
         first = run_check(["--workers", "0", "--world", "target", "--target", server.url, *select])
         rerun = re.search(r"^  rerun: nfsprop check (.*)$", first.stdout, re.M)
         assert rerun is not None, first.stdout + first.stderr
@@ -354,6 +355,46 @@ def test_nfsprop_check_prints_a_rerun_line_that_fails_again(tmp_path: Path) -> N
     decoded = tshark(REPO_ROOT / f"{replay.group(1)}.pcap")
     assert "Network File System, " in decoded and "Duplicate to the call in: " in decoded
     assert "NFS3ERR_EXIST" in decoded
+    # the HTML report, as a real browser renders it: the check, the finding's page with
+    # its failure block and the sequence chart, the replay file and pcap beside it
+    report = tmp_path / "report"
+    index = browse(report / "index.html", tmp_path / "index.png")
+    assert "RETRANSMIT" in index and 'href="findings/1.html"' in index
+    finding = browse(report / "findings" / "1.html", tmp_path / "finding.png")
+    assert "FAIL RETRANSMIT in target" in finding and "--target-drc yes" in finding
+    assert "<svg" in finding and "NFS3ERR_EXIST" in finding
+    name = Path(replay.group(1)).name
+    assert {path.name for path in (report / "files").iterdir()} == {
+        f"{name}.json",
+        f"{name}.pcap",
+    }
+
+
+def browse(page: Path, screenshot: Path) -> str:
+    """The DOM of `page` as Debian's chromium renders it, and its screenshot (a PNG of
+    the window's size); a missing chromium fails with the fix."""
+    found = shutil.which("chromium")
+    assert found is not None, (
+        "chromium is missing: bash scripts/bootstrap (apt-get install chromium)"
+    )
+    headless = [found, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"]
+    subprocess.run(
+        [*headless, f"--screenshot={screenshot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    png = screenshot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1280, 900)
+    dom = subprocess.run(
+        [*headless, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return dom.stdout
 
 
 def tshark(pcap: Path) -> str:
