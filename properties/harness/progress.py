@@ -146,11 +146,12 @@ class EventLog:
 class Heart:
     """A thread that writes a "beat" for the running test at least every BEAT_SECONDS."""
 
-    def __init__(self, log: EventLog, beat_seconds: float = BEAT_SECONDS) -> None:
+    def __init__(self, log: EventLog, wait: Callable[[float], bool] | None = None) -> None:
+        """`wait(seconds)` waits, and says whether to stop (default: the stop event's)."""
         self._log = log
-        self._beat_seconds = beat_seconds
         self._running: tuple[dict[str, Any], Meter, Callable[[], int]] | None = None
         self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
         self._thread = threading.Thread(target=self._beat, name="nfsprop-progress", daemon=True)
         self._thread.start()
 
@@ -161,7 +162,7 @@ class Heart:
         self._running = None
 
     def _beat(self) -> None:
-        while not self._stop.wait(self._beat_seconds):
+        while not self._wait(BEAT_SECONDS):
             running = self._running
             if running is None:
                 continue

@@ -1,7 +1,8 @@
 """The suite from an installed copy, run from a directory outside the checkout, behaves as
 from the checkout: the same profile gives the tests the same Hypothesis settings, the
-package data (baselines, .x specs) is installed, and a derandomized profile leaves no
-example database behind."""
+package data (baselines, .x specs) is installed, a derandomized profile leaves no
+example database behind, and a server author's run against a server with a planted bug
+shows progress, the failure block, the HTML report and the pcap."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.live_target import live_server
 from tests.cli.test_checks import CHECK_TIMEOUT, REPO_ROOT
 
 PACKAGES = ("reference", "faults", "properties")
@@ -121,3 +123,31 @@ def test_a_profile_means_the_same_from_the_checkout_and_an_installed_copy(
     assert seen == {name: [settings] for name in runs}
     if profile == "ci":
         assert not (outside / ".hypothesis").exists()
+
+
+def test_a_server_authors_run_from_an_installed_copy(site: Path, tmp_path: Path) -> None:
+    """`nfsprop check --target URL --report out` against `nfsprop serve --no-drc` (the
+    planted bug: no duplicate request cache, while --target-drc says yes)."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with live_server(tmp_path, drc=False, separate_mount=False) as server:
+        words = ["--world", "target", "--target", server.url, "--report", "out"]
+        words += ["-k", "retransmissions_with_the_cache"]
+        ran = subprocess.run(
+            [str(site / "bin" / "nfsprop"), "check", *words],
+            cwd=outside,
+            env=in_site(site),
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT,
+            check=False,
+        )
+    out = ran.stdout
+    assert ran.returncode == 1, out + ran.stderr
+    assert "nfsprop: start  RETRANSMIT in target\n" in out
+    assert "FAIL RETRANSMIT in target: " in out and "  rule:     AT-MOST-ONCE: " in out
+    assert "Falsifying" not in out and "reproduce_failure" not in out
+    [pcap] = (outside / ".nfsprop" / "failures").glob("*-target-AT-MOST-ONCE.pcap")
+    assert f"    nfsprop replay {pcap.with_suffix('.json').relative_to(outside)}" in out
+    assert (outside / "out" / "index.html").is_file()
+    assert (outside / "out" / "files" / pcap.name).is_file()

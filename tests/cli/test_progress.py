@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from properties.harness.progress import ProgressPrinter
+from properties.harness.progress import BEAT_SECONDS, EventLog, Heart, Meter, ProgressPrinter
 from tests.cli.test_checks import CHECK_TIMEOUT
 
 
@@ -53,6 +53,36 @@ def test_the_printer_reads_lines_only_when_written_whole(tmp_path: Path) -> None
         more.write(start[10:] + "\n")
     printer.poll()
     assert out.getvalue() == "nfsprop: start  PROBE in sim\n"
+
+
+def test_the_heart_beats_for_the_running_test_only(tmp_path: Path) -> None:
+    """Each wait of BEAT_SECONDS that ends without a stop writes one beat of the test
+    being watched; none while no test is."""
+    turns = iter([False, False, True])  # two waits end, then the stop
+    watched = threading.Event()
+    done = threading.Event()
+
+    def wait(seconds: float) -> bool:
+        assert seconds == BEAT_SECONDS
+        watched.wait(5.0)  # bounded: the test below watches at once
+        stop = next(turns)
+        if stop:
+            done.set()
+        return stop
+
+    log = EventLog(tmp_path, "gw0")
+    heart = Heart(log, wait)
+    meter = Meter()
+    meter.examples, meter.restarts = 12, 3
+    heart.watch({"code": "CRASH", "world": "gonfs"}, meter, lambda: 400)
+    watched.set()
+    assert done.wait(5.0)
+    heart.stop()
+    log.close()
+    beats = [json.loads(line) for line in (tmp_path / "gw0.jsonl").read_text().splitlines()]
+    assert [(b["event"], b["examples"], b["restarts"], b["steps"]) for b in beats] == [
+        ("beat", 12, 3, 400)
+    ] * 2
 
 
 def check(*words: str, cwd: Path) -> subprocess.Popen[str]:
