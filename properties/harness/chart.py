@@ -13,7 +13,7 @@ Rules:
   are the sizes and notes the trace has (it keeps no payloads).
 - From a capture: lanes "client" and "server"; a label names the call (NFSPROC3_MKDIR,
   MOUNTPROC3_MNT, ...) with its XID, a reply its call's name and, for NFS and MOUNT, the
-  status its results start with.
+  status its results start with; a restart of the server is a mark on its lane.
 - `chart_of(path)` reads what `nfsprop trace` is given: a replay file (its trace, or the
   pcap file beside it), a trace file (format nfsprop-sim-trace) or a pcap file; anything
   else is a TraceFileError of one line.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faults.sim.trace import TRACE_FORMAT, Kind, Trace
-from reference.rpc.aio_client import WireMessage
+from reference.rpc.aio_client import RESTARTED, WireMessage
 from reference.rpc.message import CALL, MalformedMessage, parse_call, parse_reply, peek_xid
 
 NETWORK = "network"
@@ -107,6 +107,9 @@ def from_wire(messages: Iterable[WireMessage]) -> Chart:
     listed = list(messages)
     start = listed[0].time if listed else 0.0
     for message in listed:
+        if message.direction == RESTARTED:
+            arrows.append(Arrow(message.time - start, "server", "server", "restarted", "mark"))
+            continue
         calling = message.direction == "call"
         label = _call_label(message.message, names) if calling else _reply_label(message, names)
         ends = ("client", "server") if calling else ("server", "client")

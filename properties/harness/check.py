@@ -136,8 +136,8 @@ def run_check(run: CheckRun) -> int:
     per failed test. SIGTERM stops it as Ctrl-C does: the summary of what finished is
     printed, and --report written, all the same."""
     failures = _Failures(run)
-    with tempfile.TemporaryDirectory(prefix="nfsprop-progress-") as events:
-        printer = ProgressPrinter(Path(events), terminal())
+    with tempfile.TemporaryDirectory(prefix="nfsprop-progress-") as events, terminal() as out:
+        printer = ProgressPrinter(Path(events), out)
         printer.start()
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:

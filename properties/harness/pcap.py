@@ -54,6 +54,8 @@ def _packets(messages: list[WireMessage]) -> Iterator[tuple[float, bytes]]:
     start = messages[0].time if messages else 0.0
     sent: dict[tuple[Endpoint, Endpoint], int] = {}  # bytes each direction of a flow sent
     for message in messages:
+        if message.direction not in ("call", "reply"):
+            continue  # a mark (a restart): no packet
         source, destination = (
             (message.local, message.peer)
             if message.direction == "call"

@@ -34,7 +34,9 @@ Rules:
 - `wire`, while an example holds the target (properties/worlds/shared.py sets it to a
   fresh list and back to None), collects every RPC message the target's clients and raw
   sends exchange with the server (reference/rpc/aio_client.py's WireMessage): the
-  example's capture, which a failure writes as a pcap file.
+  example's capture, which a failure writes as a pcap file; a restart of the server is
+  in it too, as a message of direction RESTARTED with no bytes (a mark on the chart, no
+  packet in the pcap).
 - `crash_and_restart()` asks the server control to SIGKILL and restart the server (same
   store, same ports). `close()` closes the clients, then runs the `cleanup` given.
 """
@@ -52,7 +54,7 @@ from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.scratch import ScratchMount, ScratchNfs
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
-from reference.rpc.aio_client import RpcSocketClient, WireMessage, reset_on_close
+from reference.rpc.aio_client import RESTARTED, RpcSocketClient, WireMessage, reset_on_close
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import REPLY, peek_xid
 from reference.rpc.record import RecordReader, frame
@@ -272,6 +274,8 @@ class SocketTarget(Generic[S]):
     def crash_and_restart(self) -> None:
         progress.current().restarts += 1
         self.server.restart()
+        server = (self.host, self.server.port)
+        self._keep(WireMessage(self._loop.time(), RESTARTED, "", server, server, b""))
 
     def jump_clock(self, seconds: float) -> None:
         raise SimulatedOnly(

@@ -59,7 +59,7 @@ class WireMessage:
     """One RPC message as it crossed a socket (see `on_wire`)."""
 
     time: float
-    direction: str  # "call" (sent to the server) or "reply" (received from it)
+    direction: str  # "call" (sent to the server), "reply" (received from it), RESTARTED
     transport: str  # "tcp" or "udp"
     local: tuple[str, int]
     peer: tuple[str, int]
@@ -67,6 +67,7 @@ class WireMessage:
 
 
 WireTap = Callable[[WireMessage], None]
+RESTARTED = "restarted"  # a capture's mark: the server was restarted (no bytes)
 
 TRANSPORTS = ("tcp", "udp")
 _LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
