@@ -17,6 +17,7 @@ from reference.xdr.gen.nfs3 import (
     NFS3ERR_NOTDIR,
     NFS3ERR_NOTEMPTY,
     NFS3ERR_PERM,
+    NFS3ERR_SERVERFAULT,
     NFS3ERR_STALE,
     UNCHECKED,
     nfsstat3,
@@ -139,6 +140,9 @@ def test_rename_type_and_emptiness_rules() -> None:
     assert passes(fs.rename(ROOT_ID, b"d", d, b"x")) == {NFS3ERR_INVAL}
     ok(fs.create(d, b"x", FILE))
     assert passes(fs.rename(ROOT_ID, b"e", ROOT_ID, b"d")) == {NFS3ERR_EXIST, NFS3ERR_NOTEMPTY}
+    # a file over a full directory: both refusals apply, in no order (Ganesha: NOTEMPTY)
+    expected = {NFS3ERR_EXIST, NFS3ERR_ISDIR, NFS3ERR_NOTEMPTY}
+    assert passes(fs.rename(ROOT_ID, b"f", ROOT_ID, b"d")) == expected
     ok(fs.rename(ROOT_ID, b"d", ROOT_ID, b"e"))
     assert fs.paths()[(b"e", b"x")] is not None
     assert passes(fs.rename(ROOT_ID, b"zz", ROOT_ID, b"y")) == {NFS3ERR_NOENT}
@@ -151,6 +155,16 @@ def test_rename_moves_a_directory_and_its_parent() -> None:
     ok(fs.rename(ROOT_ID, b"e", d, b"e"))
     assert ok(fs.lookup(e, b"..")) == d
     assert fs.nlink(fs[d]) == 3
+
+
+def test_an_unchecked_create_over_a_symlink_may_fail_as_the_link_leads() -> None:
+    """Ganesha follows the link (open with O_CREAT); a loop then answers SERVERFAULT:
+    allowed by RFC 1813, but unhelpful where EXIST says what is there."""
+    fs = ModelFs()
+    ok(fs.symlink(ROOT_ID, b"a", b"a"))
+    create = fs.create(ROOT_ID, b"a", CreateHow(UNCHECKED, file_mode=0o644))
+    assert create.judge(NFS3ERR_SERVERFAULT).verdict is Verdict.WARN
+    assert create.judge(NFS3ERR_EXIST).verdict is Verdict.PASS
 
 
 def test_bad_names() -> None:

@@ -360,6 +360,13 @@ class ModelFs:
                 )
             if isinstance(existing, Directory) and how.mode != GUARDED:
                 why.add(rules.EXIST, f"{shown(name)} is a directory", NFS3ERR_ISDIR)
+            if isinstance(existing, Symlink) and how.mode != GUARDED:
+                why.warn(  # Ganesha: open(O_CREAT) follows the link, and a loop is ELOOP
+                    rules.EXIST,
+                    f"{shown(name)} is a symbolic link, which the create followed (EXIST is "
+                    "the answer RFC 1813 gives; SERVERFAULT is its error of last resort)",
+                    NFS3ERR_SERVERFAULT,
+                )
             return why.plan(operation)
         if how.mode == EXCLUSIVE:
             if existing.create_verifier != how.verifier:
@@ -598,7 +605,9 @@ class ModelFs:
                 NFS3ERR_EXIST,
                 NFS3ERR_ISDIR,
             )
-        elif isinstance(target, Directory) and target.entries:
+        if isinstance(target, Directory) and target.entries:
+            # also when the types clash: RFC 1813 gives the refusals no order (Ganesha
+            # answers a non-directory moved over a full directory with NOTEMPTY)
             why.add(
                 rules.NOTEMPTY, "the target directory is not empty", NFS3ERR_EXIST, NFS3ERR_NOTEMPTY
             )
