@@ -74,6 +74,11 @@ NOTEMPTY = define(
 RENAME_INTO_ITSELF = define(
     "RENAME-INTO-ITSELF", "a directory cannot move into itself", "RFC 1813 §3.3.14"
 )
+CREATE_FOLLOWS_SYMLINK = define(
+    "CREATE-FOLLOWS-SYMLINK",
+    "CREATE over a symbolic link's name answers for the link, not for where it points",
+    "RFC 1813 §3.3.8 (an existing name: NFS3ERR_EXIST), §3.3.5 (links are the client's)",
+)
 RENAME_TYPES = define(
     "RENAME-TYPES",
     "RENAME over an existing name: both directories or both not",

@@ -157,14 +157,17 @@ def test_rename_moves_a_directory_and_its_parent() -> None:
     assert fs.nlink(fs[d]) == 3
 
 
-def test_an_unchecked_create_over_a_symlink_may_fail_as_the_link_leads() -> None:
-    """Ganesha follows the link (open with O_CREAT); a loop then answers SERVERFAULT:
-    allowed by RFC 1813, but unhelpful where EXIST says what is there."""
+def test_a_create_over_a_symlink_answers_for_the_link() -> None:
+    """Any answer but EXIST (or BADTYPE's warning) is the link followed: Ganesha answers
+    ISDIR for a link to a directory and SERVERFAULT for a link to itself."""
     fs = ModelFs()
     ok(fs.symlink(ROOT_ID, b"a", b"a"))
     create = fs.create(ROOT_ID, b"a", CreateHow(UNCHECKED, file_mode=0o644))
-    assert create.judge(NFS3ERR_SERVERFAULT).verdict is Verdict.WARN
     assert create.judge(NFS3ERR_EXIST).verdict is Verdict.PASS
+    for followed in (NFS3ERR_SERVERFAULT, NFS3ERR_ISDIR, NFS3_OK):
+        judged = create.judge(followed)
+        assert judged.verdict is Verdict.FAIL
+        assert judged.rule is not None and judged.rule.code == "CREATE-FOLLOWS-SYMLINK"
 
 
 def test_bad_names() -> None:

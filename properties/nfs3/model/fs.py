@@ -350,7 +350,9 @@ class ModelFs:
             return why.plan_or_ok(operation, lambda: self._add_file(directory, name, how))
         existing = self.objects[existing_id]
         if how.mode == GUARDED or not isinstance(existing, RegularFile):
-            why.add(rules.EXIST, f"{shown(name)} exists ({existing.type.name})", NFS3ERR_EXIST)
+            # over a symlink, any other answer is the link followed (its own rule)
+            rule = rules.CREATE_FOLLOWS_SYMLINK if isinstance(existing, Symlink) else rules.EXIST
+            why.add(rule, f"{shown(name)} exists ({existing.type.name})", NFS3ERR_EXIST)
             if not isinstance(existing, RegularFile):
                 why.warn(
                     rules.EXIST,
@@ -360,13 +362,6 @@ class ModelFs:
                 )
             if isinstance(existing, Directory) and how.mode != GUARDED:
                 why.add(rules.EXIST, f"{shown(name)} is a directory", NFS3ERR_ISDIR)
-            if isinstance(existing, Symlink) and how.mode != GUARDED:
-                why.warn(  # Ganesha: open(O_CREAT) follows the link, and a loop is ELOOP
-                    rules.EXIST,
-                    f"{shown(name)} is a symbolic link, which the create followed (EXIST is "
-                    "the answer RFC 1813 gives; SERVERFAULT is its error of last resort)",
-                    NFS3ERR_SERVERFAULT,
-                )
             return why.plan(operation)
         if how.mode == EXCLUSIVE:
             if existing.create_verifier != how.verifier:
