@@ -170,6 +170,17 @@ def test_a_create_over_a_symlink_answers_for_the_link() -> None:
         assert judged.rule is not None and judged.rule.code == "CREATE-FOLLOWS-SYMLINK"
 
 
+def test_a_read_may_lose_an_exclusive_create_s_verifier() -> None:
+    """Servers keep the verifier in atime/mtime (Ganesha, knfsd), and a READ may set atime:
+    a retried EXCLUSIVE create with the same verifier may then answer EXIST."""
+    fs = ModelFs()
+    how = CreateHow(EXCLUSIVE, verifier=b"v" * 8)
+    created = ok(fs.create(ROOT_ID, b"a", how))
+    assert fs.create(ROOT_ID, b"a", how).judge(NFS3ERR_EXIST).verdict is Verdict.FAIL
+    ok(fs.read(created, 0, 10))
+    assert fs.create(ROOT_ID, b"a", how).judge(NFS3ERR_EXIST).verdict is Verdict.PASS
+
+
 def test_bad_names() -> None:
     fs = ModelFs()
     assert passes(fs.create(ROOT_ID, b"x" * 256, FILE)) == {NFS3ERR_NAMETOOLONG}

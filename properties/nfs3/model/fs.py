@@ -11,7 +11,7 @@ Rules (RFC 1813 section 3.3, and POSIX where the RFC leaves it to the server's f
   truncates it; a requested mode may or may not be applied); over anything else EXIST.
   GUARDED over an existing name is EXIST. EXCLUSIVE over a file created EXCLUSIVE with
   the same verifier succeeds on that file (EXIST also passes once its attributes changed,
-  since servers keep the verifier in them); otherwise EXIST.
+  a READ's atime included, since servers keep the verifier in them); otherwise EXIST.
 - REMOVE of a directory: ISDIR or PERM pass (Linux, POSIX); ACCES, NOTSUPP, INVAL warn;
   RFC 1813 lets REMOVE delete an empty directory: NFS3_OK there is a WARN. Never '.'/'..'.
 - RMDIR: not a directory NOTDIR; not empty NOTEMPTY or EXIST (the RFC lists both);
@@ -281,9 +281,12 @@ class ModelFs:
         file, alive = self._file(why, object_id, rules.READ_NOT_FILE)
         if file is None:
             return why.plan(operation)
-        return why.plan_or_ok(
-            operation, lambda: file.content.read(offset, count), None if alive else STILL_ANSWERS
-        )
+
+        def apply() -> bytes:
+            file.verifier_may_be_lost = True  # a read may set atime, where servers keep it
+            return file.content.read(offset, count)
+
+        return why.plan_or_ok(operation, apply, None if alive else STILL_ANSWERS)
 
     def write(self, object_id: ObjectId, offset: int, data: bytes, durable: bool) -> Plan[None]:
         operation = f"WRITE #{object_id} [{offset}, +{len(data)})"
