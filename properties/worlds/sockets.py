@@ -54,7 +54,13 @@ from properties.worlds.probe import REFERENCE, Features
 from properties.worlds.scratch import ScratchMount, ScratchNfs
 from properties.worlds.target import Capabilities, SimulatedOnly
 from reference.nfs.server_main import MAX_RECORD
-from reference.rpc.aio_client import RESTARTED, RpcSocketClient, WireMessage, reset_on_close
+from reference.rpc.aio_client import (
+    RESTARTED,
+    RpcSocketClient,
+    WireMessage,
+    reset_on_close,
+    seen_on,
+)
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import REPLY, peek_xid
 from reference.rpc.record import RecordReader, frame
@@ -138,7 +144,7 @@ class SocketTarget(Generic[S]):
         self._raw_stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._raw_records = RecordReader(MAX_RECORD)
         self._raw_replies = _RawReplies(self._tap)
-        self.wire: list[WireMessage] | None = None
+        self._wire: list[WireMessage] | None = None
         self._next_raw_xid = FIRST_RAW_XID
         try:
             if proxy is not None:
@@ -151,8 +157,6 @@ class SocketTarget(Generic[S]):
                 if server.mount_port == server.port
                 else self._connect(server.mount_port, False)
             )
-            for client in (self.client, self.mount_client):
-                client.on_wire = self._keep
             self.caller: RpcSocketClient | ScratchNfs = self.client
             self.mount_caller: Caller = self.mount_client
             if scratch_dir is not None:
@@ -182,19 +186,28 @@ class SocketTarget(Generic[S]):
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(asyncio.wait_for(operation, RUN_TIMEOUT))
 
+    @property
+    def wire(self) -> list[WireMessage] | None:
+        return self._wire
+
+    @wire.setter
+    def wire(self, capture: list[WireMessage] | None) -> None:
+        """Capture into `capture` (None: stop); the clients tap only while it is set."""
+        self._wire = capture
+        for client in (self.client, self.mount_client):
+            client.on_wire = None if capture is None else capture.append
+
     def _keep(self, message: WireMessage) -> None:
-        if self.wire is not None:
-            self.wire.append(message)
+        if self._wire is not None:
+            self._wire.append(message)
 
     def _tap(self, direction: str, message: bytes, transport: Any, kind: str) -> None:
         """Keep a raw send's message (`transport`: its asyncio transport or stream writer)."""
         if self.wire is None or transport is None:
             return
-        local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
-        if local is not None and peer is not None:
-            self._keep(
-                WireMessage(self._loop.time(), direction, kind, local[:2], peer[:2], message)
-            )
+        seen = seen_on(transport, self._loop.time(), direction, kind, message)
+        if seen is not None:
+            self._keep(seen)
 
     async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
         known = peek_xid(message)

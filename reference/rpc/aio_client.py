@@ -40,7 +40,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from reference.rpc.calls import result_of
 from reference.rpc.client import Completion, Outgoing, RetryPolicy, RpcClientEngine
@@ -64,6 +64,17 @@ class WireMessage:
     local: tuple[str, int]
     peer: tuple[str, int]
     message: bytes
+
+
+def seen_on(
+    carrier: Any, time: float, direction: str, transport: str, message: bytes
+) -> WireMessage | None:
+    """The WireMessage of `message` on `carrier` (an asyncio transport or stream writer:
+    anything with get_extra_info), None if its addresses are gone (a closed socket)."""
+    local, peer = carrier.get_extra_info("sockname"), carrier.get_extra_info("peername")
+    if local is None or peer is None:
+        return None
+    return WireMessage(time, direction, transport, local[:2], peer[:2], message)
 
 
 WireTap = Callable[[WireMessage], None]
@@ -289,12 +300,9 @@ class RpcSocketClient:
     def _tap(self, direction: str, message: bytes, transport: asyncio.BaseTransport | None) -> None:
         if self.on_wire is None or transport is None:
             return
-        local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
-        if local is not None and peer is not None:
-            wire = WireMessage(
-                self._loop.time(), direction, self.transport, local[:2], peer[:2], message
-            )
-            self.on_wire(wire)
+        seen = seen_on(transport, self._loop.time(), direction, self.transport, message)
+        if seen is not None:
+            self.on_wire(seen)
 
     def _on_message(self, message: bytes) -> None:
         stream = self._stream
