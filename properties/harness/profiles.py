@@ -14,19 +14,20 @@ Every profile starts from Hypothesis's built-in `default` profile, not from the 
 default: Hypothesis loads its own `ci` profile (derandomized, no database) when a CI
 variable such as `CI` is set, and `dev` must stay random there too.
 
-What a test draws depends on its seed and nothing else. Hypothesis (from 6.131) draws a
-few values from a pool of constants it reads out of the local modules loaded at that
-moment, so a derandomized test drew different examples depending on which test modules
-pytest had imported before it (which xdist decides afresh on every run: a search found
-its bug in one order and not in another). `register()` fixes that pool: the constants of
-the project's own packages (POOL_PACKAGES, their source files in sorted order), read once,
-whatever is imported when; tests/replay/test_hypothesis_contract.py checks that the hook
-it replaces still exists and that importing a module changes no draw.
+What a test draws depends on its seed and its strategies, nothing else. Hypothesis (from
+6.131) draws a few values from a pool of constants it reads out of the local modules loaded
+at that moment: a derandomized test drew different examples depending on which modules
+pytest had imported before it (which xdist decides afresh on every run), from a checkout
+and from an installed copy (whose modules are not "local"), and after any edit anywhere in
+the project (a fixed pool of the project's own constants moved every CI run's examples
+whenever a source file changed). `register()` empties that pool (`no_local_constants`);
+the strategies draw the protocol's boundaries themselves.
+tests/replay/test_hypothesis_contract.py checks that the hook it replaces still exists and
+that importing a module changes no draw.
 """
 
 import functools
 import os
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -41,30 +42,21 @@ EXAMPLES_DIR = os.path.join(".hypothesis", "examples")
 SLOW_OK = (HealthCheck.too_slow, HealthCheck.data_too_large)
 
 
-POOL_PACKAGES = ("reference", "faults", "properties")
-_ROOT = Path(__file__).resolve().parents[2]
-
-
-@functools.cache
-def project_constants() -> constants_ast.Constants:
-    """The constants of the project's own packages: the same pool in every process."""
-    pool = constants_ast.Constants(  # sorted: a set's order would change per process
+def no_local_constants() -> constants_ast.Constants:
+    """The pool of local constants Hypothesis draws from: empty (see the module rules)."""
+    return constants_ast.Constants(
         integers=SortedSet(),
         floats=SortedSet(key=float_to_int),
         bytes=SortedSet(),
         strings=SortedSet(),
     )
-    for package in POOL_PACKAGES:
-        for source in sorted((_ROOT / package).rglob("*.py")):
-            pool |= constants_ast._constants_from_source(source.read_bytes(), limit=True)
-    return pool
 
 
 @functools.cache  # once: a later call (the checkout's root conftest.py, which pytest may
 # load during collection, after Hypothesis's plugin loaded --hypothesis-profile) must not
 # load `dev` over the profile the run chose
 def register() -> None:
-    providers._get_local_constants = project_constants  # see the module rules
+    providers._get_local_constants = no_local_constants  # see the module rules
     database = DirectoryBasedExampleDatabase(os.environ.get("NFSPROP_EXAMPLES_DIR", EXAMPLES_DIR))
     pristine = settings.get_profile("default")
     settings.register_profile("dev", pristine, max_examples=50, deadline=None, database=database)

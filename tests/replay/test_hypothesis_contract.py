@@ -15,7 +15,7 @@ whose rule or initialize function `@recorded` does not record (no `@recorded`, o
 `type(...)`, with an UnrecordedStep naming the class, the function and the fix. And what a
 derandomized test draws does not depend on the modules loaded before it: Hypothesis reads
 its pool of local constants through `providers._get_local_constants`, which the suite's
-profiles (properties/harness/profiles.py) replace by a fixed pool. And a test's budget
+profiles (properties/harness/profiles.py) replace by an empty pool. And a test's budget
 (properties/harness/progress.py) ends generation through
 `ConjectureRunner.should_generate_more`: a capped run passes with the examples it had, a
 failing one is still shrunk to its minimal example.
@@ -296,7 +296,7 @@ def test_the_suites_machines_record_every_step() -> None:
 def test_what_a_test_draws_does_not_depend_on_the_modules_loaded_before_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert providers._get_local_constants is profiles.project_constants
+    assert providers._get_local_constants is profiles.no_local_constants
 
     def draws() -> list[int]:
         seen: list[int] = []
