@@ -22,6 +22,11 @@ LIVE_STALE = define(
     "a live object's handle keeps working (never NFS3ERR_STALE), across RENAME too",
     "RFC 1813 §2.6, §4.1 (file handles)",
 )
+HANDLE_MOVED = define(
+    "HANDLE-MOVED",
+    "a live object's handle keeps working after RENAME moves it or a directory above it",
+    "RFC 1813 §2.6, §4.1 (file handles)",
+)
 NOTDIR = define(
     "NOTDIR", "a directory operation on a non-directory answers NFS3ERR_NOTDIR", "RFC 1813 §2.6"
 )

@@ -157,6 +157,25 @@ def test_rename_moves_a_directory_and_its_parent() -> None:
     assert fs.nlink(fs[d]) == 3
 
 
+def test_an_error_with_the_handle_of_an_object_rename_moved_breaks_handle_moved() -> None:
+    fs = ModelFs()
+    parent = ok(fs.mkdir(ROOT_ID, b"p", 0o755))
+    child = ok(fs.mkdir(parent, b"c", 0o755))
+    before = fs.mkdir(child, b"x", 0o755)
+    assert not before.moved and before.broken_rule(NFS3ERR_NOENT).code == "MKDIR-REFUSED"
+    ok(fs.rename(ROOT_ID, b"p", ROOT_ID, b"q"))
+    made_after = ok(fs.mkdir(parent, b"new", 0o755))
+    after = fs.mkdir(child, b"x", 0o755)
+    assert after.moved and after.broken_rule(NFS3ERR_NOENT).code == "HANDLE-MOVED"
+    assert "RENAME moved" in after.judge(NFS3ERR_NOENT).reason
+    assert after.broken_rule(NFS3ERR_STALE).code == "HANDLE-MOVED"
+    assert not fs.getattr(made_after).moved  # its handle names the new path
+    assert not fs.getattr(ROOT_ID).moved
+    renamed_onto_itself = ok(fs.create(ROOT_ID, b"f", FILE))
+    ok(fs.rename(ROOT_ID, b"f", ROOT_ID, b"f"))
+    assert fs.getattr(renamed_onto_itself).moved
+
+
 def test_a_create_over_a_symlink_answers_for_the_link() -> None:
     """Any answer but EXIST (or BADTYPE's warning) is the link followed: Ganesha answers
     ISDIR for a link to a directory and SERVERFAULT for a link to itself."""

@@ -20,6 +20,8 @@ Rules (RFC 1813 section 3.3, and POSIX where the RFC leaves it to the server's f
   (INVAL); over an existing target both must be directories or both not (RFC: EXIST;
   POSIX: ISDIR/NOTDIR), a directory target must be empty (EXIST or NOTEMPTY), and the
   target is replaced atomically; two names of the same object: NFS3_OK, no change.
+  What a RENAME moved (the object, and all below it) is `moved`: the client's handles of
+  them were got before, and must keep working (an error outside a plan: HANDLE-MOVED).
 - LINK: to a directory is refused (ISDIR, PERM, INVAL, NOTSUPP, ACCES); to a removed
   file STALE or NOENT.
 - READ, WRITE, COMMIT of a directory: ISDIR or INVAL; of a symlink: INVAL (BADTYPE warns;
@@ -99,6 +101,7 @@ class ModelFs:
             ROOT_ID: Directory(ROOT_ID, parent=ROOT_ID, mode=None, links=0)
         }
         self._next_id = 1
+        self.moved: set[ObjectId] = set()  # renamed since the client got their handles
 
     # -- queries --
 
@@ -152,6 +155,7 @@ class ModelFs:
     def _handle(self, why: Refusals, object_id: ObjectId) -> tuple[ModelObject, bool]:
         """The object, and whether it is alive (a dead one adds STALE)."""
         obj = self.objects[object_id]
+        why.moved |= object_id in self.moved
         if not obj.alive:
             why.add(rules.STALE, "the object was removed", NFS3ERR_STALE)
         return obj, obj.alive
@@ -568,7 +572,8 @@ class ModelFs:
             return why.plan(operation)
         source = self.objects[source_id]
         if target_id == source_id:
-            return why.plan_or_ok(operation, lambda: None, Judgement(Verdict.PASS, "same object"))
+            same = Judgement(Verdict.PASS, "same object")
+            return why.plan_or_ok(operation, lambda: self._moved(source), same)
 
         def apply() -> None:
             if target_id is not None:
@@ -577,6 +582,7 @@ class ModelFs:
             to_dir.entries[to_name] = source.id
             if isinstance(source, Directory):
                 source.parent = to_dir.id
+            self._moved(source)
 
         return why.plan_or_ok(operation, apply)
 
@@ -609,6 +615,12 @@ class ModelFs:
             why.add(
                 rules.NOTEMPTY, "the target directory is not empty", NFS3ERR_EXIST, NFS3ERR_NOTEMPTY
             )
+
+    def _moved(self, source: ModelObject) -> None:
+        """`source` and what is under it were renamed: their handles name moved objects."""
+        self.moved.add(source.id)
+        if isinstance(source, Directory):
+            self.moved.update(child for _, child in self._walk(source.id, ()))
 
     def _is_within(self, object_id: ObjectId, ancestor: ObjectId) -> bool:
         while True:

@@ -13,7 +13,10 @@ Rules:
 - Every refusal names the rule (properties/nfs3/rules.py) that makes the model refuse; a
   status outside the plan is judged against the first refusal's rule, or, when the
   model expected success, against the operation's "-REFUSED" rule (LIVE-STALE when the
-  answer was NFS3ERR_STALE: a live object's handle stopped working). WARN judgements carry
+  answer was NFS3ERR_STALE: a live object's handle stopped working). An error outside the
+  plan of a call that used the handle of an object RENAME moved (it, or a directory above
+  it, since the client got the handle) breaks HANDLE-MOVED: one rule for a server whose
+  handles name paths, whatever the operation. WARN judgements carry
   their rule too; the machine records them as WARN findings and raises FAIL ones as
   `ModelMismatch`, a FindingError (properties/harness/findings.py).
 """
@@ -26,7 +29,7 @@ from enum import Enum
 from typing import Generic, TypeVar
 
 from properties.harness.findings import FindingError, Rule
-from properties.nfs3.rules import LIVE_STALE, refused
+from properties.nfs3.rules import HANDLE_MOVED, LIVE_STALE, refused
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_STALE, nfsstat3
 
 T = TypeVar("T")
@@ -63,6 +66,7 @@ class Plan(Generic[T]):
     operation: str
     allowed: dict[nfsstat3, Judgement]
     effect: Callable[[], T] | None = None
+    moved: bool = False  # the call uses the handle of an object RENAME moved
     settled: bool = field(default=False, init=False)
 
     def judge(self, status: int) -> Judgement:
@@ -70,15 +74,18 @@ class Plan(Generic[T]):
         if judgement is not None:
             return judgement
         expected = ", ".join(status_name(s) for s in sorted(self.allowed))
+        moved = " (a handle of an object RENAME moved)" if self.moved else ""
         return Judgement(
             Verdict.FAIL,
-            f"{self.operation}: expected one of {expected}, got {status_name(status)}",
+            f"{self.operation}: expected one of {expected}, got {status_name(status)}{moved}",
             self.broken_rule(status),
         )
 
     def broken_rule(self, status: int) -> Rule:
         """The rule an answer outside the plan breaks (see the module rules)."""
         ok = self.allowed.get(NFS3_OK)
+        if self.moved and status != NFS3_OK:
+            return HANDLE_MOVED
         if status == NFS3ERR_STALE:  # allowed for a removed object: these objects live
             return LIVE_STALE
         if status != NFS3_OK and ok is not None and ok.verdict is Verdict.PASS:
@@ -107,6 +114,7 @@ class Refusals:
 
     def __init__(self) -> None:
         self.allowed: dict[nfsstat3, Judgement] = {}
+        self.moved = False  # a handle the call uses is of an object RENAME moved
 
     def __bool__(self) -> bool:
         return bool(self.allowed)
@@ -124,7 +132,7 @@ class Refusals:
 
     def plan(self, operation: str) -> Plan[T]:
         """The refusals only: NFS3_OK is not acceptable."""
-        return Plan(operation, dict(self.allowed))
+        return Plan(operation, dict(self.allowed), moved=self.moved)
 
     def plan_or_ok(
         self, operation: str, effect: Callable[[], T], ok: Judgement | None = None
@@ -133,4 +141,4 @@ class Refusals:
         Without refusals, NFS3_OK is the only acceptable answer."""
         allowed = dict(self.allowed)
         allowed[NFS3_OK] = ok or Judgement(Verdict.PASS, "the operation succeeds")
-        return Plan(operation, allowed, effect)
+        return Plan(operation, allowed, effect, self.moved)
