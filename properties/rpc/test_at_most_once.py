@@ -63,10 +63,13 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:
     events = shrunk.world.trace.events
     faults = [event for event in events if event.kind in FAULT_KINDS]
     messages = [event for event in events if event.kind == Kind.SEND]
-    # Minimal: one call, its request duplicated once, two executions, two replies.
-    assert len(shrunk.xids) == 1
-    assert [event.kind for event in faults] == [Kind.DUPLICATE]
-    assert len(messages) == 3, shrunk.world.trace.sequence_chart()
+    # Minimal: one call and one fault, either of the two that make it run twice: its
+    # request duplicated (two executions, two replies: 3 messages), or its reply dropped
+    # (the client retransmits, the server runs it again: 4 messages).
+    chart = shrunk.world.trace.sequence_chart()
+    assert len(shrunk.xids) == 1, chart
+    shape = ([event.kind for event in faults], len(messages))
+    assert shape in [([Kind.DUPLICATE], 3), ([Kind.DROP], 4)], chart
 
 
 @check("RPC-SIM-DETERMINISM", "the same seed gives the same trace byte for byte", "RFC 5531 §8")
