@@ -136,13 +136,14 @@ def run_check(run: CheckRun) -> int:
     per failed test. SIGTERM stops it as Ctrl-C does: the summary of what finished is
     printed, and --report written, all the same."""
     failures = _Failures(run)
+    stopping = _Stopping()
     with tempfile.TemporaryDirectory(prefix="nfsprop-progress-") as events, terminal() as out:
         printer = ProgressPrinter(Path(events), out)
         printer.start()
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, stopping.interrupt)
         try:
             words = [*run.pytest_words(), "--progress-dir", events]
-            status = pytest.main(words, plugins=[failures])
+            status = pytest.main(words, plugins=[failures, stopping])
         finally:
             signal.signal(signal.SIGTERM, previous)
             printer.stop()
@@ -155,8 +156,21 @@ def run_check(run: CheckRun) -> int:
     return int(status)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+@dataclass(eq=False)  # a plugin: hashed by identity
+class _Stopping:
+    """SIGTERM stops the run as Ctrl-C does: a KeyboardInterrupt where the main thread is.
+    Python ignores one raised inside a garbage collector callback (Hypothesis has one), so
+    a test that went on is interrupted again once it ends."""
+
+    signal: int | None = None
+
+    def interrupt(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def pytest_runtest_logfinish(self) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt(f"signal {self.signal}")
 
 
 @dataclass(eq=False)  # a plugin: hashed by identity

@@ -140,3 +140,37 @@ def test_a_run_stopped_by_sigterm_prints_what_finished(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["pass", "PROBE"] for line in lines), output
     checks = json.loads((report / "results.json").read_text())["checks"]
     assert [(entry["code"], entry["verdict"]) for entry in checks] == [("PROBE", "pass")]
+
+
+def test_a_sigterm_whose_interrupt_python_swallowed_stops_the_run_when_the_test_ends(
+    tmp_path: Path,
+) -> None:
+    """Python ignores a KeyboardInterrupt raised inside a garbage collector callback (where
+    Hypothesis has one); the run must stop all the same, after that test."""
+    (tmp_path / "test_two.py").write_text(
+        "import os, signal\n"
+        "def test_swallowed():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass  # as in a gc callback\n"
+        "def test_after():\n"
+        "    raise AssertionError('ran after SIGTERM')\n"
+    )
+    runner = (
+        "import signal, sys, pytest\n"
+        "from properties.harness.check import _Stopping\n"
+        "stopping = _Stopping()\n"
+        "signal.signal(signal.SIGTERM, stopping.interrupt)\n"
+        "sys.exit(pytest.main(['-p', 'no:cacheprovider', 'test_two.py'], plugins=[stopping]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", runner],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr  # pytest's "interrupted"
+    assert "ran after SIGTERM" not in run.stdout
+    assert "KeyboardInterrupt" in run.stdout
