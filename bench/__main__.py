@@ -3,7 +3,16 @@
 import importlib
 import sys
 
-BENCHMARKS = ["xdr_codec", "rpc_null", "sim_calls", "proxies", "nfs_client", "fuse"]
+BENCHMARKS = [
+    "xdr_codec",
+    "rpc_null",
+    "sim_calls",
+    "proxies",
+    "nfs_client",
+    "fuse",
+    "nfs_server",
+    "detection",
+]
 
 
 def main(argv: list[str]) -> None:

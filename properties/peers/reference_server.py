@@ -3,10 +3,10 @@ crashed with SIGKILL and restarted on the same SQLite store and port.
 
 Rules:
 - ServerProcess starts `python -m properties.cli serve --port P --store WORK/store.sqlite`
-  (P is 0 the first time, then the port it got, so a restart listens where clients
-  reconnect; MOUNT shares the NFS port) and waits, bounded by `start_timeout`, for the
-  URL line it prints. Its stderr is appended to WORK/serve.log, whose tail is in every
-  start-up error (ServerStartError).
+  (or `--memory` in place of the store; P is 0 the first time, then the port it got, so
+  a restart listens where clients reconnect; MOUNT shares the NFS port) and waits,
+  bounded by `start_timeout`, for the URL line it prints. Its stderr is appended to
+  WORK/serve.log, whose tail is in every start-up error (ServerStartError).
 - It is a PeerProcess: it only ever signals the process it started, by that process's
   pid; `kill` is a crash, `restart` kill + start, `stop` SIGTERM then SIGKILL and returns
   the exit status. Linux SIGKILLs the server if the thread that started it ends first
@@ -45,11 +45,13 @@ class ServerProcess(PeerProcess):
         work_dir: Path,
         *,
         drc: bool = True,
+        memory: bool = False,
         extra_args: tuple[str, ...] = (),
         start_timeout: float = 30.0,
     ) -> None:
         self.work_dir = work_dir
         self.drc = drc
+        self.memory = memory  # `--memory`: no store, nothing survives a restart
         self.extra_args = extra_args
         self.start_timeout = start_timeout
         self.store_path = work_dir / "store.sqlite"
@@ -65,7 +67,8 @@ class ServerProcess(PeerProcess):
         return f"{head}/{path.lstrip('/')}?{query}"
 
     def command(self) -> list[str]:
-        arguments = ["serve", "--store", str(self.store_path), "--port", str(self.port)]
+        store = ["--memory"] if self.memory else ["--store", str(self.store_path)]
+        arguments = ["serve", *store, "--port", str(self.port)]
         if not self.drc:
             arguments.append("--no-drc")
         return nfsprop_command(*arguments, *self.extra_args)
