@@ -73,7 +73,12 @@ def hunt(config: AfsMachineConfig, violation: type[AfsViolation]) -> list[str]:
     return log.logs[-1]  # Hypothesis replays the minimal failing example last
 
 
-@check("AFS-MUTANT-NO-BREAK", "a server that forgets to break callbacks is found", "RFC 5531 §8")
+@check(
+    "AFS-MUTANT-NO-BREAK",
+    "a server that forgets to break callbacks is found",
+    "RFC 5531 §8",
+    planted="ServerMutants(forget_breaks=True)",
+)
 def test_a_server_that_forgets_to_break_callbacks_is_found() -> None:
     config = AfsMachineConfig(server_mutants=ServerMutants(forget_breaks=True))
     shrunk = hunt(config, CallbackSafetyViolation)
@@ -82,7 +87,12 @@ def test_a_server_that_forgets_to_break_callbacks_is_found() -> None:
     assert [step.split()[1] for step in shrunk] == ["opens", "writes", "opens"], shrunk
 
 
-@check("AFS-MUTANT-FIRST-WRITER", "a server that keeps the first writer is found", "RFC 5531 §8")
+@check(
+    "AFS-MUTANT-FIRST-WRITER",
+    "a server that keeps the first writer is found",
+    "RFC 5531 §8",
+    planted="ServerMutants(first_writer_wins=True)",
+)
 def test_a_server_that_keeps_the_first_writer_is_found() -> None:
     config = AfsMachineConfig(server_mutants=ServerMutants(first_writer_wins=True))
     shrunk = hunt(config, LastWriterViolation)
@@ -91,7 +101,12 @@ def test_a_server_that_keeps_the_first_writer_is_found() -> None:
     assert "to its open" in shrunk[-1], shrunk
 
 
-@check("AFS-MUTANT-EXPIRED", "a client that trusts expired promises is found", "RFC 5531 §8")
+@check(
+    "AFS-MUTANT-EXPIRED",
+    "a client that trusts expired promises is found",
+    "RFC 5531 §8",
+    planted="ClientMutants(trust_expired=True)",
+)
 def test_a_client_that_trusts_expired_promises_is_found() -> None:
     config = AfsMachineConfig(client_mutants=ClientMutants(trust_expired=True))
     shrunk = hunt(config, ExpiryViolation)
@@ -101,7 +116,12 @@ def test_a_client_that_trusts_expired_promises_is_found() -> None:
     assert "11 s pass" in shrunk, shrunk
 
 
-@check("AFS-MUTANT-EPOCH", "a client that ignores the epoch is found", "RFC 5531 §8")
+@check(
+    "AFS-MUTANT-EPOCH",
+    "a client that ignores the epoch is found",
+    "RFC 5531 §8",
+    planted="ClientMutants(ignore_epoch=True)",
+)
 def test_a_client_that_ignores_the_epoch_is_found() -> None:
     config = AfsMachineConfig(client_mutants=ClientMutants(ignore_epoch=True))
     shrunk = hunt(config, EpochViolation)

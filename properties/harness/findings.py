@@ -76,16 +76,20 @@ def define(code: str, title: str, rfc: str, claim: str | None = None) -> Rule:
 Check = Rule  # a property's code, title and section: the same three things as a rule's
 CHECKS: dict[str, Check] = {}
 CHECK_MARKER = "nfsprop_check"
+PLANTED_MARKER = "planted"  # `-m planted`: the checks `python3 -m bench detection` times
 
 
-def check(code: str, title: str, rfc: str) -> Callable[[F], F]:
-    """Mark a test function as the check `code` (registered once)."""
+def check(code: str, title: str, rfc: str, planted: str | None = None) -> Callable[[F], F]:
+    """Mark a test function as the check `code` (registered once); `planted` names the
+    planted bug (a switch, never on outside tests) the check must find."""
     if code in CHECKS:
         raise ValueError(f"check code {code} is defined twice")
     CHECKS[code] = found = Check(code, title, rfc)
 
     def mark(function: F) -> F:
         marked: F = getattr(pytest.mark, CHECK_MARKER)(found.code)(function)
+        if planted is not None:
+            marked = getattr(pytest.mark, PLANTED_MARKER)(planted)(marked)
         return marked
 
     return mark

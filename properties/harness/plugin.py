@@ -44,7 +44,7 @@ import pytest
 from properties.baselines import OWN_WORLDS, BaselineError, baselines
 from properties.families import MARKERS, marker_of
 from properties.harness import profiles, progress, seeds
-from properties.harness.findings import CHECK_MARKER
+from properties.harness.findings import CHECK_MARKER, PLANTED_MARKER
 from properties.harness.progress import Budget, EventLog, ProgressPlugin
 from properties.harness.recording import RecordingPlugin
 from properties.harness.replay import file as replay_file
@@ -162,6 +162,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except WorldError as error:
         raise pytest.UsageError(str(error)) from None
     config.addinivalue_line("markers", f"{CHECK_MARKER}(code): the check a test is (findings.py)")
+    config.addinivalue_line(
+        "markers", f"{PLANTED_MARKER}(bug): a check that must find the planted bug it names"
+    )
     for marker, description in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {description}")
     given: str | None = config.getoption("baseline")

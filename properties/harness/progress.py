@@ -17,9 +17,10 @@ Rules:
 - Events: with `--progress-dir DIR` (given by `nfsprop check`), each process that runs
   tests appends JSON lines to DIR/<process>.jsonl: "plan" (how many tests each check and
   world has, after selection), "start" and "end" of each test of a check (end: verdict,
-  examples, steps, restarts, seconds), and, from a thread, a "beat" at least every
-  BEAT_SECONDS while a test runs (examples, restarts, steps so far). xdist's workers
-  write their own files; the run's controller is the one reader.
+  examples, steps, restarts, seconds, and `first_failure`: the seconds into the test at
+  which a Hypothesis run first had a failing example, or null), and, from a thread, a
+  "beat" at least every BEAT_SECONDS while a test runs (examples, restarts, steps so
+  far). xdist's workers write their own files; the run's controller is the one reader.
 - The ProgressPrinter (`nfsprop check`'s) reads the files from a thread and prints a line
   when a check in a world starts (its first test), a beat, and a line when it ends (its
   last test: the worst verdict, examples, steps, elapsed), to the terminal the command
@@ -45,7 +46,12 @@ from hypothesis.internal.conjecture.engine import ConjectureRunner
 
 from properties.harness import findings
 from properties.harness.findings import CHECK_MARKER, Verdict
-from properties.harness.recording import EXAMPLES_PROPERTY, RESTARTS_PROPERTY, world_of
+from properties.harness.recording import (
+    EXAMPLES_PROPERTY,
+    FIRST_FAILURE_PROPERTY,
+    RESTARTS_PROPERTY,
+    world_of,
+)
 from properties.harness.results import NOT_RUN, check_of, verdict_of
 
 BEAT_SECONDS = 30.0
@@ -68,7 +74,7 @@ class Meter:
     started: float = 0.0
     examples: int = 0
     restarts: int = 0
-    failure_seen: bool = False
+    first_failure: float | None = None  # seconds into the test of its first failing example
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -87,6 +93,11 @@ class Meter:
 
     def example_started(self) -> None:
         self.examples += 1
+
+    def failure_found(self) -> None:
+        """A Hypothesis run of this test has a failing example (the first one counts)."""
+        if self.first_failure is None:
+            self.first_failure = self.elapsed()
 
 
 _current: list[Meter] = [Meter()]
@@ -122,7 +133,10 @@ def install() -> None:
     generating = ConjectureRunner.should_generate_more
 
     def should_generate_more(runner: ConjectureRunner) -> bool:
-        return generating(runner) and not current().spent(runner.valid_test_cases)
+        meter = current()
+        if runner.interesting_test_cases:
+            meter.failure_found()
+        return generating(runner) and not meter.spent(runner.valid_test_cases)
 
     setattr(ConjectureRunner, "should_generate_more", should_generate_more)  # noqa: B010
 
@@ -364,6 +378,8 @@ class ProgressPlugin:
                 (EXAMPLES_PROPERTY, meter.examples),
                 (RESTARTS_PROPERTY, meter.restarts),
             ]
+            if meter.first_failure is not None:
+                report.user_properties.append((FIRST_FAILURE_PROPERTY, meter.first_failure))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -382,6 +398,7 @@ class ProgressPlugin:
                 "restarts": numbers.get(RESTARTS_PROPERTY, 0),
                 "steps": body["steps"],
                 "seconds": round(report.duration, 1),
+                "first_failure": numbers.get(FIRST_FAILURE_PROPERTY),
             }
         )
 

@@ -38,6 +38,7 @@ CAPABILITIES_PROPERTY = "nfsprop_capabilities"
 HYPOTHESIS_PROPERTY = "nfsprop_hypothesis"
 EXAMPLES_PROPERTY = "nfsprop_examples"  # examples and restarts: properties/harness/progress.py
 RESTARTS_PROPERTY = "nfsprop_restarts"
+FIRST_FAILURE_PROPERTY = "nfsprop_first_failure"  # seconds, or None: no failing example
 _RECORDER = pytest.StashKey[Recorder]()
 _CAPABILITIES = pytest.StashKey[dict[str, bool | None]]()
 

@@ -150,6 +150,7 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
     "RETRANSMIT-NO-CACHE",
     "without the cache, the suite finds a double execution and shrinks it to one call",
     "RFC 1813 §4.5",
+    planted="the NFSv3 server without its duplicate request cache",
 )
 def test_without_the_cache_a_double_execution_is_found_and_shrunk(
     target_factory: TargetFactory, world: str, capabilities: Capabilities
@@ -203,6 +204,7 @@ def test_partitions_heal_and_every_call_runs_once(request: pytest.FixtureRequest
     "PARTITION-NO-CACHE",
     "without the cache, a partition that loses a reply is found",
     "RFC 1813 §4.5",
+    planted="the NFSv3 server without its duplicate request cache",
 )
 def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
     config, log = MachineConfig(drc=False, partitions=True), RunLog()

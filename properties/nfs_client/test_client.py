@@ -141,7 +141,10 @@ def message_faults(run: ClientRun) -> list[str]:
 
 
 @check(
-    "CLIENT-MUTANT-CTO", "a client that never revalidates breaks close-to-open", "RFC 1813 §4.11"
+    "CLIENT-MUTANT-CTO",
+    "a client that never revalidates breaks close-to-open",
+    "RFC 1813 §4.11",
+    planted="ClientBugs(never_revalidate=True)",
 )
 def test_a_client_that_never_revalidates_breaks_close_to_open() -> None:
     shrunk = find_counterexample(
@@ -158,6 +161,7 @@ def test_a_client_that_never_revalidates_breaks_close_to_open() -> None:
     "CLIENT-MUTANT-STALENESS",
     "a client that never revalidates breaks bounded staleness",
     "RFC 1813 §4.11",
+    planted="ClientBugs(never_revalidate=True)",
 )
 def test_a_client_that_never_revalidates_breaks_bounded_staleness() -> None:
     shrunk = find_counterexample(
@@ -169,7 +173,10 @@ def test_a_client_that_never_revalidates_breaks_bounded_staleness() -> None:
 
 
 @check(
-    "CLIENT-MUTANT-CONVERGE", "a client that never revalidates does not converge", "RFC 1813 §4.11"
+    "CLIENT-MUTANT-CONVERGE",
+    "a client that never revalidates does not converge",
+    "RFC 1813 §4.11",
+    planted="ClientBugs(never_revalidate=True)",
 )
 def test_a_client_that_never_revalidates_does_not_converge() -> None:
     shrunk = find_counterexample(
@@ -183,6 +190,7 @@ def test_a_client_that_never_revalidates_does_not_converge() -> None:
     "CLIENT-MUTANT-VERIFIER",
     "a client that ignores the write verifier loses closed data",
     "RFC 1813 §3.3.7",
+    planted="ClientBugs(ignore_verifier=True)",
 )
 def test_a_client_that_ignores_the_write_verifier_loses_closed_data() -> None:
     shrunk = find_counterexample(
@@ -196,7 +204,10 @@ def test_a_client_that_ignores_the_write_verifier_loses_closed_data() -> None:
 
 
 @check(
-    "CLIENT-MUTANT-WCC", "a client that trusts every wcc reply does not converge", "RFC 1813 §2.5"
+    "CLIENT-MUTANT-WCC",
+    "a client that trusts every wcc reply does not converge",
+    "RFC 1813 §2.5",
+    planted="ClientBugs(trust_wcc=True)",
 )
 def test_a_client_that_trusts_every_wcc_reply_does_not_converge() -> None:
     shrunk = find_counterexample(
@@ -210,6 +221,7 @@ def test_a_client_that_trusts_every_wcc_reply_does_not_converge() -> None:
     "CLIENT-MUTANT-FLUSH",
     "a client that does not flush on close breaks close-to-open",
     "RFC 1813 §4.11",
+    planted="ClientBugs(skip_flush_on_close=True)",
 )
 def test_a_client_that_does_not_flush_on_close_breaks_close_to_open() -> None:
     shrunk = find_counterexample(

@@ -46,6 +46,7 @@ def test_with_the_cache_every_replied_call_runs_exactly_once(
     "RPC-AT-MOST-ONCE-NO-CACHE",
     "without the cache, a double execution is found and shrunk",
     "RFC 5531 §8",
+    planted="the counter server without its duplicate request cache",
 )
 def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:
     runs: list[CounterRun] = []

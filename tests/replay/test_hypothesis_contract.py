@@ -326,21 +326,28 @@ def test_a_budget_ends_generation_and_a_failure_is_still_shrunk() -> None:
     def passing(n: int) -> None:
         seen.append(n)
 
-    with progress.metering(Meter(Budget(max_examples=7))):
+    with progress.metering(Meter(Budget(max_examples=7))) as meter:
         passing()
     assert len(seen) == 7
+    assert meter.first_failure is None
 
     tried: list[int] = []
+    now = [0.0]
 
     @settings(max_examples=100, database=None, derandomize=True)
     @given(st.integers(min_value=0))
     def failing(n: int) -> None:
         tried.append(n)
+        now[0] += 1.0  # each example takes a second
         assert n < 1000
 
-    with progress.metering(Meter(Budget(max_examples=50))), pytest.raises(AssertionError):
+    meter = Meter(Budget(max_examples=50), clock=lambda: now[0])
+    with progress.metering(meter), pytest.raises(AssertionError):
         failing()
     assert tried[-1] == 1000  # Hypothesis runs the shrunk example last
+    # the meter has the time of the first failing example, not of the shrunk one
+    first = next(index for index, n in enumerate(tried) if n >= 1000)
+    assert meter.first_failure == first + 1
 
 
 def test_a_spent_time_budget_stops_after_one_example() -> None:
