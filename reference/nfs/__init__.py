@@ -7,6 +7,7 @@ Modules (each states its rules at the top):
 - pending: the volatile overlay of UNSTABLE writes not yet committed.
 - store: the Store interface: durable primitives + the volatile overlay.
 - memory_store / sqlite_store: the two backends.
+- memo: a bounded dict for what the server remembers to skip work (handles, records).
 - handles: file handles (volume id, inode, generation, MAC), v3 and v2 forms.
 - names: which file names are acceptable.
 - attributes: what operations return (Attributes, PreOpAttributes, Wcc) and take

@@ -12,6 +12,10 @@ Rules:
   generation are still live is the FileSystem's question (STALE too).
 - A forged or corrupted handle therefore never names another file: changing any bit
   changes the MAC it needs, and guessing an 8-byte MAC succeeds once in 2**64.
+- A codec remembers the handles it made and the ones it found authentic (up to
+  REMEMBERED of each, then it starts afresh), so a busy handle costs one HMAC, not one a
+  call. Only authentic handles of this volume are remembered: whatever else comes is
+  checked in full every time.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from reference.nfs.errors import NfsError
+from reference.nfs.memo import Memo
 from reference.xdr.gen.nfs3 import NFS3ERR_BADHANDLE, NFS3ERR_STALE
 
 HANDLE_FORMAT = 1
@@ -29,6 +34,7 @@ V2_HANDLE_SIZE = 32
 _BODY = struct.Struct(">BIQI")
 HANDLE_SIZE = _BODY.size + MAC_SIZE
 _V2_PADDING = bytes(V2_HANDLE_SIZE - HANDLE_SIZE)
+REMEMBERED = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +51,19 @@ class HandleCodec:
     def __init__(self, secret: bytes, volume_id: int) -> None:
         self._secret = secret
         self._volume_id = volume_id
+        self._made: Memo[tuple[int, int], bytes] = Memo(REMEMBERED)
+        self._authentic: Memo[bytes, HandleTarget] = Memo(REMEMBERED)
 
     def _mac(self, body: bytes) -> bytes:
         return hmac.digest(self._secret, body, "sha256")[:MAC_SIZE]
 
     def encode(self, ino: int, generation: int) -> bytes:
         """The NFSv3 handle of inode `ino` at `generation`."""
-        body = _BODY.pack(HANDLE_FORMAT, self._volume_id, ino, generation)
-        return body + self._mac(body)
+        handle = self._made.get((ino, generation))
+        if handle is None:
+            body = _BODY.pack(HANDLE_FORMAT, self._volume_id, ino, generation)
+            handle = self._made.remember((ino, generation), body + self._mac(body))
+        return handle
 
     def decode(self, handle: bytes) -> HandleTarget:
         """What a v3 or v2 handle names; NfsError BADHANDLE or STALE if it names nothing."""
@@ -60,6 +71,9 @@ class HandleCodec:
             if handle[HANDLE_SIZE:] != _V2_PADDING:
                 raise NfsError(NFS3ERR_BADHANDLE, "NFSv2 handle padding is not zero")
             handle = handle[:HANDLE_SIZE]
+        known = self._authentic.get(handle)
+        if known is not None:
+            return known
         if len(handle) != HANDLE_SIZE:
             raise NfsError(NFS3ERR_BADHANDLE, f"handle of {len(handle)} bytes, not {HANDLE_SIZE}")
         body = handle[: _BODY.size]
@@ -70,7 +84,7 @@ class HandleCodec:
             raise NfsError(NFS3ERR_BADHANDLE, "handle MAC does not match (forged or corrupted)")
         if volume_id != self._volume_id:
             raise NfsError(NFS3ERR_STALE, f"handle of volume {volume_id:#x}, not this one")
-        return HandleTarget(ino, generation)
+        return self._authentic.remember(bytes(handle), HandleTarget(ino, generation))
 
 
 def to_v2(handle: bytes) -> bytes:

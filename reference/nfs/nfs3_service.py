@@ -10,6 +10,10 @@ Rules:
   post-op attributes RFC 1813 puts there (read again after the failure; absent if the
   object is gone); pre-op attributes of a failed call are absent. An unexpected
   exception is logged and answered NFS3ERR_SERVERFAULT: the server keeps serving.
+- Attributes become fattr3 once: `fattr` and `post_op` remember their last
+  ATTRIBUTE_RESULTS results by value (Attributes and the XDR records are frozen, so a
+  remembered one is the one a fresh call would build; GETATTR and each READDIRPLUS entry
+  no longer build seven records).
 - Over UDP a reply must fit one datagram: FSINFO caps rtmax/rtpref/wtmax/wtpref at
   UDP_MAX_TRANSFER, and READ counts and READDIR(PLUS) counts are capped at it too (as
   Linux knfsd caps its UDP payload), whatever the client asks for.
@@ -17,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import TypeVar
@@ -160,6 +165,10 @@ def nfstime(ns: int) -> nfstime3:
     return nfstime3(seconds & 0xFFFFFFFF, nseconds)
 
 
+ATTRIBUTE_RESULTS = 4096
+
+
+@functools.lru_cache(maxsize=ATTRIBUTE_RESULTS)
 def fattr(attributes: Attributes) -> fattr3:
     return fattr3(
         attributes.type,
@@ -178,6 +187,7 @@ def fattr(attributes: Attributes) -> fattr3:
     )
 
 
+@functools.lru_cache(maxsize=ATTRIBUTE_RESULTS)
 def post_op(attributes: Attributes) -> post_op_attr:
     return post_op_attr(True, fattr(attributes))
 

@@ -15,6 +15,10 @@ Rules:
   first time a file is opened and read back afterwards: handles stay valid across
   restarts of the same file.
 - File data lives in a blocks table of 32 KiB blocks (see reference.nfs.blocks for why).
+- Reads of inode records and of names in directories are served from memory once read
+  or written (Memo, at most REMEMBERED of each): the file stays the durable truth, every
+  change is written to it in its transaction as before, and a transaction that rolls
+  back makes the store forget everything it remembered (what it wrote may be gone).
 - UNSTABLE writes stay in the in-process overlay until COMMIT (reference.nfs.pending):
   SIGKILL loses them, as a crash loses a real server's page cache; the new server
   instance has a new write verifier, so clients resend them.
@@ -29,6 +33,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 from reference.nfs.blocks import cut_point
 from reference.nfs.inode import FIRST_GENERATION, ROOT_INO, Inode, next_generation
+from reference.nfs.memo import Memo
 from reference.nfs.store import (
     DEFAULT_PENDING_LIMIT,
     DEFAULT_ROOT_MODE,
@@ -40,6 +45,7 @@ from reference.nfs.store import (
 from reference.xdr.gen.nfs3 import ftype3
 
 FORMAT = 1
+REMEMBERED = 65_536
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -125,6 +131,8 @@ class SqliteStore(Store):
         self.path = os.fspath(path)
         self._fsync = fsync
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        self._inodes: Memo[int, Inode] = Memo(REMEMBERED)
+        self._names: Memo[tuple[int, bytes], int] = Memo(REMEMBERED)
         self._synchronous = ""
         self._unsynced = False  # a committed transaction may not be fsync'd yet
         try:
@@ -175,6 +183,8 @@ class SqliteStore(Store):
         except BaseException:
             self._db.execute("ROLLBACK")
             self._transaction_rolled_back()
+            self._inodes.clear()
+            self._names.clear()
             raise
         self._db.execute("COMMIT")
         if synchronous == "FULL":
@@ -195,16 +205,21 @@ class SqliteStore(Store):
         return int(highest or ROOT_INO) + 1, FIRST_GENERATION
 
     def lookup(self, directory: int, name: bytes) -> int | None:
+        known = self._names.get((directory, name))
+        if known is not None:
+            return known
         row = self._db.execute(
             "SELECT ino FROM entries WHERE dir = ? AND name = ?", (directory, name)
         ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else self._names.remember((directory, name), int(row[0]))
 
     def add_entry(self, directory: int, name: bytes, ino: int, cookie: int) -> None:
         self._db.execute("INSERT INTO entries VALUES (?, ?, ?, ?)", (directory, name, ino, cookie))
+        self._names.remember((directory, name), ino)
 
     def remove_entry(self, directory: int, name: bytes) -> None:
         self._db.execute("DELETE FROM entries WHERE dir = ? AND name = ?", (directory, name))
+        self._names.pop((directory, name), None)
 
     def entries(self, directory: int, after_cookie: int, limit: int) -> list[EntryRecord]:
         rows = self._db.execute(
@@ -219,14 +234,18 @@ class SqliteStore(Store):
         return row.fetchone() is not None
 
     def _get(self, ino: int) -> Inode | None:
+        known = self._inodes.get(ino)
+        if known is not None:
+            return known
         row = self._db.execute("SELECT * FROM inodes WHERE ino = ?", (ino,)).fetchone()
-        return None if row is None else _inode_from_row(row)
+        return None if row is None else self._inodes.remember(ino, _inode_from_row(row))
 
     def _put(self, inode: Inode) -> None:
         placeholders = ", ".join("?" * _INODE_COLUMNS)
         self._db.execute(
             f"INSERT OR REPLACE INTO inodes VALUES ({placeholders})", _row_from_inode(inode)
         )
+        self._inodes.remember(inode.ino, inode)
 
     def _release(self, ino: int) -> None:
         (generation,) = self._db.execute(
@@ -236,6 +255,9 @@ class SqliteStore(Store):
         self._db.execute("DELETE FROM blocks WHERE ino = ?", (ino,))
         self._db.execute("DELETE FROM entries WHERE dir = ?", (ino,))
         self._db.execute("INSERT OR REPLACE INTO freed VALUES (?, ?)", (ino, generation))
+        released = self._inodes.pop(ino, None)
+        if released is None or released.is_dir:  # names in it may be remembered
+            self._names.clear()
 
     def _read_blocks(self, ino: int, indices: range) -> dict[int, bytes]:
         rows = self._db.execute(

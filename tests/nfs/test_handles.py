@@ -65,6 +65,19 @@ def test_anything_this_store_did_not_make_is_a_bad_handle(
     assert raised.value.status == NFS3ERR_BADHANDLE
 
 
+def test_a_remembered_handle_shields_no_neighbour_every_flipped_bit_is_a_bad_handle() -> None:
+    codec = HandleCodec(SECRET, 0x1234)
+    handle = codec.encode(42, 7)
+    assert codec.encode(42, 7) is handle  # made once, then remembered
+    assert codec.decode(handle) == codec.decode(handle) == HandleTarget(42, 7)
+    for bit in range(len(handle) * 8):
+        flipped = bytearray(handle)
+        flipped[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(NfsError) as raised:
+            codec.decode(bytes(flipped))
+        assert raised.value.status == NFS3ERR_BADHANDLE, bit
+
+
 def test_an_authentic_handle_of_another_volume_is_stale() -> None:
     other_volume = HandleCodec(SECRET, 0x9999).encode(42, 7)
     with pytest.raises(NfsError) as raised:

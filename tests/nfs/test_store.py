@@ -223,6 +223,34 @@ def test_a_rolled_back_transaction_that_lost_pending_data_moves_the_epoch(
     store.close()
 
 
+def test_what_sqlite_remembers_is_what_its_file_holds_after_a_rollback(tmp_path: Path) -> None:
+    """Inode records and names are served from memory once read or written; a rolled back
+    transaction's writes are forgotten with it, a committed one's read back from a fresh
+    store on the same file."""
+    path = tmp_path / "s.sqlite"
+    store = SqliteStore(path, fsync=False)
+    with store.transaction():
+        inode = new_file(store)
+        store.add_entry(ROOT_INO, b"a", inode.ino, 3)
+    assert store.get(inode.ino) == inode and store.lookup(ROOT_INO, b"a") == inode.ino
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put(grown(inode, 9))
+        store.add_entry(ROOT_INO, b"b", inode.ino, 4)
+        store.remove_entry(ROOT_INO, b"a")
+        assert store.get(inode.ino) == grown(inode, 9) and store.lookup(ROOT_INO, b"a") is None
+        raise RuntimeError("disk trouble")
+    assert store.get(inode.ino) == inode
+    assert store.lookup(ROOT_INO, b"a") == inode.ino and store.lookup(ROOT_INO, b"b") is None
+    with store.transaction():
+        store.remove_entry(ROOT_INO, b"a")
+        store.release(inode.ino)
+    assert store.get(inode.ino) is None and store.lookup(ROOT_INO, b"a") is None
+    store.close()
+    again = SqliteStore(path, fsync=False)
+    assert again.get(inode.ino) is None and again.lookup(ROOT_INO, b"a") is None
+    again.close()
+
+
 _KILLED_WRITER = textwrap.dedent(
     """
     import sys
