@@ -68,6 +68,9 @@ STEPS = settings(stateful_step_count=30)
 FOREIGN_STEPS = 200
 FOREIGN_EXAMPLES = 25
 REAL_SOCKET_FAULTY_EXAMPLES = 20  # each spends real time on delays and retransmissions
+# each restarts a real server several times (SIGKILL, start: 0.3 s for `nfsprop serve`);
+# the sim world runs the profile's full count of the same machine
+REAL_CRASH_EXAMPLES = 25
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
 SHRUNK_STEPS = 1  # a duplicated MKDIR, CREATE or SYMLINK: OK, then EXIST
 
@@ -78,6 +81,13 @@ def steps(world: str) -> settings:
         return STEPS
     examples = min(settings().max_examples, FOREIGN_EXAMPLES)
     return settings(STEPS, stateful_step_count=FOREIGN_STEPS, max_examples=examples)
+
+
+def in_real_time(configured: settings, world: str, examples: int) -> settings:
+    """`configured`, with at most `examples` examples outside the simulation."""
+    if WORLDS[world].simulated:
+        return configured
+    return settings(configured, max_examples=min(settings().max_examples, examples))
 
 
 def explored_here(config: MachineConfig) -> MachineConfig:
@@ -121,10 +131,7 @@ def test_replies_match_the_model_through_network_faults(
         pytest.skip(f"{world}: this world sends messages without a fault proxy")
     if not capabilities.drc:
         pytest.skip(f"{world}: without a duplicate request cache a retransmission runs twice")
-    configured = STEPS
-    if not WORLDS[world].simulated:
-        examples = min(settings().max_examples, REAL_SOCKET_FAULTY_EXAMPLES)
-        configured = settings(STEPS, max_examples=examples)
+    configured = in_real_time(STEPS, world, REAL_SOCKET_FAULTY_EXAMPLES)
     config = explored_here(MachineConfig(rates=FAULTY_NETWORK))
     run_machine(config, target_factory, configured, run_context(request, world))
 
@@ -180,7 +187,8 @@ def test_a_crash_loses_nothing_committed(
     if not capabilities.crashes:
         pytest.skip(f"{world}: the world cannot crash its server")
     config = explored_here(MachineConfig(crashes=True))
-    run_machine(config, target_factory, steps(world), run_context(request, world))
+    configured = in_real_time(steps(world), world, REAL_CRASH_EXAMPLES)
+    run_machine(config, target_factory, configured, run_context(request, world))
 
 
 # Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black
