@@ -12,10 +12,9 @@ Rules:
   generation are still live is the FileSystem's question (STALE too).
 - A forged or corrupted handle therefore never names another file: changing any bit
   changes the MAC it needs, and guessing an 8-byte MAC succeeds once in 2**64.
-- A codec remembers the handles it made and the ones it found authentic (up to
-  REMEMBERED of each, then it starts afresh), so a busy handle costs one HMAC, not one a
-  call. Only authentic handles of this volume are remembered: whatever else comes is
-  checked in full every time.
+- A codec remembers the handles it made and the ones it found authentic (in Memos), so
+  a busy handle costs one HMAC, not one a call. Only authentic handles of this volume
+  are remembered: whatever else comes is checked in full every time.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ V2_HANDLE_SIZE = 32
 _BODY = struct.Struct(">BIQI")
 HANDLE_SIZE = _BODY.size + MAC_SIZE
 _V2_PADDING = bytes(V2_HANDLE_SIZE - HANDLE_SIZE)
-REMEMBERED = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +49,8 @@ class HandleCodec:
     def __init__(self, secret: bytes, volume_id: int) -> None:
         self._secret = secret
         self._volume_id = volume_id
-        self._made: Memo[tuple[int, int], bytes] = Memo(REMEMBERED)
-        self._authentic: Memo[bytes, HandleTarget] = Memo(REMEMBERED)
+        self._made: Memo[tuple[int, int], bytes] = Memo()
+        self._authentic: Memo[bytes, HandleTarget] = Memo()
 
     def _mac(self, body: bytes) -> bytes:
         return hmac.digest(self._secret, body, "sha256")[:MAC_SIZE]

@@ -13,10 +13,11 @@ from typing import TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+REMEMBERED = 65_536  # the server's memos: a few MiB at most
 
 
 class Memo(dict[K, V]):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int = REMEMBERED) -> None:
         super().__init__()
         self.limit = limit
 

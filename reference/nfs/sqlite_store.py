@@ -16,9 +16,9 @@ Rules:
   restarts of the same file.
 - File data lives in a blocks table of 32 KiB blocks (see reference.nfs.blocks for why).
 - Reads of inode records and of names in directories are served from memory once read
-  or written (Memo, at most REMEMBERED of each): the file stays the durable truth, every
-  change is written to it in its transaction as before, and a transaction that rolls
-  back makes the store forget everything it remembered (what it wrote may be gone).
+  or written (Memos): the file stays the durable truth, every change is written to it in
+  its transaction as before, and a transaction that rolls back makes the store forget
+  everything it remembered (what it wrote may be gone).
 - UNSTABLE writes stay in the in-process overlay until COMMIT (reference.nfs.pending):
   SIGKILL loses them, as a crash loses a real server's page cache; the new server
   instance has a new write verifier, so clients resend them.
@@ -45,7 +45,6 @@ from reference.nfs.store import (
 from reference.xdr.gen.nfs3 import ftype3
 
 FORMAT = 1
-REMEMBERED = 65_536
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -131,8 +130,8 @@ class SqliteStore(Store):
         self.path = os.fspath(path)
         self._fsync = fsync
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0)
-        self._inodes: Memo[int, Inode] = Memo(REMEMBERED)
-        self._names: Memo[tuple[int, bytes], int] = Memo(REMEMBERED)
+        self._inodes: Memo[int, Inode] = Memo()
+        self._names: Memo[tuple[int, bytes], int] = Memo()
         self._synchronous = ""
         self._unsynced = False  # a committed transaction may not be fsync'd yet
         try:
