@@ -19,9 +19,13 @@ back when the server's clock is stepped back, even across a restart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 
 from faults.sim import FaultRates, NoFaults
 from properties.baselines import OWN_WORLDS
@@ -51,6 +55,7 @@ from properties.nfs3.optional import OPTIONAL, report_unsupported
 from properties.nfs3.optional import capabilities as shown_capabilities
 from properties.nfs3.wire import MKDIR, RMDIR, sattr
 from properties.worlds.registry import WORLDS
+from properties.worlds.rules import REPEATABLE
 from properties.worlds.sim import make_sim_target
 from properties.worlds.target import Capabilities, TargetFactory
 from reference.xdr.gen.nfs3 import (
@@ -90,6 +95,29 @@ def in_real_time(configured: settings, world: str, examples: int) -> settings:
     return settings(configured, max_examples=min(settings().max_examples, examples))
 
 
+@contextmanager
+def repeatable(world: str) -> Iterator[None]:
+    """Hypothesis stops a run whose same steps drew differently the second time
+    (FlakyStrategyDefinition, alone or as all a FlakyFailure holds). In the simulation
+    that is a bug of the suite and fails. On real sockets the server did it: its answers
+    depend on timing (threads racing, a retransmission overtaking its original), which the
+    RFC does not forbid; a WARN says so and the run ends there, with what it checked
+    before. A FlakyFailure holding anything else (a finding seen once) still fails."""
+    try:
+        yield
+    except (FlakyStrategyDefinition, FlakyFailure) as error:
+        causes = error.exceptions if isinstance(error, FlakyFailure) else (error,)
+        drew_differently = all(isinstance(cause, FlakyStrategyDefinition) for cause in causes)
+        if WORLDS[world].simulated or not drew_differently:
+            raise
+        said = str(causes[0]).splitlines()[0]
+        findings.current().warn(
+            REPEATABLE,
+            f"{world}: the server answered one example's steps differently when Hypothesis "
+            f"ran them again, so the run ended early (Hypothesis: {said})",
+        )
+
+
 def explored_here(config: MachineConfig) -> MachineConfig:
     """`config` as this test's world explores it (its baseline decides: `explored`)."""
     return explored(config, findings.current().baseline)
@@ -113,7 +141,8 @@ def test_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
     config = explored_here(MachineConfig())
-    run_machine(config, target_factory, steps(world), run_context(request, world))
+    with repeatable(world):
+        run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
 @check(
@@ -133,7 +162,8 @@ def test_replies_match_the_model_through_network_faults(
         pytest.skip(f"{world}: without a duplicate request cache a retransmission runs twice")
     configured = in_real_time(STEPS, world, REAL_SOCKET_FAULTY_EXAMPLES)
     config = explored_here(MachineConfig(rates=FAULTY_NETWORK))
-    run_machine(config, target_factory, configured, run_context(request, world))
+    with repeatable(world):
+        run_machine(config, target_factory, configured, run_context(request, world))
 
 
 @check(
@@ -150,7 +180,8 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
     if not capabilities.drc:
         pytest.skip(f"{world}: the server keeps no duplicate request cache")
     config = explored_here(MachineConfig(retransmit=True))
-    run_machine(config, target_factory, steps(world), run_context(request, world))
+    with repeatable(world):
+        run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
 @check(
@@ -166,11 +197,12 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
         pytest.skip(f"{world}: the duplicate request cache cannot be turned off")
     config, log = MachineConfig(drc=False, retransmit=True), RunLog()
     search = settings(STEPS, database=None, derandomize=True, max_examples=200)
-    with pytest.raises(ModelMismatch, match=r"^AT-MOST-ONCE: "):
-        run_machine(config, target_factory, search, log=log)
-    shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
-    assert len(shrunk) == SHRUNK_STEPS, shrunk
-    assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
+    with repeatable(world):
+        with pytest.raises(ModelMismatch, match=r"^AT-MOST-ONCE: "):
+            run_machine(config, target_factory, search, log=log)
+        shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
+        assert len(shrunk) == SHRUNK_STEPS, shrunk
+        assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
 
 
 @check(
@@ -188,7 +220,8 @@ def test_a_crash_loses_nothing_committed(
         pytest.skip(f"{world}: the world cannot crash its server")
     config = explored_here(MachineConfig(crashes=True))
     configured = in_real_time(steps(world), world, REAL_CRASH_EXAMPLES)
-    run_machine(config, target_factory, configured, run_context(request, world))
+    with repeatable(world):
+        run_machine(config, target_factory, configured, run_context(request, world))
 
 
 # Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black

@@ -15,7 +15,8 @@ built. The modules, one job each:
 - shared.py: one server per socket world and session, emptied before each example;
   lock.py: one example at a time on the --target server; dead.py: a --target server
   that died ends its tests once, saying so; rules.py: what a world checks of its server
-  between examples (SERVER-SILENT, EXPORT-LOST).
+  between examples (SERVER-SILENT, EXPORT-LOST), and NOT-REPEATABLE (a run on real sockets
+  that Hypothesis could not repeat).
 - proxied.py: an example's target through a per-message fault proxy.
 - replay.py: the targets of a replayed machine, built without pytest.
 """

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
+from properties.peers.processes import POLL
 from properties.peers.rpcping import null_call
 from properties.worlds.options import TargetUrl
 from properties.worlds.sockets import SocketTarget
@@ -39,7 +40,6 @@ from reference.xdr.gen.mount3 import MOUNT_PROGRAM, MOUNT_V3
 from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
 RESTART_TIMEOUT = 60.0
-POLL_INTERVAL = 0.1
 NULL_TIMEOUT = 1.0  # one NULL call while waiting for the server to come back
 OUTPUT_TAIL = 2000  # bytes of the command's output read for its last lines
 TAIL_LINES = 3  # lines of the command's output a RestartError shows
@@ -102,7 +102,7 @@ class ExternalServer:
                     f"after --restart-cmd {self.restart_cmd!r} returned; the command must "
                     "start the server again"
                 )
-            time.sleep(POLL_INTERVAL)
+            time.sleep(POLL)
 
 
 def _tail(output: IO[bytes]) -> str:
