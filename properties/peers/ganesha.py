@@ -6,8 +6,11 @@ Rules:
   recovery/. Ports are picked free before the first start (TCP and UDP alike) and kept
   across restarts, so clients reconnect to the same address.
 - Start-up runs inside `rpcbind_for_startup` (Ganesha will not start without an rpcbind;
-  see properties.peers.rpcbind) and is done when NFS v3 and MOUNT v3 both answer a NULL
-  call over TCP, within `start_timeout` seconds. A first start whose port was taken in the
+  see properties.peers.rpcbind) and is done when Ganesha has logged INITIALIZED (its
+  start-up's last line) and NFS v3 and MOUNT v3 both answer a NULL call over TCP, within
+  `start_timeout` seconds. Answering is not enough: Ganesha answers NULL before it has
+  registered every program with rpcbind, and exits ("Cannot register MNT V3 on UDPv6")
+  if the start-up rpcbind is gone by then. A first start whose port was taken in the
   meantime is retried on new ports; any other failure raises GaneshaError with the last
   20 lines of the log.
 - Every start passes a new epoch (`-E`), strictly greater than the last one: Ganesha's
@@ -43,6 +46,7 @@ from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 
 _PLUGIN_GLOBS = ("/usr/lib/*/ganesha/libfsalvfs.so", "/usr/lib64/ganesha/libfsalvfs.so")
 _PORT_TAKEN = "Address already in use"
+_INITIALIZED = "NFS SERVER INITIALIZED"
 _FIRST_START_ATTEMPTS = 3
 _LOG_LINES = 20
 
@@ -104,7 +108,7 @@ class GaneshaServer(PeerProcess):
             self._write_config(plugins_dir)
             self.epoch = max(self.epoch + 1, int(time.time()) & 0xFFFF_FFFF)
             log_size = self.log_path.stat().st_size if self.log_path.exists() else 0
-            process = self._launch_and_wait(binary)
+            process = self._launch_and_wait(binary, log_size)
             if process.poll() is None:
                 self._process = process
                 self.starts += 1
@@ -132,12 +136,17 @@ class GaneshaServer(PeerProcess):
         )
         self.config_path.write_text(config.render())
 
-    def _launch_and_wait(self, binary: str) -> subprocess.Popen[bytes]:
-        """Launch Ganesha and wait until it answers (the process is then still running) or
-        exits or the start-up timeout passes (then it is killed and reaped)."""
+    def _launch_and_wait(self, binary: str, log_size: int) -> subprocess.Popen[bytes]:
+        """Launch Ganesha and wait until it has started (its log past `log_size` says
+        INITIALIZED) and answers (the process is then still running) or exits or the
+        start-up timeout passes (then it is killed and reaped)."""
+
+        def started() -> bool:
+            return _INITIALIZED in self._log_since(log_size) and self._answers()
+
         with rpcbind_for_startup():
             process = self._launch(binary)
-            if answers_while_running(process, self._answers, self.start_timeout):
+            if answers_while_running(process, started, self.start_timeout):
                 return process
         kill_process(process)
         return process

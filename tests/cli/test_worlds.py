@@ -135,3 +135,14 @@ def test_nfsprop_check_refuses_a_bad_target_in_one_line(capsys: pytest.CaptureFi
     assert main(["check", "--world", "sim,target", "--target", "nfs://h"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nfsprop check: bad --target") and err.count("\n") == 1
+
+
+def test_the_tests_on_real_sockets_are_collected_first() -> None:
+    done = run_pytest(
+        "properties/nfs3/test_server.py", "--world", "sim,loopback", "-k", "forged or model"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    worlds = [line.rsplit("[", 1)[1] for line in done.stdout.splitlines() if "::" in line]
+    on_sockets = [world.startswith("loopback") for world in worlds]
+    assert on_sockets == sorted(on_sockets, reverse=True) and any(on_sockets), worlds
+    assert not all(on_sockets), worlds
