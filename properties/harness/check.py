@@ -186,7 +186,11 @@ class _Listing:
             self.errors.append(f"cannot collect {report.nodeid}: {report.longreprtext}")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        for item in session.items:
+        from properties.harness.plugin import world_options
+
+        # the worlds in the order the run names them, not the order their tests run in
+        order = {world: index for index, world in enumerate(world_options(session.config).worlds)}
+        for item in sorted(session.items, key=lambda item: order.get(world_of(item) or "", -1)):
             marker = item.get_closest_marker(CHECK_MARKER)
             if marker is None:
                 continue
