@@ -2,7 +2,8 @@
 
 Rules:
 - Ganesha refuses to start unless an rpcbind answers on /run/rpcbind.sock, and registers
-  its programs through that socket; once it serves, it no longer needs rpcbind. Debian's
+  its programs through that socket; once it has started (properties/peers/ganesha.py: it
+  logs INITIALIZED; answering NULL is earlier), it no longer needs rpcbind. Debian's
   rpcbind cannot be bound to loopback only, so ours runs in a private network namespace
   (`unshare --net`): the unix socket is its only reachable endpoint.
 - The socket path is machine-wide, so start-ups are serialised across processes
