@@ -167,6 +167,12 @@ SYMLINK_SIZE = define(
     "SYMLINK-SIZE", "a symlink's size is the length of its target", "RFC 1813 §2.5"
 )
 MODE = define("MODE", "a mode that was set is the mode reported", "RFC 1813 §3.3.2")
+GUARD = define(
+    "SETATTR-GUARD",
+    "SETATTR whose ctime guard is the object's ctime applies; one whose guard is not answers "
+    "NFS3ERR_NOT_SYNC and changes nothing",
+    "RFC 1813 §3.3.2",
+)
 WCC_SIZE = define(
     "WCC-PRE-SIZE", "wcc_data's pre-op size is the size before the call", "RFC 1813 §2.5"
 )

@@ -30,11 +30,12 @@ from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 from faults.sim import FaultRates, NoFaults
 from properties.baselines import OWN_WORLDS
 from properties.harness import findings
-from properties.harness.findings import check
+from properties.harness.findings import FindingError, check
 from properties.harness.recording import record_capabilities
 from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
+from properties.nfs3.guards import guarded_setattr
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
     Forgery,
@@ -53,11 +54,12 @@ from properties.nfs3.model import ModelMismatch
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL, report_unsupported
 from properties.nfs3.optional import capabilities as shown_capabilities
-from properties.nfs3.wire import MKDIR, RMDIR, sattr
+from properties.nfs3.wire import MKDIR, NON_IDEMPOTENT, RMDIR, sattr
 from properties.worlds.registry import WORLDS
 from properties.worlds.rules import REPEATABLE
-from properties.worlds.sim import make_sim_target
+from properties.worlds.sim import make_sim_target, sim_target_with
 from properties.worlds.target import Capabilities, TargetFactory
+from reference.nfs.mutants import ServerBugs
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
     NFS3ERR_ACCES,
@@ -77,7 +79,9 @@ REAL_SOCKET_FAULTY_EXAMPLES = 20  # each spends real time on delays and retransm
 # the sim world runs the profile's full count of the same machine
 REAL_CRASH_EXAMPLES = 25
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
-SHRUNK_STEPS = 1  # a duplicated MKDIR, CREATE or SYMLINK: OK, then EXIST
+# a duplicated non-idempotent call: MKDIR, CREATE or SYMLINK (OK, then EXIST), or a
+# SETATTR (the second run's wcc_data shows the first's change)
+SHRUNK_STEPS = 1
 
 
 def steps(world: str) -> settings:
@@ -202,7 +206,8 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
             run_machine(config, target_factory, search, log=log)
         shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
         assert len(shrunk) == SHRUNK_STEPS, shrunk
-        assert shrunk[0].split()[0] in {"CREATE", "MKDIR", "SYMLINK"}, shrunk
+        duplicated = {call.name.removeprefix("NFSPROC3_") for call in NON_IDEMPOTENT}
+        assert shrunk[0].split()[0] in duplicated, shrunk
 
 
 @check(
@@ -350,3 +355,49 @@ def test_directory_operations_on_a_non_directory_answer_notdir(
         not_a_directory(target, kind, operation)
     finally:
         target.close()
+
+
+GUARD_LENGTHS = st.sampled_from((0, 1, 4096))
+GUARD_SIZES = st.none() | st.sampled_from((0, 1, 5000))
+GUARD_MODES = st.none() | st.sampled_from((0o600, 0o640))
+
+
+@check(
+    "GUARDS",
+    "a SETATTR guarded by the file's ctime applies; guarded by another, NOT_SYNC, no change",
+    "RFC 1813 §3.3.2",
+)
+def test_setattr_keeps_its_ctime_guard(target_factory: TargetFactory) -> None:
+    @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
+    def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
+        target = target_factory(NoFaults())
+        try:
+            guarded_setattr(target, length, size, mode, in_sync)
+        finally:
+            target.close()
+
+    guarded()
+
+
+@check(
+    "GUARD-IGNORED",
+    "a server that ignores SETATTR's ctime guard is found: an empty SETATTR out of sync",
+    "RFC 1813 §3.3.2",
+    planted="ServerBugs(ignore_setattr_guard=True)",
+)
+def test_a_server_that_ignores_setattr_guards_is_found() -> None:
+    ignores_guards = sim_target_with(ServerBugs(ignore_setattr_guard=True))
+    tried: list[tuple[int, int | None, int | None, bool]] = []
+
+    @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
+    def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
+        tried.append((length, size, mode, in_sync))
+        target = ignores_guards(NoFaults())
+        try:
+            guarded_setattr(target, length, size, mode, in_sync)
+        finally:
+            target.close()
+
+    with pytest.raises(FindingError, match=r"^SETATTR-GUARD: "):
+        guarded()
+    assert tried[-1] == (0, None, None, False), tried[-1]  # Hypothesis replays the minimum

@@ -23,7 +23,8 @@ from faults.sim.rpc import SimRpcClient
 from properties.harness import progress
 from properties.worlds.probe import REFERENCE
 from properties.worlds.sim_node import ADDRESS, EXPORT, NODE, SimNfsServer
-from properties.worlds.target import SIMULATED
+from properties.worlds.target import SIMULATED, TargetFactory
+from reference.nfs.mutants import NO_BUGS, ServerBugs
 from reference.rpc.client import RetryPolicy
 from reference.rpc.message import peek_xid
 from reference.rpc.stubs import AuthSys
@@ -47,10 +48,15 @@ class SimTarget:
     wire = None  # the simulation keeps a trace instead (faults.sim.trace)
 
     def __init__(
-        self, faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
+        self,
+        faults: FaultSource,
+        drc: bool = True,
+        rates: FaultRates | None = None,
+        seed: int = 0,
+        bugs: ServerBugs = NO_BUGS,
     ) -> None:
         self.sim = SimWorld(faults, rates or FaultRates())
-        self.server = SimNfsServer(self.sim, drc=drc, seed=seed)
+        self.server = SimNfsServer(self.sim, drc=drc, seed=seed, bugs=bugs)
         self.client = self.sim.add_node("client", lambda node: None)
         self.caller = self.mount_caller = SimRpcClient(
             self.client, ADDRESS, CLIENT_PORT, HARD_MOUNT, ROOT
@@ -109,6 +115,19 @@ class SimTarget:
 
 
 def make_sim_target(
-    faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
+    faults: FaultSource,
+    drc: bool = True,
+    rates: FaultRates | None = None,
+    seed: int = 0,
+    bugs: ServerBugs = NO_BUGS,
 ) -> SimTarget:
-    return SimTarget(faults, drc, rates, seed)
+    return SimTarget(faults, drc, rates, seed, bugs)
+
+
+def sim_target_with(bugs: ServerBugs) -> TargetFactory:
+    """make_sim_target, its server with the planted `bugs` (for a check that must find them)."""
+
+    def make(faults: FaultSource, drc: bool = True, rates: FaultRates | None = None) -> SimTarget:
+        return make_sim_target(faults, drc, rates, bugs=bugs)
+
+    return make

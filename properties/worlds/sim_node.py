@@ -26,6 +26,7 @@ from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT, NFS_DRC_POLICY
 from reference.nfs.fs import FileSystem
 from reference.nfs.memory_store import MemoryStore
 from reference.nfs.mount_service import MountService
+from reference.nfs.mutants import NO_BUGS, ServerBugs
 from reference.nfs.nfs3_service import NfsV3Service
 from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.stubs import CallContext
@@ -49,9 +50,11 @@ class SimNfsServer:
         drc: bool = True,
         seed: int = 0,
         on_change: Callable[[], None] | None = None,
+        bugs: ServerBugs = NO_BUGS,
     ) -> None:
         self.world = world
         self.drc = drc
+        self.bugs = bugs
         self.store = MemoryStore(seed=seed)
         self._seed = seed
         self._on_change = on_change
@@ -61,7 +64,10 @@ class SimNfsServer:
     def _start(self, node: NodeContext) -> None:
         verifiers = random.Random(f"verifier:{self._seed}:{node.incarnation}")
         self.fs = FileSystem(
-            self.store, clock_ns=node.wall_clock_ns, random_bytes=verifiers.randbytes
+            self.store,
+            clock_ns=node.wall_clock_ns,
+            random_bytes=verifiers.randbytes,
+            bugs=self.bugs,
         )
         nfs = (
             NfsV3Service(self.fs) if self._on_change is None else _Watched(self.fs, self._on_change)

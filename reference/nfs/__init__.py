@@ -15,6 +15,7 @@ Modules (each states its rules at the top):
 - access: who is calling (Identity) and what the mode bits let them do.
 - readdir: READDIR/READDIRPLUS reply budgets.
 - fs: FileSystem, the NFSv3 semantics over a Store.
+- mutants: ServerBugs, FileSystem's planted bugs (off unless a test turns one on).
 - nfs3_service / nfs2_service: NFSv3 (22 procedures) and NFSv2 (18) on the wire, over
   the one FileSystem.
 - mount_service: MOUNT v3, which hands out the export's root handle.

@@ -97,6 +97,7 @@ from reference.nfs.inode import (
     ROOT_INO,
     Inode,
 )
+from reference.nfs.mutants import NO_BUGS, ServerBugs
 from reference.nfs.names import DOT, DOTDOT, check_name, is_dot_or_dotdot
 from reference.nfs.readdir import Budget, DirEntry
 from reference.nfs.store import Store
@@ -273,9 +274,11 @@ class FileSystem:
         *,
         random_bytes: Callable[[int], bytes] = os.urandom,
         capacity: Capacity = Capacity(),
+        bugs: ServerBugs = NO_BUGS,
     ) -> None:
         self.store = store
         self.capacity = capacity
+        self.bugs = bugs
         self._clock_ns = clock_ns
         self._random_bytes = random_bytes
         self._codec = HandleCodec(store.secret, store.volume_id)
@@ -362,7 +365,8 @@ class FileSystem:
         """SETATTR; with `guard_ctime_ns`, NOT_SYNC unless the ctime is exactly that."""
         inode = self.resolve(handle)
         before = PreOpAttributes.of(inode)
-        if guard_ctime_ns is not None and guard_ctime_ns != inode.ctime_ns:
+        guarded = guard_ctime_ns is not None and not self.bugs.ignore_setattr_guard
+        if guarded and guard_ctime_ns != inode.ctime_ns:
             raise NfsError(NFS3ERR_NOT_SYNC, f"ctime is {inode.ctime_ns}, not {guard_ctime_ns}")
         if changes.size is not None:
             _require_regular(inode, "change the size of")

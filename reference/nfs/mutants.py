@@ -1,0 +1,22 @@
+"""Planted bugs of the NFSv3 server, each behind a switch, for the checks that must find
+them (properties/nfs3/test_server.py, `python3 -m bench detection`).
+
+Rules:
+- Every switch is off by default, and only tests turn one on: `nfsprop serve` has no way
+  to. Each names the check that catches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBugs:
+    """Switchable planted bugs (mutants) of FileSystem."""
+
+    # SETATTR applies its changes whatever its ctime guard says (SETATTR-GUARD)
+    ignore_setattr_guard: bool = False
+
+
+NO_BUGS = ServerBugs()  # what every server runs with
