@@ -1,4 +1,5 @@
-"""Guarded requests: SETATTR with a ctime guard (RFC 1813 §3.3.2).
+"""What requests carry beyond their target: SETATTR's ctime guard (RFC 1813 §3.3.2) and
+COMMIT's range (§3.3.21).
 
 Rules:
 - A file is made with some bytes (properties/nfs3/handles.py `create_file`) and GETATTR
@@ -10,6 +11,13 @@ Rules:
     keeps): the answer must be NFS3ERR_NOT_SYNC, and GETATTR after shows nothing changed.
   Anything else is a FAIL of SETATTR-GUARD, and so is an RPC-level answer (GARBAGE_ARGS,
   ...) to the guarded SETATTR: the guard is part of its well-formed arguments.
+- COMMIT of a range: an empty file gets `before` bytes UNSTABLE at offset 0 and, `gap`
+  bytes further, `length` bytes UNSTABLE; COMMIT asks for that second range only
+  (offset, count). If every WRITE and the COMMIT answered one write verifier (the server
+  did not restart in between), the range is durable: after the world crashes and
+  restarts the server, READ of it must give those bytes (DURABLE). A server may commit
+  more than was asked; what lies outside the range is not checked. A handle that no
+  longer works after the restart is HANDLES-SURVIVE-RESTART.
 - Calls go through handles.call (a step each); a FAIL is a finding (raised unless the
   world's baseline knows it), as in handles.py.
 """
@@ -20,14 +28,18 @@ from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.handles import _setup_failed, call, create_file, mount
 from properties.nfs3.model.verdict import status_name
-from properties.nfs3.wire import GETATTR, SETATTR, sattr
+from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
 from properties.worlds.target import Target
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
     NFS3ERR_NOT_SYNC,
+    UNSTABLE,
+    COMMIT3args,
     GETATTR3args,
+    READ3args,
     SETATTR3args,
+    WRITE3args,
     fattr3,
     nfs_fh3,
     nfstime3,
@@ -42,9 +54,9 @@ def another_time(time: nfstime3) -> nfstime3:
 
 def guarded_setattr(
     target: Target, length: int, size: int | None, mode: int | None, in_sync: bool
-) -> int:
+) -> None:
     """Make a file of `length` bytes and SETATTR its `size` and `mode` under a guard in
-    sync or out of sync with its ctime (see the module rules); the status SETATTR got."""
+    sync or out of sync with its ctime (see the module rules)."""
     mode = mode if target.features.stores_mode else None
     handle = create_file(target, mount(target), b"guarded", b"g" * length).handle
     before = _attributes(target, handle)
@@ -58,27 +70,22 @@ def guarded_setattr(
         status = call(target, SETATTR, args).status
     except RpcError as answer:
         recorder.fail(rules.GUARD, f"{what} answered {answer}")
-        return -1
+        return
+    wanted_status = NFS3_OK if in_sync else NFS3ERR_NOT_SYNC
+    if status != wanted_status:
+        recorder.fail(
+            rules.GUARD, f"{what} answered {status_name(status)}, not {status_name(wanted_status)}"
+        )
+    applies = in_sync and status == NFS3_OK
+    size_now = size if applies and size is not None else before.size
+    mode_now = mode if applies and mode is not None else before.mode & 0o7777
     after = _attributes(target, handle)
-    if in_sync:
-        expected = (before.size if size is None else size, before.mode if mode is None else mode)
-        if status != NFS3_OK:
-            recorder.fail(rules.GUARD, f"{what} answered {status_name(status)}, not NFS3_OK")
-    else:
-        expected = (before.size, before.mode)
-        if status != NFS3ERR_NOT_SYNC:
-            recorder.fail(
-                rules.GUARD, f"{what} answered {status_name(status)}, not NFS3ERR_NOT_SYNC"
-            )
-    now = (after.size, after.mode & 0o7777 if mode is not None else after.mode)
-    wanted = (expected[0], expected[1] & 0o7777 if mode is not None else expected[1])
-    if now != wanted:
+    if (after.size, after.mode & 0o7777) != (size_now, mode_now):
         recorder.fail(
             rules.GUARD,
-            f"{what} answered {status_name(status)}, and then GETATTR showed size {now[0]} "
-            f"mode {now[1]:o}, not size {wanted[0]} mode {wanted[1]:o}",
+            f"{what} answered {status_name(status)}, and then GETATTR showed size {after.size} "
+            f"mode {after.mode & 0o7777:o}, not size {size_now} mode {mode_now:o}",
         )
-    return status
 
 
 def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
@@ -86,3 +93,43 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     if reply.resok is None:
         _setup_failed("GETATTR", f"GETATTR of b'guarded' answered {status_name(reply.status)}")
     return reply.resok.obj_attributes
+
+
+def committed_range(target: Target, before: int, gap: int, length: int) -> None:
+    """Write, COMMIT a range and crash (see the module rules); nothing is checked when a
+    restart in between changed the write verifier."""
+    handle = create_file(target, mount(target), b"committed", b"").handle
+    start = before + gap
+    data = bytes(1 + (start + index) % 251 for index in range(length))  # never a zero
+    verifiers = set()
+    for offset, chunk in ((0, b"f" * before), (start, data)):
+        if chunk:
+            written = call(target, WRITE, WRITE3args(handle, offset, len(chunk), UNSTABLE, chunk))
+            if written.resok is None:
+                _setup_failed("WRITE", f"WRITE answered {status_name(written.status)}")
+            verifiers.add(written.resok.verf)
+    committed = call(target, COMMIT, COMMIT3args(handle, start, length))
+    if committed.resok is None:
+        _setup_failed("COMMIT", f"COMMIT answered {status_name(committed.status)}")
+    verifiers.add(committed.resok.verf)
+    if len(verifiers) > 1:
+        return
+    target.crash_and_restart()
+    read = call(target, READ, READ3args(handle, start, length))
+    recorder = findings.current()
+    what = f"COMMIT of [{start}, +{length}) (after {before} bytes UNSTABLE at 0), then a crash"
+    if read.resok is None:
+        recorder.fail(rules.HANDLES_SURVIVE, f"{what}: READ answered {status_name(read.status)}")
+    elif read.resok.data != data:
+        got = read.resok.data
+        recorder.fail(
+            rules.DURABLE,
+            f"{what}: READ gave {len(got)} bytes, {_first_difference(got, data)}",
+        )
+
+
+def _first_difference(got: bytes, wanted: bytes) -> str:
+    for index, (byte, expected) in enumerate(zip(got, wanted, strict=False)):
+        if byte != expected:
+            return f"byte {index} of the range is {byte:#04x}, not {expected:#04x}"
+    return f"not the {len(wanted)} committed"

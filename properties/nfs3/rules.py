@@ -169,8 +169,7 @@ SYMLINK_SIZE = define(
 MODE = define("MODE", "a mode that was set is the mode reported", "RFC 1813 §3.3.2")
 GUARD = define(
     "SETATTR-GUARD",
-    "SETATTR whose ctime guard is the object's ctime applies; one whose guard is not answers "
-    "NFS3ERR_NOT_SYNC and changes nothing",
+    "SETATTR guarded by the object's ctime applies; guarded by another, NOT_SYNC and no change",
     "RFC 1813 §3.3.2",
 )
 WCC_SIZE = define(

@@ -35,7 +35,7 @@ from properties.harness.recording import record_capabilities
 from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
-from properties.nfs3.guards import guarded_setattr
+from properties.nfs3.guards import committed_range, guarded_setattr
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
     Forgery,
@@ -401,3 +401,55 @@ def test_a_server_that_ignores_setattr_guards_is_found() -> None:
     with pytest.raises(FindingError, match=r"^SETATTR-GUARD: "):
         guarded()
     assert tried[-1] == (0, None, None, False), tried[-1]  # Hypothesis replays the minimum
+
+
+COMMIT_BEFORE = st.sampled_from((0, 1, 4096))
+COMMIT_GAPS = st.sampled_from((0, 1, 5000))
+COMMIT_LENGTHS = st.sampled_from((1, 4096, 9000))
+
+
+@check(
+    "COMMIT-RANGE",
+    "what a COMMIT of a range acknowledged survives a crash",
+    "RFC 1813 §3.3.21, §4.8",
+)
+def test_a_committed_range_survives_a_crash(
+    target_factory: TargetFactory, world: str, capabilities: Capabilities
+) -> None:
+    if not capabilities.crashes:
+        pytest.skip(f"{world}: the world cannot crash its server")
+
+    @in_real_time(settings(), world, REAL_CRASH_EXAMPLES)
+    @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
+    def commit(before: int, gap: int, length: int) -> None:
+        target = target_factory(NoFaults())
+        try:
+            committed_range(target, before, gap, length)
+        finally:
+            target.close()
+
+    commit()
+
+
+@check(
+    "COMMIT-RANGE-IGNORED",
+    "a server whose COMMIT of a range makes nothing durable is found: one byte, committed",
+    "RFC 1813 §3.3.21, §4.8",
+    planted="ServerBugs(commit_of_a_range_syncs_nothing=True)",
+)
+def test_a_server_whose_ranged_commit_syncs_nothing_is_found() -> None:
+    loses_ranges = sim_target_with(ServerBugs(commit_of_a_range_syncs_nothing=True))
+    tried: list[tuple[int, int, int]] = []
+
+    @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
+    def commit(before: int, gap: int, length: int) -> None:
+        tried.append((before, gap, length))
+        target = loses_ranges(NoFaults())
+        try:
+            committed_range(target, before, gap, length)
+        finally:
+            target.close()
+
+    with pytest.raises(FindingError, match=r"^DURABLE: "):
+        commit()
+    assert tried[-1] == (0, 0, 1), tried[-1]  # Hypothesis replays the minimum

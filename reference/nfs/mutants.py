@@ -17,6 +17,8 @@ class ServerBugs:
 
     # SETATTR applies its changes whatever its ctime guard says (SETATTR-GUARD)
     ignore_setattr_guard: bool = False
+    # COMMIT of a range (count > 0) answers as if done and makes nothing durable (DURABLE)
+    commit_of_a_range_syncs_nothing: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with

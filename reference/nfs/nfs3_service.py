@@ -362,7 +362,7 @@ class NfsV3Service(NFS_V3_Server):
         handle = args.file.data
 
         def ok() -> COMMIT3res:
-            committed = self.fs.commit(handle)
+            committed = self.fs.commit(handle, args.count)
             return COMMIT3res(NFS3_OK, COMMIT3resok(wcc(committed.wcc), committed.verifier))
 
         return self._answer(

@@ -113,7 +113,10 @@ def test_check_prints_progress_and_caps_the_examples(tmp_path: Path) -> None:
 
 def test_a_run_stopped_by_sigterm_prints_what_finished(tmp_path: Path) -> None:
     """The thorough profile's 2000 examples keep MODEL busy when SIGTERM comes; PROBE,
-    before it, has finished and is in the summary and the report."""
+    before it, has finished and is in the summary and the report. When the interrupt
+    lands in a garbage collector callback, Python swallows it and MODEL runs to its end
+    (test_a_sigterm_whose_interrupt_python_swallowed_...): the run stops there all the
+    same, before MODEL-FAULTS."""
     report = tmp_path / "report"
     run = check(
         *("--profile", "thorough", "--world", "sim", "--report", str(report)),
@@ -139,7 +142,8 @@ def test_a_run_stopped_by_sigterm_prints_what_finished(tmp_path: Path) -> None:
     assert "nfsprop: one line per check" in output
     assert any(line.split()[:2] == ["pass", "PROBE"] for line in lines), output
     checks = json.loads((report / "results.json").read_text())["checks"]
-    assert [(entry["code"], entry["verdict"]) for entry in checks] == [("PROBE", "pass")]
+    finished = {(entry["code"], entry["verdict"]) for entry in checks}
+    assert finished in ({("PROBE", "pass")}, {("PROBE", "pass"), ("MODEL", "pass")}), checks
 
 
 def test_a_sigterm_whose_interrupt_python_swallowed_stops_the_run_when_the_test_ends(
