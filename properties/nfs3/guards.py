@@ -18,18 +18,23 @@ Rules:
   restarts the server, READ of it must give those bytes (DURABLE). A server may commit
   more than was asked; what lies outside the range is not checked. A handle that no
   longer works after the restart is HANDLES-SURVIVE-RESTART.
-- Calls go through handles.call (a step each); a FAIL is a finding (raised unless the
+- Each scenario runs on a fresh target of the world's factory (no faults), closed after
+  it. Calls go through handles.call (a step each); a FAIL is a finding (raised unless the
   world's baseline knows it), as in handles.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from faults.sim import NoFaults
 from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.handles import _setup_failed, call, create_file, mount
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
-from properties.worlds.target import Target
+from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -52,11 +57,27 @@ def another_time(time: nfstime3) -> nfstime3:
     return nfstime3(time.seconds - 1 if time.seconds else 1, time.nseconds)
 
 
+@contextmanager
+def _fresh(make_target: TargetFactory) -> Iterator[Target]:
+    target = make_target(NoFaults())
+    try:
+        yield target
+    finally:
+        target.close()
+
+
 def guarded_setattr(
-    target: Target, length: int, size: int | None, mode: int | None, in_sync: bool
+    make_target: TargetFactory, length: int, size: int | None, mode: int | None, in_sync: bool
 ) -> None:
     """Make a file of `length` bytes and SETATTR its `size` and `mode` under a guard in
     sync or out of sync with its ctime (see the module rules)."""
+    with _fresh(make_target) as target:
+        _guarded_setattr(target, length, size, mode, in_sync)
+
+
+def _guarded_setattr(
+    target: Target, length: int, size: int | None, mode: int | None, in_sync: bool
+) -> None:
     mode = mode if target.features.stores_mode else None
     handle = create_file(target, mount(target), b"guarded", b"g" * length).handle
     before = _attributes(target, handle)
@@ -95,9 +116,14 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     return reply.resok.obj_attributes
 
 
-def committed_range(target: Target, before: int, gap: int, length: int) -> None:
+def committed_range(make_target: TargetFactory, before: int, gap: int, length: int) -> None:
     """Write, COMMIT a range and crash (see the module rules); nothing is checked when a
     restart in between changed the write verifier."""
+    with _fresh(make_target) as target:
+        _committed_range(target, before, gap, length)
+
+
+def _committed_range(target: Target, before: int, gap: int, length: int) -> None:
     handle = create_file(target, mount(target), b"committed", b"").handle
     start = before + gap
     data = bytes(1 + (start + index) % 251 for index in range(length))  # never a zero

@@ -370,11 +370,7 @@ GUARD_MODES = st.none() | st.sampled_from((0o600, 0o640))
 def test_setattr_keeps_its_ctime_guard(target_factory: TargetFactory) -> None:
     @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
     def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
-        target = target_factory(NoFaults())
-        try:
-            guarded_setattr(target, length, size, mode, in_sync)
-        finally:
-            target.close()
+        guarded_setattr(target_factory, length, size, mode, in_sync)
 
     guarded()
 
@@ -392,11 +388,7 @@ def test_a_server_that_ignores_setattr_guards_is_found() -> None:
     @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
     def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
         tried.append((length, size, mode, in_sync))
-        target = ignores_guards(NoFaults())
-        try:
-            guarded_setattr(target, length, size, mode, in_sync)
-        finally:
-            target.close()
+        guarded_setattr(ignores_guards, length, size, mode, in_sync)
 
     with pytest.raises(FindingError, match=r"^SETATTR-GUARD: "):
         guarded()
@@ -422,11 +414,7 @@ def test_a_committed_range_survives_a_crash(
     @in_real_time(settings(), world, REAL_CRASH_EXAMPLES)
     @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
     def commit(before: int, gap: int, length: int) -> None:
-        target = target_factory(NoFaults())
-        try:
-            committed_range(target, before, gap, length)
-        finally:
-            target.close()
+        committed_range(target_factory, before, gap, length)
 
     commit()
 
@@ -444,11 +432,7 @@ def test_a_server_whose_ranged_commit_syncs_nothing_is_found() -> None:
     @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
     def commit(before: int, gap: int, length: int) -> None:
         tried.append((before, gap, length))
-        target = loses_ranges(NoFaults())
-        try:
-            committed_range(target, before, gap, length)
-        finally:
-            target.close()
+        committed_range(loses_ranges, before, gap, length)
 
     with pytest.raises(FindingError, match=r"^DURABLE: "):
         commit()
