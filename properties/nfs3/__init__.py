@@ -8,6 +8,8 @@ classifying what RFC 1813 allows instead of failing on it. The modules, one job 
 - machine.py: the state machine: random operations, retransmissions, crashes,
   partitions and clock jumps, each reply checked by the model.
 - handles.py: handle scenarios: a removed file's inode reused, handles forged.
+- guards.py: what requests carry beyond their target: SETATTR's ctime guard, COMMIT's
+  range.
 - rules.py: the rules a server may break, each with its stable finding code and RFC
   section (properties/harness/findings.py).
 - calls.py: single NFSv3 calls that must succeed, for tests that drive a server by hand.
