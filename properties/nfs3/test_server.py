@@ -405,7 +405,7 @@ COMMIT_LENGTHS = st.sampled_from((1, 4096, 9000))
     "what a COMMIT of a range acknowledged survives a crash",
     "RFC 1813 §3.3.21, §4.8",
 )
-def test_a_committed_range_survives_a_crash(
+def test_a_committed_range_is_durable(
     target_factory: TargetFactory, world: str, capabilities: Capabilities
 ) -> None:
     if not capabilities.crashes:

@@ -44,6 +44,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -77,6 +78,10 @@ RUN_TIMEOUT = 120.0
 # at 0.5, 17 s at 0.1).
 RAW_TIMEO = 0.1
 RAW_ATTEMPTS = 100  # 10 s in all
+# `reconnect` binds the raw connection's old local port again; a busy machine may not
+# have freed it yet (EADDRINUSE, met once in CI): REBIND_ATTEMPTS tries, REBIND_WAIT apart
+REBIND_ATTEMPTS = 20
+REBIND_WAIT = 0.01
 FIRST_RAW_XID = 0x8000_0000
 
 
@@ -273,9 +278,16 @@ class SocketTarget(Generic[S]):
         writer.transport.abort()
         self._raw_stream = None
         await asyncio.sleep(0)  # a yield, not a wait: the transport closes its socket
-        self._raw_stream = await asyncio.open_connection(
-            self.host, self.server.port, local_addr=(HOST, local_port)
-        )
+        for attempt in range(1, REBIND_ATTEMPTS + 1):
+            try:
+                self._raw_stream = await asyncio.open_connection(
+                    self.host, self.server.port, local_addr=(HOST, local_port)
+                )
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or attempt == REBIND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(REBIND_WAIT)
         self._raw_records = RecordReader(MAX_RECORD)
 
     def _close_raw_stream(self) -> None:
