@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from faults.sim import NoFaults
 from properties.harness import findings
 from properties.nfs3 import rules
-from properties.nfs3.handles import _setup_failed, call, create_file, mount
+from properties.nfs3.handles import call, create_file, mount, setup_failed
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
 from properties.worlds.target import Target, TargetFactory
@@ -112,7 +112,7 @@ def _guarded_setattr(
 def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     reply = call(target, GETATTR, GETATTR3args(handle))
     if reply.resok is None:
-        _setup_failed("GETATTR", f"GETATTR of b'guarded' answered {status_name(reply.status)}")
+        setup_failed("GETATTR", f"GETATTR of b'guarded' answered {status_name(reply.status)}")
     return reply.resok.obj_attributes
 
 
@@ -132,11 +132,11 @@ def _committed_range(target: Target, before: int, gap: int, length: int) -> None
         if chunk:
             written = call(target, WRITE, WRITE3args(handle, offset, len(chunk), UNSTABLE, chunk))
             if written.resok is None:
-                _setup_failed("WRITE", f"WRITE answered {status_name(written.status)}")
+                setup_failed("WRITE", f"WRITE answered {status_name(written.status)}")
             verifiers.add(written.resok.verf)
     committed = call(target, COMMIT, COMMIT3args(handle, start, length))
     if committed.resok is None:
-        _setup_failed("COMMIT", f"COMMIT answered {status_name(committed.status)}")
+        setup_failed("COMMIT", f"COMMIT answered {status_name(committed.status)}")
     verifiers.add(committed.resok.verf)
     if len(verifiers) > 1:
         return

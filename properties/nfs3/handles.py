@@ -113,20 +113,20 @@ def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) ->
     mode = 0o644 if target.features.stores_mode else None  # some servers refuse modes
     created = call(target, CREATE, CREATE3args(where, createhow3(GUARDED, sattr(mode))))
     if created.status != NFS3_OK or created.resok is None:
-        _setup_failed("CREATE", f"CREATE {name!r} answered {status_name(created.status)}")
+        setup_failed("CREATE", f"CREATE {name!r} answered {status_name(created.status)}")
     handle = created.resok.obj.handle
     if handle is None:
         looked_up = call(target, LOOKUP, LOOKUP3args(where))
         if looked_up.resok is None:
-            _setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
+            setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
         handle = looked_up.resok.object
     write = WRITE3args(handle, 0, len(data), FILE_SYNC, data)
     written = call(target, WRITE, write)
     if written.status != NFS3_OK:
-        _setup_failed("WRITE", f"WRITE to {name!r} answered {status_name(written.status)}")
+        setup_failed("WRITE", f"WRITE to {name!r} answered {status_name(written.status)}")
     attributes = call(target, GETATTR, GETATTR3args(handle))
     if attributes.resok is None:
-        _setup_failed("GETATTR", f"GETATTR of {name!r} answered {status_name(attributes.status)}")
+        setup_failed("GETATTR", f"GETATTR of {name!r} answered {status_name(attributes.status)}")
     return File(handle, attributes.resok.obj_attributes.fileid)
 
 
@@ -134,7 +134,7 @@ def make_directory(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
     """A new directory's handle."""
     made = call(target, MKDIR, MKDIR3args(diropargs3(directory, name), sattr()))
     if made.status != NFS3_OK:
-        _setup_failed("MKDIR", f"MKDIR {name!r} answered {status_name(made.status)}")
+        setup_failed("MKDIR", f"MKDIR {name!r} answered {status_name(made.status)}")
     return _looked_up(target, directory, name)
 
 
@@ -143,18 +143,18 @@ def make_symlink(target: Target, directory: nfs_fh3, name: bytes, link_target: b
     where = diropargs3(directory, name)
     made = call(target, SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
     if made.status != NFS3_OK:
-        _setup_failed("SYMLINK", f"SYMLINK {name!r} answered {status_name(made.status)}")
+        setup_failed("SYMLINK", f"SYMLINK {name!r} answered {status_name(made.status)}")
     return _looked_up(target, directory, name)
 
 
 def _looked_up(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
     looked_up = call(target, LOOKUP, LOOKUP3args(diropargs3(directory, name)))
     if looked_up.resok is None:
-        _setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
+        setup_failed("LOOKUP", f"LOOKUP {name!r} answered {status_name(looked_up.status)}")
     return looked_up.resok.object
 
 
-def _setup_failed(operation: str, message: str) -> NoReturn:
+def setup_failed(operation: str, message: str) -> NoReturn:
     raise ModelMismatch(rules.refused(operation), f"{message} (a step the scenario needs)")
 
 
@@ -237,7 +237,7 @@ def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
         reply = call(target, RENAME, args).status
     if reply != NFS3_OK:
         operation = "REMOVE" if removal == "remove" else "RENAME"
-        _setup_failed(operation, f"{removal} of the old file answered {status_name(reply)}")
+        setup_failed(operation, f"{removal} of the old file answered {status_name(reply)}")
 
 
 # -- forged handles --

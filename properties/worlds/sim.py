@@ -115,19 +115,15 @@ class SimTarget:
 
 
 def make_sim_target(
-    faults: FaultSource,
-    drc: bool = True,
-    rates: FaultRates | None = None,
-    seed: int = 0,
-    bugs: ServerBugs = NO_BUGS,
+    faults: FaultSource, drc: bool = True, rates: FaultRates | None = None, seed: int = 0
 ) -> SimTarget:
-    return SimTarget(faults, drc, rates, seed, bugs)
+    return SimTarget(faults, drc, rates, seed)
 
 
 def sim_target_with(bugs: ServerBugs) -> TargetFactory:
     """make_sim_target, its server with the planted `bugs` (for a check that must find them)."""
 
     def make(faults: FaultSource, drc: bool = True, rates: FaultRates | None = None) -> SimTarget:
-        return make_sim_target(faults, drc, rates, bugs=bugs)
+        return SimTarget(faults, drc, rates, bugs=bugs)
 
     return make
