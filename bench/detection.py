@@ -1,7 +1,8 @@
 """How fast the suite finds a bug: for every check that hunts a planted bug (`-m planted`:
 a switch such as ClientBugs(never_revalidate=True) or a server without its duplicate
-request cache), the time from the test's start to its first failing example, and the
-whole test's time (the search, shrinking, and the test's checks of the shrunk shape).
+request cache), the time from the test's start to its first failing example, the whole
+test's time (the search, shrinking, and the test's checks of the shrunk shape) and the
+number of steps of the shrunk counterexample; then each counterexample, step by step.
 
 Rules: the checks run as CI runs them (the ci profile, derandomized: the same examples on
 every run), one at a time in this process, so no test shares the machine with another.
@@ -16,12 +17,13 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.table import print_table
-from properties.harness.findings import PLANTED_MARKER
-from properties.harness.recording import FIRST_FAILURE_PROPERTY
+from properties.harness.findings import PLANTED_MARKER, step_text
+from properties.harness.recording import FIRST_FAILURE_PROPERTY, SHRUNK_PROPERTY
 from properties.harness.results import check_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,8 @@ class Detection:
     planted: str
     first_failure: float | None = None
     seconds: float = 0.0
+    example: str = ""  # what the minimal failing example drew, where steps do not say it
+    steps: list[str] = field(default_factory=list)  # its steps
 
 
 @dataclass(eq=False)  # a plugin: hashed by identity
@@ -54,6 +58,8 @@ class _Timings:
             return
         numbers = dict(report.user_properties)
         first = numbers.get(FIRST_FAILURE_PROPERTY)
+        shrunk = numbers.get(SHRUNK_PROPERTY)
+        kept: dict[str, Any] = shrunk if isinstance(shrunk, dict) else {"example": "", "steps": []}
         self.rows.append(
             Detection(
                 body["code"],
@@ -61,6 +67,8 @@ class _Timings:
                 self.planted[report.nodeid],
                 first if isinstance(first, float) else None,
                 report.duration,
+                kept["example"],
+                kept["steps"],
             )
         )
 
@@ -78,16 +86,22 @@ def main() -> None:
             row.planted,
             "not found" if row.first_failure is None else row.first_failure,
             row.seconds,
+            len(row.steps) if row.steps else "not kept",
         ]
         for row in timings.rows
     ]
     found = [row.first_failure for row in timings.rows if row.first_failure is not None]
-    rows.append(["median", "", "", statistics.median(found) if found else "none", ""])
+    rows.append(["median", "", "", statistics.median(found) if found else "none", "", ""])
     print_table(
         "Time to detection of each planted bug (ci profile, one check at a time)",
-        ["check", "world", "planted bug", "first failing example (s)", "test (s)"],
+        ["check", "world", "planted bug", "first failing example (s)", "test (s)", "shrunk steps"],
         rows,
     )
+    print("\nThe shrunk counterexamples")
+    for row in timings.rows:
+        drew = f": {row.example}" if row.example else ""
+        print(f"\n{row.check} [{row.world or 'own stack'}]{drew}")
+        print("".join(f"  {n}. {step_text(step)}\n" for n, step in enumerate(row.steps, 1)), end="")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from properties.afs.checks import (
     LastWriterViolation,
 )
 from properties.afs.machine import AfsMachineConfig, AfsRunLog, run_afs_machine
+from properties.harness import findings
 from properties.harness.findings import check
 from properties.harness.profiles import SLOW_OK
 from properties.harness.replay.file import run_context
@@ -70,6 +71,7 @@ def hunt(config: AfsMachineConfig, violation: type[AfsViolation]) -> list[str]:
     log = AfsRunLog()
     with pytest.raises(violation):
         run_afs_machine(config, HUNT, log=log)
+    findings.current().found_shrunk("", log.logs[-1])
     return log.logs[-1]  # Hypothesis replays the minimal failing example last
 
 

@@ -18,8 +18,11 @@ Rules:
   call, with the test's world and that world's Baseline); outside a test it is a Recorder
   of no world. `verdict(rule)` is FAIL, or KNOWN when the baseline lists the code;
   `record()` keeps the first finding of each code and verdict; `steps()` counts the
-  steps sent to the target. A FAIL is raised as a FindingError (ModelMismatch is one), so Hypothesis
-  shrinks it; WARN, UNSUPPORTED and KNOWN findings are only recorded and the test goes on.
+  steps sent to the target, and `step(call)` counts one and adds it to the trail: a
+  scenario's calls since its example began, shown by a FAIL raised without steps of its
+  own. A planted-bug check keeps the minimal example it found (`found_shrunk`). A FAIL is
+  raised as a FindingError (ModelMismatch is one), so Hypothesis shrinks it; WARN,
+  UNSUPPORTED and KNOWN findings are only recorded and the test goes on.
 - A check's verdict is its worst finding's (FAIL > KNOWN > WARN > UNSUPPORTED > PASS).
 """
 
@@ -153,12 +156,23 @@ class Baseline:
     known: dict[str, str] = field(default_factory=dict)  # code -> reason
 
 
+@dataclass(frozen=True)
+class Shrunk:
+    """The minimal failing example a search found: what was drawn (empty when the steps
+    say it all, as a machine's do) and its steps."""
+
+    example: str
+    steps: tuple[str, ...]
+
+
 @dataclass
 class Recorder:
     world: str | None = None
     baseline: Baseline = field(default_factory=Baseline)
     findings: dict[tuple[str, Verdict], Finding] = field(default_factory=dict)
     step_count: int = 0
+    trail: list[str] = field(default_factory=list)  # a scenario example's calls (`step`)
+    shrunk: Shrunk | None = None  # the minimal example a planted-bug check found
 
     def verdict(self, rule: Rule) -> Verdict:
         """FAIL, or KNOWN when this world's baseline lists the rule's code."""
@@ -170,6 +184,15 @@ class Recorder:
     def steps(self, count: int = 1) -> None:
         self.step_count += count
 
+    def step(self, call: str) -> None:
+        """Count one call of a scenario and add it to the trail its FAILs show."""
+        self.step_count += 1
+        self.trail.append(call)
+
+    def found_shrunk(self, example: str, steps: Iterable[str]) -> None:
+        """Keep the minimal failing example a planted-bug check found (bench detection)."""
+        self.shrunk = Shrunk(example, tuple(steps))
+
     def fail(
         self,
         rule: Rule,
@@ -178,9 +201,10 @@ class Recorder:
         error: type[FindingError] = FindingError,
     ) -> None:
         """Raise `error`, or, when the baseline knows the rule, record it KNOWN."""
+        steps = tuple(steps) or tuple(self.trail)
         if self.verdict(rule) is Verdict.FAIL:
             raise error(rule, message, steps)
-        self.record(Finding(rule.code, Verdict.KNOWN, message, tuple(steps)))
+        self.record(Finding(rule.code, Verdict.KNOWN, message, steps))
 
     def warn(self, rule: Rule, message: str, steps: Iterable[str] = ()) -> None:
         self.record(Finding(rule.code, Verdict.WARN, message, tuple(steps)))

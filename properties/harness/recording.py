@@ -11,6 +11,8 @@ Rules:
   FAIL finding for each FindingError the test raised (a Hypothesis ExceptionGroup is
   opened), with the replay file the failure wrote; ("nfsprop_capabilities", {world,
   capabilities}) when the test recorded capabilities (`record_capabilities`);
+  ("nfsprop_shrunk", {example, steps}) when a planted-bug check kept its minimal example
+  (`Recorder.found_shrunk`);
   ("nfsprop_hypothesis", the profile in force as the test ran, profiles.effective()).
 """
 
@@ -39,6 +41,7 @@ HYPOTHESIS_PROPERTY = "nfsprop_hypothesis"
 EXAMPLES_PROPERTY = "nfsprop_examples"  # examples and restarts: properties/harness/progress.py
 RESTARTS_PROPERTY = "nfsprop_restarts"
 FIRST_FAILURE_PROPERTY = "nfsprop_first_failure"  # seconds, or None: no failing example
+SHRUNK_PROPERTY = "nfsprop_shrunk"  # {example, steps}: a planted-bug check's minimal example
 _RECORDER = pytest.StashKey[Recorder]()
 _CAPABILITIES = pytest.StashKey[dict[str, bool | None]]()
 
@@ -115,6 +118,9 @@ class RecordingPlugin:
                 "steps": recorder.step_count,
             }
             properties.insert(0, (CHECK_PROPERTY, body))
+        if recorder.shrunk is not None:
+            shrunk = {"example": recorder.shrunk.example, "steps": list(recorder.shrunk.steps)}
+            properties.append((SHRUNK_PROPERTY, shrunk))
         capabilities = item.stash.get(_CAPABILITIES, None)
         if capabilities is not None:
             shown = {"world": recorder.world, "capabilities": capabilities}

@@ -7,9 +7,11 @@ classifying what RFC 1813 allows instead of failing on it. The modules, one job 
 - wire.py: what the properties send: procedures by name, attribute sets, raw calls.
 - machine.py: the state machine: random operations, retransmissions, crashes,
   partitions and clock jumps, each reply checked by the model.
-- handles.py: handle scenarios: a removed file's inode reused, handles forged.
+- handles.py: handle scenarios (a removed file's inode reused, handles forged) and the
+  calls every scenario makes, each counted and kept in its example's trail.
 - guards.py: what requests carry beyond their target: SETATTR's ctime guard, COMMIT's
-  range.
+  range, WRITE's DATA_SYNC.
+- verifiers.py: what verifiers promise: CREATE EXCLUSIVE's, READDIR's cookie verifier.
 - rules.py: the rules a server may break, each with its stable finding code and RFC
   section (properties/harness/findings.py).
 - calls.py: single NFSv3 calls that must succeed, for tests that drive a server by hand.

@@ -1,5 +1,5 @@
-"""What requests carry beyond their target: SETATTR's ctime guard (RFC 1813 §3.3.2) and
-COMMIT's range (§3.3.21).
+"""What requests carry beyond their target: SETATTR's ctime guard (RFC 1813 §3.3.2),
+COMMIT's range (§3.3.21) and WRITE's DATA_SYNC (§3.3.7).
 
 Rules:
 - A file is made with some bytes (properties/nfs3/handles.py `create_file`) and GETATTR
@@ -18,6 +18,10 @@ Rules:
   restarts the server, READ of it must give those bytes (DURABLE). A server may commit
   more than was asked; what lies outside the range is not checked. A handle that no
   longer works after the restart is HANDLES-SURVIVE-RESTART.
+- WRITE with DATA_SYNC to an empty file, at some offset: the answer must commit at least
+  DATA_SYNC (WRITE-COMMITTED), and what it acknowledged must survive a crash as a COMMIT's
+  range does (DURABLE): DATA_SYNC keeps the data and what is needed to read it back (the
+  size), if not every attribute. A short write is not followed further.
 - Each scenario runs on a fresh target of the world's factory (no faults), closed after
   it. Calls go through handles.call (a step each); a FAIL is a finding (raised unless the
   world's baseline knows it), as in handles.py.
@@ -25,18 +29,15 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from faults.sim import NoFaults
 from properties.harness import findings
 from properties.nfs3 import rules
-from properties.nfs3.handles import call, create_file, mount, setup_failed
+from properties.nfs3.handles import call, create_file, fresh_target, mount, setup_failed
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.nfs3 import (
+    DATA_SYNC,
     NFS3_OK,
     NFS3ERR_NOT_SYNC,
     UNSTABLE,
@@ -57,21 +58,12 @@ def another_time(time: nfstime3) -> nfstime3:
     return nfstime3(time.seconds - 1 if time.seconds else 1, time.nseconds)
 
 
-@contextmanager
-def _fresh(make_target: TargetFactory) -> Iterator[Target]:
-    target = make_target(NoFaults())
-    try:
-        yield target
-    finally:
-        target.close()
-
-
 def guarded_setattr(
     make_target: TargetFactory, length: int, size: int | None, mode: int | None, in_sync: bool
 ) -> None:
     """Make a file of `length` bytes and SETATTR its `size` and `mode` under a guard in
     sync or out of sync with its ctime (see the module rules)."""
-    with _fresh(make_target) as target:
+    with fresh_target(make_target) as target:
         _guarded_setattr(target, length, size, mode, in_sync)
 
 
@@ -119,14 +111,14 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
 def committed_range(make_target: TargetFactory, before: int, gap: int, length: int) -> None:
     """Write, COMMIT a range and crash (see the module rules); nothing is checked when a
     restart in between changed the write verifier."""
-    with _fresh(make_target) as target:
+    with fresh_target(make_target) as target:
         _committed_range(target, before, gap, length)
 
 
 def _committed_range(target: Target, before: int, gap: int, length: int) -> None:
     handle = create_file(target, mount(target), b"committed", b"").handle
     start = before + gap
-    data = bytes(1 + (start + index) % 251 for index in range(length))  # never a zero
+    data = _pattern(start, length)
     verifiers = set()
     for offset, chunk in ((0, b"f" * before), (start, data)):
         if chunk:
@@ -138,12 +130,38 @@ def _committed_range(target: Target, before: int, gap: int, length: int) -> None
     if committed.resok is None:
         setup_failed("COMMIT", f"COMMIT answered {status_name(committed.status)}")
     verifiers.add(committed.resok.verf)
-    if len(verifiers) > 1:
-        return
+    if len(verifiers) == 1:
+        what = f"COMMIT of [{start}, +{length}) (after {before} bytes UNSTABLE at 0)"
+        _survives_a_crash(target, handle, start, data, what)
+
+
+def synced_write(make_target: TargetFactory, offset: int, length: int) -> None:
+    """WRITE `length` bytes at `offset` of an empty file with DATA_SYNC and crash (see the
+    module rules)."""
+    with fresh_target(make_target) as target:
+        handle = create_file(target, mount(target), b"synced", b"").handle
+        data = _pattern(offset, length)
+        written = call(target, WRITE, WRITE3args(handle, offset, length, DATA_SYNC, data))
+        if written.resok is None:
+            setup_failed("WRITE", f"WRITE answered {status_name(written.status)}")
+        what = f"WRITE DATA_SYNC of [{offset}, +{length}) answered {written.resok.committed.name}"
+        if written.resok.committed < DATA_SYNC:
+            findings.current().fail(rules.WRITE_COMMITTED, what)
+        elif written.resok.count == length:
+            _survives_a_crash(target, handle, offset, data, what)
+
+
+def _pattern(offset: int, length: int) -> bytes:
+    """Bytes that tell where they belong, never a zero (a hole reads zeros)."""
+    return bytes(1 + (offset + index) % 251 for index in range(length))
+
+
+def _survives_a_crash(target: Target, handle: nfs_fh3, start: int, data: bytes, what: str) -> None:
+    """Crash and restart the server: READ at `start` must still give `data`."""
     target.crash_and_restart()
-    read = call(target, READ, READ3args(handle, start, length))
+    what += ", then a crash"
+    read = call(target, READ, READ3args(handle, start, len(data)))
     recorder = findings.current()
-    what = f"COMMIT of [{start}, +{length}) (after {before} bytes UNSTABLE at 0), then a crash"
     if read.resok is None:
         recorder.fail(rules.HANDLES_SURVIVE, f"{what}: READ answered {status_name(read.status)}")
     elif read.resok.data != data:

@@ -25,12 +25,14 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, NoReturn, TypeVar
 
 from hypothesis import strategies as st
 
+from faults.sim import NoFaults
 from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.model import ModelMismatch
@@ -49,7 +51,7 @@ from properties.nfs3.wire import (
     WRITE,
     sattr,
 )
-from properties.worlds.target import Target
+from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcDenied
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
@@ -94,13 +96,25 @@ class File:
     fileid: int
 
 
+@contextmanager
+def fresh_target(make_target: TargetFactory) -> Iterator[Target]:
+    """A new target of `make_target` without faults, closed after the scenario."""
+    target = make_target(NoFaults())
+    findings.current().trail.clear()  # a new example: its FAILs show its own calls
+    try:
+        yield target
+    finally:
+        target.close()
+
+
 def call(target: Target, procedure: Procedure[A, R], args: A) -> R:
     """One NFSv3 call, counted as a step against the target."""
-    findings.current().steps()
+    findings.current().step(procedure.name.removeprefix("NFSPROC3_"))
     return target.run(target.caller.call(procedure, args))
 
 
 def mount(target: Target) -> nfs_fh3:
+    findings.current().step("MNT")
     reply = target.run(MOUNT_V3_Client(target.mount_caller).MOUNTPROC3_MNT(target.export))
     if reply.fhs_status != MNT3_OK or reply.mountinfo is None:
         raise ModelMismatch(rules.MNT, f"MNT {target.export!r} answered {reply.fhs_status.name}")
@@ -133,9 +147,9 @@ def create_file(target: Target, directory: nfs_fh3, name: bytes, data: bytes) ->
 def make_directory(target: Target, directory: nfs_fh3, name: bytes) -> nfs_fh3:
     """A new directory's handle."""
     made = call(target, MKDIR, MKDIR3args(diropargs3(directory, name), sattr()))
-    if made.status != NFS3_OK:
+    if made.resok is None:
         setup_failed("MKDIR", f"MKDIR {name!r} answered {status_name(made.status)}")
-    return _looked_up(target, directory, name)
+    return made.resok.obj.handle or _looked_up(target, directory, name)
 
 
 def make_symlink(target: Target, directory: nfs_fh3, name: bytes, link_target: bytes) -> nfs_fh3:

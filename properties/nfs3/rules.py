@@ -69,6 +69,11 @@ CREATE_VERIFIER = define(
     "CREATE EXCLUSIVE of an existing file with another verifier answers NFS3ERR_EXIST",
     "RFC 1813 §3.3.8",
 )
+CREATE_RETRY = define(
+    "CREATE-EXCLUSIVE-RETRY",
+    "CREATE EXCLUSIVE retried with its verifier returns the file it made, across a restart too",
+    "RFC 1813 §3.3.8",
+)
 LINK_DIR = define("LINK-DIR", "LINK of a directory is refused", "RFC 1813 §3.3.15")
 REMOVE_DIR = define("REMOVE-DIR", "REMOVE of a directory is refused", "RFC 1813 §3.3.12")
 NOTEMPTY = define(
@@ -205,6 +210,11 @@ LISTING_PAGES = define(
     "LISTING-PAGES",
     "READDIR continues from a cookie it gave until eof",
     "RFC 1813 §3.3.16",
+)
+RESUMED_LISTING = define(
+    "READDIR-RESUME",
+    "a listing resumed after a change lists each entry it left alone once, no name never there",
+    "RFC 1813 §3.3.16 (cookieverf)",
 )
 READDIR_TOOSMALL = define(
     "READDIR-TOOSMALL",

@@ -14,28 +14,35 @@ once its inode is reused and never reads the new file; forged, bit-flipped, cut 
 extended handles get BADHANDLE or STALE, never NFS3_OK; a name holding '/' is refused with
 ACCES or INVAL; after a crash at any point everything written FILE_SYNC or committed is
 still there, every handle still works and the write verifier has changed; and no ctime goes
-back when the server's clock is stepped back, even across a restart.
+back when the server's clock is stepped back, even across a restart. Scenarios hold requests'
+guards and verifiers to their word: SETATTR's ctime guard, a COMMIT of a range and a WRITE
+DATA_SYNC across a crash, CREATE EXCLUSIVE retried with its verifier or another (across a
+restart too), a READDIR resumed from an old cookie after the directory changed; each has a
+planted bug (reference/nfs/mutants.py) its check must find, and `found_and_shrunk` keeps
+the minimal example for `python3 -m bench detection`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
+from hypothesis.strategies import SearchStrategy
 
-from faults.sim import FaultRates, NoFaults
+from faults.sim import FaultRates
 from properties.baselines import OWN_WORLDS
 from properties.harness import findings
-from properties.harness.findings import FindingError, check
+from properties.harness.findings import FindingError, Rule, check
 from properties.harness.recording import record_capabilities
 from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
-from properties.nfs3.guards import committed_range, guarded_setattr
+from properties.nfs3.guards import committed_range, guarded_setattr, synced_write
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
     Forgery,
@@ -45,6 +52,7 @@ from properties.nfs3.handles import (
     call,
     forge,
     forgeries,
+    fresh_target,
     mount,
     not_a_directory,
     reuse_inode,
@@ -54,11 +62,12 @@ from properties.nfs3.model import ModelMismatch
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL, report_unsupported
 from properties.nfs3.optional import capabilities as shown_capabilities
+from properties.nfs3.verifiers import MADE, Change, exclusive_retry, resumed_listing
 from properties.nfs3.wire import MKDIR, NON_IDEMPOTENT, RMDIR, sattr
 from properties.worlds.registry import WORLDS
 from properties.worlds.rules import REPEATABLE
 from properties.worlds.sim import make_sim_target, sim_target_with
-from properties.worlds.target import Capabilities, TargetFactory
+from properties.worlds.target import SIMULATED, Capabilities, TargetFactory
 from reference.nfs.mutants import ServerBugs
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -69,6 +78,7 @@ from reference.xdr.gen.nfs3 import (
     diropargs3,
 )
 
+T = TypeVar("T")
 STEPS = settings(stateful_step_count=30)
 # Somebody else's server: long runs, to reach what lies behind the first steps (file data,
 # sizes, wcc_data, paging), in fewer examples so that a run stays bounded.
@@ -131,11 +141,8 @@ def explored_here(config: MachineConfig) -> MachineConfig:
 def test_optional_features_are_probed(
     target_factory: TargetFactory, request: pytest.FixtureRequest
 ) -> None:
-    target = target_factory(NoFaults())
-    try:
+    with fresh_target(target_factory) as target:
         features = target.features
-    finally:
-        target.close()
     report_unsupported(features)
     record_capabilities(request, shown_capabilities(features))
 
@@ -205,6 +212,7 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
         with pytest.raises(ModelMismatch, match=r"^AT-MOST-ONCE: "):
             run_machine(config, target_factory, search, log=log)
         shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
+        findings.current().found_shrunk("", shrunk)
         assert len(shrunk) == SHRUNK_STEPS, shrunk
         duplicated = {call.name.removeprefix("NFSPROC3_") for call in NON_IDEMPOTENT}
         assert shrunk[0].split()[0] in duplicated, shrunk
@@ -258,6 +266,7 @@ def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
     with pytest.raises(ModelMismatch):
         run_machine(config, make_sim_target, search, log=log)
     shrunk = log.logs[-1]
+    findings.current().found_shrunk("", shrunk)
     partitions = [step for step in shrunk if step.startswith("PARTITION")]
     assert partitions == ["PARTITION client and server in 0.0015 s, for 0.3 s"], shrunk
     # maybe an object to act on, the cut, and the call whose reply it cut: run twice, that
@@ -271,11 +280,8 @@ def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory
 
     @given(st.integers(0, 3), st.sampled_from(["remove", "rename over"]))
     def reuse(extra_files: int, removal: Removal) -> None:
-        target = target_factory(NoFaults())
-        try:
+        with fresh_target(target_factory) as target:
             runs.append(reuse_inode(target, extra_files, removal))
-        finally:
-            target.close()
 
     reuse()
     if not any(run.reused for run in runs):
@@ -288,11 +294,8 @@ def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory
 def test_forged_handles_get_badhandle_or_stale(
     target_factory: TargetFactory, forgery: Forgery, of_root: bool
 ) -> None:
-    target = target_factory(NoFaults())
-    try:
+    with fresh_target(target_factory) as target:
         forge(target, forgery, of_root)
-    finally:
-        target.close()
 
 
 @check("SLASH-NAMES", "a name holding '/' is refused", "RFC 1813 §3.2")
@@ -302,15 +305,12 @@ def test_names_holding_a_slash_are_refused(
 ) -> None:
     """A filename3 is one path component: MKDIR of b"a/b" is ACCES or INVAL, whether or not
     a directory "a" exists (the known findings' own check: the machines leave it out)."""
-    target = target_factory(NoFaults())
-    try:
+    with fresh_target(target_factory) as target:
         root = mount(target)
         if existing:
             made = call(target, MKDIR, MKDIR3args(diropargs3(root, b"a"), sattr()))
             assert made.status == NFS3_OK, made.status
         reply = call(target, MKDIR, MKDIR3args(diropargs3(root, b"a/b"), sattr()))
-    finally:
-        target.close()
     if reply.status not in (NFS3ERR_ACCES, NFS3ERR_INVAL):
         findings.current().fail(
             rules.NAME_SLASH,
@@ -324,12 +324,9 @@ def test_names_holding_a_slash_are_refused(
 def test_rmdir_of_dots_is_refused(target_factory: TargetFactory, name: bytes) -> None:
     """The machines' own odd names, on their own: a known answer here (go-nfs removes its
     export on RMDIR ".") is reported without ending every machine run early."""
-    target = target_factory(NoFaults())
-    try:
+    with fresh_target(target_factory) as target:
         root = mount(target)
         reply = call(target, RMDIR, RMDIR3args(diropargs3(root, name)))
-    finally:
-        target.close()
     if reply.status == NFS3_OK:
         findings.current().fail(rules.DOTS, f"RMDIR {name!r} in the export's root answered NFS3_OK")
 
@@ -347,19 +344,51 @@ def test_directory_operations_on_a_non_directory_answer_notdir(
     """The machines' odd kinds, on their own: a world whose baseline knows NOTDIR draws
     only directories where one belongs (a server that follows a symlink changes what the
     model follows), and this check still tests every directory operation."""
-    target = target_factory(NoFaults())
-    try:
+    with fresh_target(target_factory) as target:
         if kind == "symlink" and not target.features.symlink:
             findings.current().unsupported(OPTIONAL["symlink"], "SYMLINK is not offered")
             return
         not_a_directory(target, kind, operation)
-    finally:
-        target.close()
 
 
-GUARD_LENGTHS = st.sampled_from((0, 1, 4096))
-GUARD_SIZES = st.none() | st.sampled_from((0, 1, 5000))
-GUARD_MODES = st.none() | st.sampled_from((0o600, 0o640))
+Example = tuple[Any, ...]
+
+
+def found_and_shrunk(
+    scenario: Callable[[Example], object], strategies: Sequence[SearchStrategy[Any]], rule: Rule
+) -> Example:
+    """Run `scenario` on the strategies' examples until one FAILs `rule`: the minimal
+    failing example (Hypothesis replays it last), kept with its steps for bench detection."""
+    tried: list[Example] = []
+
+    @given(st.tuples(*strategies))
+    def search(example: Example) -> None:
+        tried.append(example)
+        scenario(example)
+
+    with pytest.raises(FindingError, match=f"^{rule.code}: ") as found:
+        search()
+    shown = f"{scenario.__name__}{tried[-1]!r}"
+    findings.current().found_shrunk(shown, found.value.steps)
+    return tried[-1]
+
+
+def with_target(make_target: TargetFactory, scenario: Callable[..., T]) -> Callable[[Example], T]:
+    """`scenario` on `make_target`'s targets, given one example's values as a tuple."""
+
+    def on_target(example: Example) -> T:
+        return scenario(make_target, *example)
+
+    on_target.__name__ = scenario.__name__
+    return on_target
+
+
+GUARDED = (
+    st.sampled_from((0, 1, 4096)),  # the file's length
+    st.none() | st.sampled_from((0, 1, 5000)),  # the size to set
+    st.none() | st.sampled_from((0o600, 0o640)),  # the mode to set
+    st.booleans(),  # the guard in sync with the file's ctime
+)
 
 
 @check(
@@ -368,11 +397,7 @@ GUARD_MODES = st.none() | st.sampled_from((0o600, 0o640))
     "RFC 1813 §3.3.2",
 )
 def test_setattr_keeps_its_ctime_guard(target_factory: TargetFactory) -> None:
-    @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
-    def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
-        guarded_setattr(target_factory, length, size, mode, in_sync)
-
-    guarded()
+    given(st.tuples(*GUARDED))(with_target(target_factory, guarded_setattr))()
 
 
 @check(
@@ -383,21 +408,15 @@ def test_setattr_keeps_its_ctime_guard(target_factory: TargetFactory) -> None:
 )
 def test_a_server_that_ignores_setattr_guards_is_found() -> None:
     ignores_guards = sim_target_with(ServerBugs(ignore_setattr_guard=True))
-    tried: list[tuple[int, int | None, int | None, bool]] = []
-
-    @given(GUARD_LENGTHS, GUARD_SIZES, GUARD_MODES, st.booleans())
-    def guarded(length: int, size: int | None, mode: int | None, in_sync: bool) -> None:
-        tried.append((length, size, mode, in_sync))
-        guarded_setattr(ignores_guards, length, size, mode, in_sync)
-
-    with pytest.raises(FindingError, match=r"^SETATTR-GUARD: "):
-        guarded()
-    assert tried[-1] == (0, None, None, False), tried[-1]  # Hypothesis replays the minimum
+    shrunk = found_and_shrunk(with_target(ignores_guards, guarded_setattr), GUARDED, rules.GUARD)
+    assert shrunk == (0, None, None, False), shrunk
 
 
-COMMIT_BEFORE = st.sampled_from((0, 1, 4096))
-COMMIT_GAPS = st.sampled_from((0, 1, 5000))
-COMMIT_LENGTHS = st.sampled_from((1, 4096, 9000))
+COMMITTED = (
+    st.sampled_from((0, 1, 4096)),  # bytes written UNSTABLE before the range
+    st.sampled_from((0, 1, 5000)),  # the gap between them and the range
+    st.sampled_from((1, 4096, 9000)),  # the range's length
+)
 
 
 @check(
@@ -410,13 +429,8 @@ def test_a_committed_range_is_durable(
 ) -> None:
     if not capabilities.crashes:
         pytest.skip(f"{world}: the world cannot crash its server")
-
-    @in_real_time(settings(), world, REAL_CRASH_EXAMPLES)
-    @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
-    def commit(before: int, gap: int, length: int) -> None:
-        committed_range(target_factory, before, gap, length)
-
-    commit()
+    commit = given(st.tuples(*COMMITTED))(with_target(target_factory, committed_range))
+    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(commit)()
 
 
 @check(
@@ -427,13 +441,118 @@ def test_a_committed_range_is_durable(
 )
 def test_a_server_whose_ranged_commit_syncs_nothing_is_found() -> None:
     loses_ranges = sim_target_with(ServerBugs(commit_of_a_range_syncs_nothing=True))
-    tried: list[tuple[int, int, int]] = []
+    shrunk = found_and_shrunk(with_target(loses_ranges, committed_range), COMMITTED, rules.DURABLE)
+    assert shrunk == (0, 0, 1), shrunk
 
-    @given(COMMIT_BEFORE, COMMIT_GAPS, COMMIT_LENGTHS)
-    def commit(before: int, gap: int, length: int) -> None:
-        tried.append((before, gap, length))
-        committed_range(loses_ranges, before, gap, length)
 
-    with pytest.raises(FindingError, match=r"^DURABLE: "):
-        commit()
-    assert tried[-1] == (0, 0, 1), tried[-1]  # Hypothesis replays the minimum
+SYNCED = (
+    st.sampled_from((0, 1, 5000)),  # the offset
+    st.sampled_from((1, 4096, 9000)),  # the length
+)
+
+
+@check(
+    "DATA-SYNC",
+    "what a WRITE answered DATA_SYNC acknowledged survives a crash",
+    "RFC 1813 §3.3.7, §4.8",
+)
+def test_a_data_sync_write_is_durable(
+    target_factory: TargetFactory, world: str, capabilities: Capabilities
+) -> None:
+    if not capabilities.crashes:
+        pytest.skip(f"{world}: the world cannot crash its server")
+    write = given(st.tuples(*SYNCED))(with_target(target_factory, synced_write))
+    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(write)()
+
+
+@check(
+    "DATA-SYNC-UNSTABLE",
+    "a server that answers DATA_SYNC and keeps the data unstable is found: one byte",
+    "RFC 1813 §3.3.7, §4.8",
+    planted="ServerBugs(data_sync_writes_are_unstable=True)",
+)
+def test_a_server_whose_data_sync_is_unstable_is_found() -> None:
+    unstable = sim_target_with(ServerBugs(data_sync_writes_are_unstable=True))
+    shrunk = found_and_shrunk(with_target(unstable, synced_write), SYNCED, rules.DURABLE)
+    assert shrunk == (0, 1), shrunk
+
+
+def retries(capabilities: Capabilities) -> tuple[SearchStrategy[bool], SearchStrategy[bool]]:
+    """Exclusive create's retries: the same verifier or not; a restart between where the
+    world can restart its server."""
+    return st.booleans(), st.booleans() if capabilities.crashes else st.just(False)
+
+
+@check(
+    "EXCLUSIVE-RETRY",
+    "CREATE EXCLUSIVE again: its verifier gets the file it made, even after a restart; another, EXIST",
+    "RFC 1813 §3.3.8",
+)
+def test_exclusive_create_keeps_its_verifier(
+    target_factory: TargetFactory, world: str, capabilities: Capabilities
+) -> None:
+    retry = given(st.tuples(*retries(capabilities)))(with_target(target_factory, exclusive_retry))
+    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(retry)()
+
+
+@check(
+    "EXCLUSIVE-VERIFIER-IN-MEMORY",
+    "a server that keeps CREATE EXCLUSIVE's verifier in memory is found: a retry after a restart",
+    "RFC 1813 §3.3.8",
+    planted="ServerBugs(exclusive_verifier_in_memory=True)",
+)
+def test_a_server_that_forgets_create_verifiers_is_found() -> None:
+    forgets = sim_target_with(ServerBugs(exclusive_verifier_in_memory=True))
+    scenario = with_target(forgets, exclusive_retry)
+    shrunk = found_and_shrunk(scenario, retries(SIMULATED), rules.CREATE_RETRY)
+    assert shrunk == (True, True), shrunk
+
+
+@check(
+    "EXCLUSIVE-VERIFIER-IGNORED",
+    "a server that ignores CREATE EXCLUSIVE's verifier is found: another verifier",
+    "RFC 1813 §3.3.8",
+    planted="ServerBugs(exclusive_create_ignores_verifier=True)",
+)
+def test_a_server_that_ignores_create_verifiers_is_found() -> None:
+    ignores = sim_target_with(ServerBugs(exclusive_create_ignores_verifier=True))
+    scenario = with_target(ignores, exclusive_retry)
+    shrunk = found_and_shrunk(scenario, retries(SIMULATED), rules.CREATE_VERIFIER)
+    assert shrunk == (False, False), shrunk
+
+
+LISTINGS = (
+    st.integers(12, 40),  # entries
+    st.sampled_from(list(MADE)),  # the change between the first page and the rest
+    st.booleans(),  # READDIRPLUS
+)
+
+
+@check(
+    "READDIR-RESUME",
+    "a listing resumed after a change lists the untouched entries once, or is BAD_COOKIE",
+    "RFC 1813 §3.3.16",
+)
+def test_a_resumed_listing_is_consistent(target_factory: TargetFactory) -> None:
+    resumed: list[bool] = []
+
+    @given(*LISTINGS)
+    def listing(entries: int, change: Change, plus: bool) -> None:
+        resumed.append(resumed_listing(target_factory, entries, change, plus))
+
+    listing()
+    if not any(resumed):
+        pytest.skip("every first page held the whole directory: resuming is untested")
+
+
+@check(
+    "READDIR-POSITIONS",
+    "a server whose cookies are positions in the listing is found: an entry removed before",
+    "RFC 1813 §3.3.16",
+    planted="ServerBugs(readdir_cookies_are_positions=True)",
+)
+def test_a_server_whose_cookies_are_positions_is_found() -> None:
+    positions = sim_target_with(ServerBugs(readdir_cookies_are_positions=True))
+    scenario = with_target(positions, resumed_listing)
+    shrunk = found_and_shrunk(scenario, LISTINGS, rules.RESUMED_LISTING)
+    assert shrunk == (12, "remove a listed entry", False), shrunk

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
+from properties.harness import findings
 from properties.harness.findings import check
 from properties.harness.replay.file import run_context
 from properties.nfs_client.scenario import (
@@ -129,7 +130,10 @@ def find_counterexample(
 
     with pytest.raises(violation):
         search()
-    return runs[-1]
+    shrunk = runs[-1]
+    faults = [f"message fault: {kind}" for kind in message_faults(shrunk)]
+    findings.current().found_shrunk("", [str(step) for step in shrunk.program] + faults)
+    return shrunk
 
 
 def kinds(run: ClientRun) -> list[type]:

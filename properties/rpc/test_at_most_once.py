@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faults.sim import HypothesisFaults, Kind, RecordingFaults, SeededFaults
+from properties.harness import findings
 from properties.harness.findings import check
 from properties.harness.replay.file import run_context
 from properties.rpc.counter import (
@@ -68,6 +69,8 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk() -> None:
     # request duplicated (two executions, two replies: 3 messages), or its reply dropped
     # (the client retransmits, the server runs it again: 4 messages).
     chart = shrunk.world.trace.sequence_chart()
+    calls = [f"INCREMENT {amount}" for amount in shrunk.increments]
+    findings.current().found_shrunk("", calls + [f"message fault: {e.kind}" for e in faults])
     assert len(shrunk.xids) == 1, chart
     shape = ([event.kind for event in faults], len(messages))
     assert shape in [([Kind.DUPLICATE], 3), ([Kind.DROP], 4)], chart

@@ -285,6 +285,8 @@ class FileSystem:
         self._last_change_ns = store.latest_ctime_ns()
         self._verifier = random_bytes(VERIFIER_SIZE)
         self._verifier_epoch = store.epoch
+        # ServerBugs(exclusive_verifier_in_memory): fileid -> verifier, this incarnation's
+        self._exclusive_in_memory: dict[int, bytes] = {}
 
     # -- handles, attributes, verifiers ------------------------------------------------
 
@@ -433,6 +435,8 @@ class FileSystem:
         before = PreOpAttributes.of(inode)
         is_stable = stable != stable_how.UNSTABLE
         committed = stable_how.FILE_SYNC if is_stable else stable_how.UNSTABLE
+        if stable == stable_how.DATA_SYNC and self.bugs.data_sync_writes_are_unstable:
+            is_stable, committed = False, stable_how.DATA_SYNC
         changed = inode
         if data:
             now = self._now()
@@ -475,7 +479,10 @@ class FileSystem:
             return self._create_existing(directory, existing, who, how, attributes, verifier)
         if how == createmode3.EXCLUSIVE:
             prototype = self._prototype(directory, who, ftype3.NF3REG, EXCLUSIVE_FILE_MODE)
-            return self._add(directory, name, replace(prototype, verifier=verifier))
+            created = self._add(directory, name, replace(prototype, verifier=verifier))
+            if self.bugs.exclusive_verifier_in_memory:
+                self._exclusive_in_memory[created.attributes.fileid] = verifier
+            return created
         prototype = self._prototype(directory, who, ftype3.NF3REG, DEFAULT_FILE_MODE)
         return self._add(directory, name, _initial(prototype, attributes, who))
 
@@ -488,7 +495,11 @@ class FileSystem:
         attributes: SetAttributes,
         verifier: bytes,
     ) -> CreateResult:
-        if how == createmode3.EXCLUSIVE and existing.is_regular and existing.verifier == verifier:
+        if (
+            how == createmode3.EXCLUSIVE
+            and existing.is_regular
+            and self._same_verifier(existing, verifier)
+        ):
             unchanged = self._wcc(directory, directory)
             return CreateResult(self.handle_of(existing), self.attributes_of(existing), unchanged)
         if how != createmode3.UNCHECKED or not existing.is_regular:
@@ -499,6 +510,13 @@ class FileSystem:
         after = self._existing(existing.ino)
         unchanged = self._wcc(directory, directory)
         return CreateResult(handle, self.attributes_of(after), unchanged)
+
+    def _same_verifier(self, existing: Inode, verifier: bytes) -> bool:
+        if self.bugs.exclusive_create_ignores_verifier and existing.verifier:
+            return True
+        if self.bugs.exclusive_verifier_in_memory:
+            return self._exclusive_in_memory.get(existing.ino) == verifier
+        return existing.verifier == verifier
 
     def mkdir(
         self, directory_handle: bytes, name: bytes, attributes: SetAttributes, who: Identity
@@ -774,14 +792,17 @@ class FileSystem:
         directory = self._directory(directory_handle)
         require(directory, who, MAY_READ)
         expected = self._cookie_verifier(directory)
-        if cookie != 0:
-            if verifier not in (expected, ZERO_VERIFIER):
+        if self.bugs.readdir_cookies_are_positions:
+            listed = _by_position(self._entries_after(directory, 0, plus), cookie)
+        else:
+            if cookie != 0 and verifier not in (expected, ZERO_VERIFIER):
                 raise NfsError(NFS3ERR_BAD_COOKIE, "cookie verifier is not this directory's")
-            if cookie >= directory.next_cookie:
+            if cookie != 0 and cookie >= directory.next_cookie:
                 raise NfsError(NFS3ERR_BAD_COOKIE, f"cookie {cookie} was never handed out")
+            listed = self._entries_after(directory, cookie, plus)
         entries: list[DirEntry] = []
         eof = True
-        for entry in self._entries_after(directory, cookie, plus):
+        for entry in listed:
             if not budget.take(entry):
                 eof = False
                 break
@@ -912,6 +933,14 @@ def _initial(prototype: Inode, attributes: SetAttributes, who: Identity) -> Inod
 
 def _without_size(attributes: SetAttributes) -> SetAttributes:
     return replace(attributes, size=None)
+
+
+def _by_position(entries: Iterator[DirEntry], cookie: int) -> Iterator[DirEntry]:
+    """ServerBugs(readdir_cookies_are_positions): the n-th entry of the listing as it is
+    now has cookie n, and the listing goes on after the `cookie`-th."""
+    for position, entry in enumerate(entries, start=1):
+        if position > cookie:
+            yield replace(entry, cookie=position)
 
 
 def _entries_changed(

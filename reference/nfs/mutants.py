@@ -19,6 +19,17 @@ class ServerBugs:
     ignore_setattr_guard: bool = False
     # COMMIT of a range (count > 0) answers as if done and makes nothing durable (DURABLE)
     commit_of_a_range_syncs_nothing: bool = False
+    # WRITE asked for DATA_SYNC answers DATA_SYNC and leaves the data unstable (DURABLE)
+    data_sync_writes_are_unstable: bool = False
+    # CREATE EXCLUSIVE keeps its verifier in memory only: retried after a restart with the
+    # same verifier, it answers EXIST (CREATE-EXCLUSIVE-RETRY)
+    exclusive_verifier_in_memory: bool = False
+    # CREATE EXCLUSIVE of an existing file created that way returns it, whatever the
+    # verifier (CREATE-EXCLUSIVE-VERIFIER)
+    exclusive_create_ignores_verifier: bool = False
+    # READDIR cookies are positions in the listing as it is now, and the cookie verifier
+    # never changes: a removal before the position skips an entry (READDIR-RESUME)
+    readdir_cookies_are_positions: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with

@@ -82,7 +82,7 @@ def test_check_prints_a_line_per_check_and_writes_the_report(tmp_path: Path) -> 
     by_code = {entry["code"]: entry for entry in results["checks"]}
     assert set(by_code) == {"XDR-NAMED-TYPES", "SLASH-NAMES"}, by_code
     slash = by_code["SLASH-NAMES"]
-    assert slash["verdict"] == "pass" and slash["world"] == "sim" and slash["steps"] == 3
+    assert slash["verdict"] == "pass" and slash["world"] == "sim" and slash["steps"] == 5
     assert slash["rfc"] == all_checks()["SLASH-NAMES"].rfc and slash["findings"] == []
     suite = ET.parse(report / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "0"

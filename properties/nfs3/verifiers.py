@@ -1,0 +1,257 @@
+"""What a server's verifiers promise: CREATE EXCLUSIVE's create verifier (RFC 1813 §3.3.8)
+and READDIR's cookie verifier (§3.3.16).
+
+Rules:
+- Exclusive create: CREATE EXCLUSIVE of a new name with a verifier must make the file;
+  then, with nothing in between but maybe a crash and restart of the server (the
+  verifier is kept in stable storage), the same CREATE again:
+  - with the same verifier is a retransmission: NFS3_OK and the same file (its fileid),
+    else CREATE-EXCLUSIVE-RETRY;
+  - with another verifier is another client's create: NFS3ERR_EXIST, else
+    CREATE-EXCLUSIVE-VERIFIER.
+  A server without EXCLUSIVE (the probe's exclusive_create) is UNSUPPORTED there.
+- Resumed listing: a directory gets `entries` subdirectories (MKDIR: one call each), and
+  a first page is read from cookie 0 with the smallest count of PAGE_COUNTS the server
+  does not refuse as TOOSMALL (the pages after it use it too). If it is not the
+  whole listing, one change is made (an entry removed that the page listed, one removed
+  that it did not, or one added), and the listing resumed from the page's last cookie and
+  cookie verifier until eof. The first resumed call may answer NFS3ERR_BAD_COOKIE (the
+  server says the cookie no longer holds: nothing more is checked); once it accepts the
+  cookie, the pages are judged (READDIR-RESUME): every entry the change left alone is
+  listed exactly once over all pages, and no name is listed that never existed. Whether
+  the changed entry is listed is the server's choice. A page without entries and without
+  eof, or an error after the first resumed call, is LISTING-PAGES.
+- Each scenario runs on a fresh target of the world's factory (no faults); calls go
+  through handles.call. A FAIL is a finding (raised unless the world's baseline knows it;
+  then the scenario ends there).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from properties.harness import findings
+from properties.nfs3 import rules
+from properties.nfs3.handles import call, fresh_target, make_directory, mount, setup_failed
+from properties.nfs3.model.verdict import status_name
+from properties.nfs3.optional import OPTIONAL
+from properties.nfs3.wire import CREATE, LOOKUP, READDIR, READDIRPLUS, RMDIR
+from properties.worlds.target import Target, TargetFactory
+from reference.xdr.gen.nfs3 import (
+    EXCLUSIVE,
+    NFS3_OK,
+    NFS3ERR_BAD_COOKIE,
+    NFS3ERR_EXIST,
+    NFS3ERR_TOOSMALL,
+    CREATE3args,
+    CREATE3res,
+    LOOKUP3args,
+    READDIR3args,
+    READDIRPLUS3args,
+    RMDIR3args,
+    createhow3,
+    diropargs3,
+    nfs_fh3,
+)
+
+VERIFIER = b"verifier"
+ANOTHER_VERIFIER = b"another!"
+# READDIR's count, READDIRPLUS's maxcount (its dircount: half): the smallest a server takes
+PAGE_COUNTS = (512, 1024, 2048, 4096)
+ZERO_VERIFIER = bytes(8)
+MAX_RESUMED_PAGES = 64  # more than the entries: at least one a page, or the pages never end
+DOTS = (b".", b"..")
+
+Change = Literal["remove a listed entry", "remove an unlisted entry", "add an entry"]
+# each change, as the findings tell it was made
+MADE: dict[Change, str] = {
+    "remove a listed entry": "RMDIR of the listed entry",
+    "remove an unlisted entry": "RMDIR of the entry not yet listed",
+    "add an entry": "MKDIR of",
+}
+
+
+# -- exclusive create --
+
+
+def exclusive_retry(make_target: TargetFactory, same_verifier: bool, restart: bool) -> None:
+    """CREATE EXCLUSIVE, maybe a restart, and the same CREATE with the same or another
+    verifier (see the module rules)."""
+    with fresh_target(make_target) as target:
+        if not target.features.exclusive_create:
+            rule = OPTIONAL["exclusive_create"]
+            findings.current().unsupported(rule, "CREATE EXCLUSIVE is not offered")
+            return
+        where = diropargs3(mount(target), b"exclusive")
+        first = _create_exclusive(target, where, VERIFIER)
+        if first.resok is None:
+            setup_failed("CREATE", f"CREATE EXCLUSIVE answered {status_name(first.status)}")
+        made = _fileid(target, where, first)
+        if restart:
+            target.crash_and_restart()
+        verifier = VERIFIER if same_verifier else ANOTHER_VERIFIER
+        again = _create_exclusive(target, where, verifier)
+        what = f"CREATE EXCLUSIVE {verifier!r} of a file CREATE EXCLUSIVE {VERIFIER!r} made"
+        what += f"{', then a restart,' if restart else ''} answered {status_name(again.status)}"
+        recorder = findings.current()
+        if not same_verifier:
+            if again.status != NFS3ERR_EXIST:
+                recorder.fail(rules.CREATE_VERIFIER, f"{what}, not NFS3ERR_EXIST")
+        elif again.resok is None:
+            recorder.fail(rules.CREATE_RETRY, f"{what}, not NFS3_OK (a retransmission)")
+        elif (fileid := _fileid(target, where, again)) != made:
+            recorder.fail(rules.CREATE_RETRY, f"{what} with fileid {fileid}, not {made}")
+
+
+def _create_exclusive(target: Target, where: diropargs3, verifier: bytes) -> CREATE3res:
+    return call(target, CREATE, CREATE3args(where, createhow3(EXCLUSIVE, verf=verifier)))
+
+
+def _fileid(target: Target, where: diropargs3, created: CREATE3res) -> int:
+    """The fileid of what CREATE answered for: its attributes, else LOOKUP's."""
+    assert created.resok is not None
+    attributes = created.resok.obj_attributes.attributes
+    if attributes is not None:
+        return attributes.fileid
+    looked_up = call(target, LOOKUP, LOOKUP3args(where))
+    if looked_up.resok is None or looked_up.resok.obj_attributes.attributes is None:
+        setup_failed("LOOKUP", f"LOOKUP of the created file answered {looked_up.status}")
+    return looked_up.resok.obj_attributes.attributes.fileid
+
+
+# -- resumed listings --
+
+
+@dataclass(frozen=True)
+class Page:
+    count: int  # READDIR's count, READDIRPLUS's maxcount
+    status: int
+    names: list[bytes]
+    cookie: int  # the last entry's
+    verifier: bytes
+    eof: bool
+
+
+def resumed_listing(make_target: TargetFactory, entries: int, change: Change, plus: bool) -> bool:
+    """List a directory of `entries` entries a page at a time, with `change` made after
+    the first page (see the module rules). False if the listing was not resumed: the first
+    page held everything, or nothing `change` needs."""
+    with fresh_target(make_target) as target:
+        directory = make_directory(target, mount(target), b"listed")
+        names = [b"entry-%03d" % index for index in range(entries)]
+        for name in names:
+            make_directory(target, directory, name)
+        first = _first_page(target, directory, plus)
+        kind = "READDIRPLUS" if plus else "READDIR"
+        if first.status != NFS3_OK:
+            setup_failed(kind, f"{kind} from cookie 0 answered {status_name(first.status)}")
+        if first.eof:
+            return False
+        if not first.names:
+            findings.current().fail(rules.LISTING_PAGES, f"{kind} from cookie 0: {EMPTY_PAGE}")
+            return True
+        changed = _change(target, directory, change, names, set(first.names))
+        if changed is None:
+            return False
+        what = f"{kind} of {entries} entries resumed from cookie {first.cookie} after "
+        what += f"{MADE[change]} {changed!r}"
+        resumed = _resume(target, directory, plus, first, what)
+        if resumed is not None:
+            _judge(first.names + resumed, set(names) - {changed}, set(names) | {changed}, what)
+        return True
+
+
+EMPTY_PAGE = "a page without entries and without eof"
+ADDED = b"entry-added"
+
+
+def _change(
+    target: Target, directory: nfs_fh3, change: Change, names: list[bytes], listed: set[bytes]
+) -> bytes | None:
+    """Make `change` in `directory`: the name it removed or added (None: no such entry)."""
+    if change == "add an entry":
+        make_directory(target, directory, ADDED)
+        return ADDED
+    wanted = change == "remove a listed entry"
+    name = next((name for name in names if (name in listed) == wanted), None)
+    if name is not None:
+        removed = call(target, RMDIR, RMDIR3args(diropargs3(directory, name)))
+        if removed.status != NFS3_OK:
+            setup_failed("RMDIR", f"RMDIR {name!r} answered {status_name(removed.status)}")
+    return name
+
+
+def _resume(
+    target: Target, directory: nfs_fh3, plus: bool, first: Page, what: str
+) -> list[bytes] | None:
+    """The names the pages after `first` list, until eof; None if the first resumed call
+    answered BAD_COOKIE (allowed) or the pages broke LISTING-PAGES."""
+    names: list[bytes] = []
+    page = first
+    for calls in range(MAX_RESUMED_PAGES):
+        page = _page(target, directory, plus, page.count, page.cookie, page.verifier)
+        if page.status == NFS3ERR_BAD_COOKIE and calls == 0:
+            return None
+        if page.status != NFS3_OK:
+            problem = f"page {calls + 1} answered {status_name(page.status)}"
+        elif page.eof:
+            return names + page.names
+        elif not page.names:
+            problem = f"page {calls + 1} is {EMPTY_PAGE}"
+        else:
+            names += page.names
+            continue
+        findings.current().fail(rules.LISTING_PAGES, f"{what}: {problem}")
+        return None
+    findings.current().fail(rules.LISTING_PAGES, f"{what}: no eof after {MAX_RESUMED_PAGES} pages")
+    return None
+
+
+def _judge(listed: list[bytes], left_alone: set[bytes], existed: set[bytes], what: str) -> None:
+    """READDIR-RESUME over all the pages' names (see the module rules)."""
+    counted = Counter(name for name in listed if name not in DOTS)
+    problems = [
+        (sorted(name for name in left_alone if counted[name] > 1), "more than once"),
+        (sorted(left_alone - set(counted)), "nowhere"),
+        (sorted(set(counted) - existed), "though they never existed"),
+    ]
+    said = [f"{names} {how}" for names, how in problems if names]
+    if said:
+        findings.current().fail(rules.RESUMED_LISTING, f"{what} listed {'; '.join(said)}")
+
+
+def _first_page(target: Target, directory: nfs_fh3, plus: bool) -> Page:
+    """The page from cookie 0, with the first count of PAGE_COUNTS not TOOSMALL (RFC 1813
+    allows a server its minimum)."""
+    for count in PAGE_COUNTS:
+        page = _page(target, directory, plus, count, 0, ZERO_VERIFIER)
+        if page.status != NFS3ERR_TOOSMALL:
+            break
+    return page
+
+
+def _page(
+    target: Target, directory: nfs_fh3, plus: bool, count: int, cookie: int, verifier: bytes
+) -> Page:
+    if plus:
+        args = READDIRPLUS3args(directory, cookie, verifier, count // 2, count)
+        reply_plus = call(target, READDIRPLUS, args)
+        if reply_plus.resok is None:
+            return Page(count, reply_plus.status, [], cookie, verifier, False)
+        listing = reply_plus.resok.reply
+        entries = [(entry.name, entry.cookie) for entry in listing.entries]
+        return _listed(count, entries, listing.eof, reply_plus.resok.cookieverf, cookie)
+    reply = call(target, READDIR, READDIR3args(directory, cookie, verifier, count))
+    if reply.resok is None:
+        return Page(count, reply.status, [], cookie, verifier, False)
+    entries = [(entry.name, entry.cookie) for entry in reply.resok.reply.entries]
+    return _listed(count, entries, reply.resok.reply.eof, reply.resok.cookieverf, cookie)
+
+
+def _listed(
+    count: int, entries: list[tuple[bytes, int]], eof: bool, verifier: bytes, cookie: int
+) -> Page:
+    last = entries[-1][1] if entries else cookie
+    return Page(count, NFS3_OK, [name for name, _ in entries], last, verifier, eof)
