@@ -11,6 +11,7 @@ classifying what RFC 1813 allows instead of failing on it. The modules, one job 
   calls every scenario makes, each counted and kept in its example's trail.
 - guards.py: what requests carry beyond their target: SETATTR's ctime guard, COMMIT's
   range, WRITE's DATA_SYNC.
+- times.py: what an object's mtime and ctime promise wherever its attributes appear.
 - verifiers.py: what verifiers promise: CREATE EXCLUSIVE's, READDIR's cookie verifier.
 - rules.py: the rules a server may break, each with its stable finding code and RFC
   section (properties/harness/findings.py).

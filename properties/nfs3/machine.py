@@ -29,11 +29,15 @@ Rules:
   travels, for up to a minute (below the DRC's max_age). The hard-mounted client
   retransmits until it heals; the replies must still match the model, so a call whose
   reply was lost must be answered from the cache, not run again.
-- Clock jumps (config.clock_jumps, where the target can): the `clock_jump` rule steps the
-  server's wall clock back or forward. An object's ctime must never go back (a client
-  validates its caches by the attributes): every ctime seen is checked against the
-  latest one of that object. A crash starts the comparison afresh, as it may take back
+- Times (properties/nfs3/times.py): every mtime and ctime seen, wherever attributes
+  appear, is held to what the calls since did: unchanged objects show the same times,
+  wcc_data's pre-op shows the last seen, a change's times are no earlier than any ctime
+  before it, and no ctime goes back. Each call names the objects it may change before it
+  runs, and those it did change after; a crash starts afresh, as it may take back
   unstable changes together with their times.
+- Clock jumps (config.clock_jumps, where the target can): the `clock_jump` rule steps the
+  server's wall clock back or forward; an object's ctime must still never go back (a
+  client validates its caches by the attributes).
 - The teardown of a run whose steps all finished lists every live directory and reads
   every live file and symlink back (`_check_everything`); not when Hypothesis stopped
   the run midway (StopTest: its data is used up, so a fault proxy drawing decisions for
@@ -95,6 +99,7 @@ from properties.nfs3.model import (
     Verdict,
 )
 from properties.nfs3.model.verdict import status_name
+from properties.nfs3.times import Times
 from properties.nfs3.wire import (
     COMMIT,
     CREATE,
@@ -309,6 +314,7 @@ class NfsMachine(RecordedMachine):
         self.fileids: dict[ObjectId, int] = {}
         self.verifier: bytes | None = None  # the write verifier since the last restart
         self.verifier_before_crash: bytes | None = None
+        self.times = Times(clock_steps=self.config.clock_jumps)
         self.log: list[str] = []
         self.unfinished: str | None = None  # the step running now
         self.run_log.logs.append(self.log)
@@ -500,6 +506,10 @@ class NfsMachine(RecordedMachine):
                 f"{where}: {self.model.describe(object_id)} mode {attributes.mode & 0o7777:o}, "
                 f"not {obj.mode:o}",
             )
+        what = f"{where}: {self.model.describe(object_id)}"
+        problem = self.times.seen(object_id, attributes.mtime, attributes.ctime, what)
+        if problem is not None:
+            self._fail(self._of(object_id, problem.rule), problem.message)
 
     def _check_post_op(self, object_id: ObjectId, attributes: post_op_attr, where: str) -> None:
         if attributes.attributes_follow and attributes.attributes is not None:
@@ -515,6 +525,11 @@ class NfsMachine(RecordedMachine):
                 self._of(object_id, rules.WCC_SIZE),
                 f"{where}: pre-op size {before.size}, but it was {size_before}",
             )
+        if before is not None:
+            what = f"{where}: {self.model.describe(object_id)}"
+            problem = self.times.pre_op(object_id, before, what)
+            if problem is not None:
+                self._fail(self._of(object_id, problem.rule), problem.message)
         self._check_post_op(object_id, wcc.after, where)
 
     def _entry(self, directory: ObjectId, name: bytes) -> ObjectId | None:
@@ -623,10 +638,17 @@ class NfsMachine(RecordedMachine):
         plan = self.model.setattr(object_id, mode, size)
         self._step(plan.operation)
         size_before = self._size(object_id)
+        obj = self.model[object_id]
+        # a mode that changes (a symlink's is not the client's to change: Linux has none)
+        remoded = mode not in (None, obj.mode) and not isinstance(obj, Symlink)
         args = SETATTR3args(self._fh(object_id), sattr(mode, size), sattrguard3(False))
+        self.times.changing(object_id)
         reply = self._call(SETATTR, args)
         self._settle(plan, reply.status)
         if reply.resok is not None:
+            resized = size is not None and size_before is not None and size != size_before
+            if resized or remoded:
+                self.times.changed(object_id, "data" if resized else "attributes")
             self._check_wcc(object_id, reply.resok.obj_wcc, "SETATTR", size_before)
 
     @rule(data=st.data(), name=NAME)
@@ -692,10 +714,13 @@ class NfsMachine(RecordedMachine):
         entry = self._entry(directory, name)
         existing = None if entry is None else self._size(entry)  # the bytes UNCHECKED keeps
         where = self._where(directory, name)
+        self.times.changing(directory, entry)
         reply = self._call(CREATE, CREATE3args(where, wire))
         created = self._settle(plan, reply.status)
         if created is not None:
             assert reply.resok is not None
+            if entry is None:
+                self.times.changed(directory, "data")
             attributes = reply.resok.obj_attributes.attributes
             if existing and not how.truncate and attributes and attributes.size != existing:
                 # known and cut short (the file truncated): the model cuts it too and follows
@@ -719,10 +744,12 @@ class NfsMachine(RecordedMachine):
         plan = self.model.mkdir(directory, name, mode)
         self._step(plan.operation)
         where = self._where(directory, name)
+        self.times.changing(directory)
         reply = self._call(MKDIR, MKDIR3args(where, sattr(self._mode(mode))))
         created = self._settle(plan, reply.status)
         if created is not None:
             assert reply.resok is not None
+            self.times.changed(directory, "data")
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "MKDIR")
             self._check_wcc(directory, reply.resok.dir_wcc, "MKDIR")
 
@@ -734,10 +761,12 @@ class NfsMachine(RecordedMachine):
         plan = self.model.symlink(directory, name, link_target)
         self._step(plan.operation)
         where = self._where(directory, name)
+        self.times.changing(directory)
         reply = self._call(SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
         created = self._settle(plan, reply.status)
         if created is not None:
             assert reply.resok is not None
+            self.times.changed(directory, "data")
             self._adopt(created, reply.resok.obj, reply.resok.obj_attributes, where, "SYMLINK")
             self._check_wcc(directory, reply.resok.dir_wcc, "SYMLINK")
 
@@ -749,9 +778,13 @@ class NfsMachine(RecordedMachine):
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.link(object_id, directory, name)
         self._step(plan.operation)
+        self.times.changing(object_id, directory)
         reply = self._call(LINK, LINK3args(self._fh(object_id), self._where(directory, name)))
         self._settle(plan, reply.status)
         if reply.resok is not None:
+            if reply.status == NFS3_OK:
+                self.times.changed(object_id, "attributes")
+                self.times.changed(directory, "data")
             self._check_post_op(object_id, reply.resok.file_attributes, "LINK")
             self._check_wcc(directory, reply.resok.linkdir_wcc, "LINK")
 
@@ -763,9 +796,12 @@ class NfsMachine(RecordedMachine):
         directory = self._draw_object(data, "directory", Directory)
         plan = self.model.remove(directory, name)
         self._step(plan.operation)
+        self.times.changing(directory, self._entry(directory, name))
         reply = self._call(REMOVE, REMOVE3args(self._where(directory, name)))
         self._settle(plan, reply.status)
         if reply.resok is not None:
+            if reply.status == NFS3_OK:
+                self.times.changed(directory, "data")
             self._check_wcc(directory, reply.resok.dir_wcc, "REMOVE")
 
     @rule(data=st.data(), name=NAME)
@@ -778,9 +814,12 @@ class NfsMachine(RecordedMachine):
             return  # RMDIR of a non-directory: a known NOTDIR (NOT-DIRECTORIES tests it)
         plan = self.model.rmdir(directory, name)
         self._step(plan.operation)
+        self.times.changing(directory, entry)
         reply = self._call(RMDIR, RMDIR3args(self._where(directory, name)))
         self._settle(plan, reply.status)
         if reply.resok is not None:
+            if reply.status == NFS3_OK:
+                self.times.changed(directory, "data")
             self._check_wcc(directory, reply.resok.dir_wcc, "RMDIR")
 
     @rule(data=st.data(), from_name=NAME, to_name=NAME)
@@ -791,6 +830,8 @@ class NfsMachine(RecordedMachine):
         plan = self.model.rename(from_dir, from_name, to_dir, to_name)
         self._step(plan.operation)
         args = RENAME3args(self._where(from_dir, from_name), self._where(to_dir, to_name))
+        moved, replaced = self._entry(from_dir, from_name), self._entry(to_dir, to_name)
+        self.times.changing(from_dir, to_dir, moved, replaced)
         reply = self._call(RENAME, args)
         self._settle(plan, reply.status)
         if reply.resok is not None:
@@ -826,6 +867,7 @@ class NfsMachine(RecordedMachine):
         self._step(f"{plan.operation} {stable.name}")
         size_before = self._size(object_id)
         args = WRITE3args(self._fh(object_id), offset, len(content), stable, content)
+        self.times.changing(object_id)
         reply = self._call(WRITE, args)
         self._settle(plan, reply.status)
         if reply.status != NFS3_OK:
@@ -845,6 +887,8 @@ class NfsMachine(RecordedMachine):
         obj = self.model[object_id]
         if stable == UNSTABLE and resok.committed != UNSTABLE and isinstance(obj, RegularFile):
             obj.content.write(offset, content, durable=True)  # the server made it stable
+        if content:
+            self.times.changed(object_id, "data")
         self._check_wcc(object_id, resok.file_wcc, "WRITE", size_before)
 
     @rule(data=st.data())
@@ -856,6 +900,7 @@ class NfsMachine(RecordedMachine):
 
     def _commit(self, object_id: ObjectId) -> None:
         plan = self.model.commit(object_id)
+        self.times.changing(object_id)  # a server may set times as the data reaches its disk
         reply = self._call(COMMIT, COMMIT3args(self._fh(object_id), 0, 0))
         content = self._settle(plan, reply.status)
         if content is None:
@@ -1016,7 +1061,8 @@ class NfsMachine(RecordedMachine):
     # -- crashes and the whole picture --
 
     def _restarted(self) -> None:
-        """The server has just restarted (a hook for the machines that track more)."""
+        """The server has just restarted: what was seen before may have been taken back."""
+        self.times.forget()
 
     def _check_everything(self) -> None:
         for object_id in self.model.ids(alive=True):
@@ -1164,33 +1210,11 @@ class NetworkPartitions(NfsMachine):
 
 
 class ClockJumps(NfsMachine):
-    """The clock_jump rule, in the machines of configs with `clock_jumps`, and its check:
-    no object's ctime goes back from the latest seen (a restart starts afresh, as a crash
-    may take back unstable changes together with their times). Each step of the clock is
-    followed by a change the model knows, a SETATTR of the root's mode, so that a time
-    gone back shows at once rather than only if a later random step changes something."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ctimes: dict[ObjectId, int] = {}
-
-    def _check_attributes(
-        self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
-    ) -> None:
-        super()._check_attributes(object_id, attributes, where, exact_size)
-        ctime = attributes.ctime.seconds * 1_000_000_000 + attributes.ctime.nseconds
-        seen = self.ctimes.get(object_id)
-        if seen is not None and ctime < seen:
-            self._fail(
-                rules.CTIME_BACK,
-                f"{where}: the ctime of {self.model.describe(object_id)} went back from "
-                f"{seen} to {ctime} ns: after the server's clock stepped back, a change can "
-                "repeat attributes a client has cached, and the client keeps stale data",
-            )
-        self.ctimes[object_id] = ctime
-
-    def _restarted(self) -> None:
-        self.ctimes.clear()
+    """The clock_jump rule, in the machines of configs with `clock_jumps`: no object's
+    ctime may go back (CTIME-BACK, properties/nfs3/times.py; CHANGE-TIME is off, the
+    clock being stepped). Each step of the clock is followed by a change the model knows,
+    a SETATTR of the root's mode, so that a time gone back shows at once rather than only
+    if a later random step changes something."""
 
     @precondition(lambda self: self._target is not None and self._target.capabilities.clock_jumps)
     @rule(seconds=CLOCK_JUMPS)

@@ -177,6 +177,21 @@ GUARD = define(
     "SETATTR guarded by the object's ctime applies; guarded by another, NOT_SYNC and no change",
     "RFC 1813 §3.3.2",
 )
+WCC_PRE_TIMES = define(
+    "WCC-PRE-TIMES",
+    "wcc_data's pre-op mtime and ctime are the last the client saw, if nothing changed it since",
+    "RFC 1813 §2.6 (wcc_attr), §4.11",
+)
+ATTR_STEADY = define(
+    "ATTR-STEADY",
+    "an object nothing changed shows the same mtime and ctime in every reply",
+    "RFC 1813 §2.6 (fattr3), §4.11",
+)
+CHANGE_TIME = define(
+    "CHANGE-TIME",
+    "a change gives ctime (and a data change mtime) no earlier than any ctime shown before",
+    "RFC 1813 §2.6 (fattr3: mtime, ctime), §3.3.7",
+)
 WCC_SIZE = define(
     "WCC-PRE-SIZE", "wcc_data's pre-op size is the size before the call", "RFC 1813 §2.5"
 )

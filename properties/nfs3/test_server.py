@@ -13,8 +13,10 @@ and the suite shrinks that to two steps); a removed file's handle answers NFS3ER
 once its inode is reused and never reads the new file; forged, bit-flipped, cut and
 extended handles get BADHANDLE or STALE, never NFS3_OK; a name holding '/' is refused with
 ACCES or INVAL; after a crash at any point everything written FILE_SYNC or committed is
-still there, every handle still works and the write verifier has changed; and no ctime goes
-back when the server's clock is stepped back, even across a restart. Scenarios hold requests'
+still there, every handle still works and the write verifier has changed; every mtime and
+ctime, in every reply that carries one, agrees with what the calls did (properties/nfs3/
+times.py); and no ctime goes back when the server's clock is stepped back, even across a
+restart. Scenarios hold requests'
 guards and verifiers to their word: SETATTR's ctime guard, a COMMIT of a range and a WRITE
 DATA_SYNC across a crash, CREATE EXCLUSIVE retried with its verifier or another (across a
 restart too), a READDIR resumed from an old cookie after the directory changed; each has a
@@ -195,6 +197,20 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
         run_machine(config, target_factory, steps(world), run_context(request, world))
 
 
+def machine_finds(
+    config: MachineConfig, make_target: TargetFactory, rule: Rule | None = None
+) -> list[str]:
+    """Run the machine until it FAILs (`rule`, if given): the minimal failing run's steps
+    (Hypothesis replays it last), kept for bench detection."""
+    log = RunLog()
+    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
+    with pytest.raises(ModelMismatch, match=f"^{rule.code}: " if rule else ""):
+        run_machine(config, make_target, search, log=log)
+    shrunk = log.logs[-1]
+    findings.current().found_shrunk("", shrunk)
+    return shrunk
+
+
 @check(
     "RETRANSMIT-NO-CACHE",
     "without the cache, the suite finds a double execution and shrinks it to one call",
@@ -206,13 +222,9 @@ def test_without_the_cache_a_double_execution_is_found_and_shrunk(
 ) -> None:
     if not capabilities.drc_off:
         pytest.skip(f"{world}: the duplicate request cache cannot be turned off")
-    config, log = MachineConfig(drc=False, retransmit=True), RunLog()
-    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
+    config = MachineConfig(drc=False, retransmit=True)
     with repeatable(world):
-        with pytest.raises(ModelMismatch, match=r"^AT-MOST-ONCE: "):
-            run_machine(config, target_factory, search, log=log)
-        shrunk = log.logs[-1]  # Hypothesis replays the minimal failing example last
-        findings.current().found_shrunk("", shrunk)
+        shrunk = machine_finds(config, target_factory, rules.AT_MOST_ONCE)
         assert len(shrunk) == SHRUNK_STEPS, shrunk
         duplicated = {call.name.removeprefix("NFSPROC3_") for call in NON_IDEMPOTENT}
         assert shrunk[0].split()[0] in duplicated, shrunk
@@ -235,6 +247,44 @@ def test_a_crash_loses_nothing_committed(
     configured = in_real_time(steps(world), world, REAL_CRASH_EXAMPLES)
     with repeatable(world):
         run_machine(config, target_factory, configured, run_context(request, world))
+
+
+@check(
+    "WRITE-KEEPS-TIMES",
+    "a server whose WRITE leaves mtime and ctime alone is found: a write after a later change",
+    "RFC 1813 §2.6, §3.3.7",
+    planted="ServerBugs(write_keeps_times=True)",
+)
+def test_a_server_whose_writes_keep_their_times_is_found() -> None:
+    keeps_times = sim_target_with(ServerBugs(write_keeps_times=True))
+    shrunk = machine_finds(MachineConfig(), keeps_times, rules.CHANGE_TIME)
+    # a file made, a later change elsewhere (its ctime the latest), the WRITE
+    assert len(shrunk) <= 3 and shrunk[-1].startswith("WRITE "), shrunk
+
+
+@check(
+    "WCC-PRE-TIMES-AFTER",
+    "a server whose wcc_data pre-op times are taken after the change is found: one change",
+    "RFC 1813 §2.6 (wcc_attr)",
+    planted="ServerBugs(wcc_pre_op_times_after=True)",
+)
+def test_a_server_whose_pre_op_times_come_after_is_found() -> None:
+    late = sim_target_with(ServerBugs(wcc_pre_op_times_after=True))
+    shrunk = machine_finds(MachineConfig(), late, rules.WCC_PRE_TIMES)
+    assert len(shrunk) == 1, shrunk  # the root's pre-op: the mount step saw its times
+
+
+@check(
+    "READDIRPLUS-SECONDS",
+    "a server whose READDIRPLUS entries cut times to seconds is found: an entry and a listing",
+    "RFC 1813 §2.6 (fattr3), §3.3.17",
+    planted="ServerBugs(readdirplus_times_in_seconds=True)",
+)
+def test_a_server_whose_listed_times_are_cut_is_found() -> None:
+    cut = sim_target_with(ServerBugs(readdirplus_times_in_seconds=True))
+    shrunk = machine_finds(MachineConfig(), cut, rules.ATTR_STEADY)
+    # an entry made, maybe a step for the clock to leave a whole second, the listing
+    assert len(shrunk) <= 3 and shrunk[-1].startswith("READDIRPLUS "), shrunk
 
 
 # Partitions and clock jumps are simulated only (on real sockets, the Toxiproxy black
@@ -261,12 +311,7 @@ def test_partitions_heal_and_every_call_runs_once(request: pytest.FixtureRequest
     planted="the NFSv3 server without its duplicate request cache",
 )
 def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
-    config, log = MachineConfig(drc=False, partitions=True), RunLog()
-    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
-    with pytest.raises(ModelMismatch):
-        run_machine(config, make_sim_target, search, log=log)
-    shrunk = log.logs[-1]
-    findings.current().found_shrunk("", shrunk)
+    shrunk = machine_finds(MachineConfig(drc=False, partitions=True), make_sim_target)
     partitions = [step for step in shrunk if step.startswith("PARTITION")]
     assert partitions == ["PARTITION client and server in 0.0015 s, for 0.3 s"], shrunk
     # maybe an object to act on, the cut, and the call whose reply it cut: run twice, that
@@ -485,7 +530,8 @@ def retries(capabilities: Capabilities) -> tuple[SearchStrategy[bool], SearchStr
 
 @check(
     "EXCLUSIVE-RETRY",
-    "CREATE EXCLUSIVE again: its verifier gets the file it made, even after a restart; another, EXIST",
+    "CREATE EXCLUSIVE again: its verifier gets the file it made, even after a restart; "
+    "another, EXIST",
     "RFC 1813 §3.3.8",
 )
 def test_exclusive_create_keeps_its_verifier(

@@ -325,6 +325,8 @@ class FileSystem:
         return Attributes.of(inode, self.store.volume_id)
 
     def _wcc(self, before: Inode, after: Inode) -> Wcc:
+        if self.bugs.wcc_pre_op_times_after:
+            before = replace(before, mtime_ns=after.mtime_ns, ctime_ns=after.ctime_ns)
         return Wcc(PreOpAttributes.of(before), self.attributes_of(after))
 
     def _now(self) -> int:
@@ -442,6 +444,8 @@ class FileSystem:
             now = self._now()
             size = max(inode.size, offset + len(data))
             changed = replace(inode, size=size, mtime_ns=now, ctime_ns=now)
+            if self.bugs.write_keeps_times:
+                changed = replace(changed, mtime_ns=inode.mtime_ns, ctime_ns=inode.ctime_ns)
             with self.store.transaction(sync=is_stable):
                 self.store.write(changed, offset, data, is_stable)
         wcc = Wcc(before, self.attributes_of(changed))
@@ -830,6 +834,13 @@ class FileSystem:
         if not plus:
             return DirEntry(cookie, name, ino)
         inode = self._existing(ino)
+        if self.bugs.readdirplus_times_in_seconds:
+            whole = 1_000_000_000
+            inode = replace(
+                inode,
+                mtime_ns=inode.mtime_ns // whole * whole,
+                ctime_ns=inode.ctime_ns // whole * whole,
+            )
         return DirEntry(cookie, name, ino, self.handle_of(inode), self.attributes_of(inode))
 
     # -- file system information -------------------------------------------------------

@@ -30,6 +30,13 @@ class ServerBugs:
     # READDIR cookies are positions in the listing as it is now, and the cookie verifier
     # never changes: a removal before the position skips an entry (READDIR-RESUME)
     readdir_cookies_are_positions: bool = False
+    # WRITE leaves mtime and ctime as they were (CHANGE-TIME)
+    write_keeps_times: bool = False
+    # wcc_data's pre-op mtime and ctime are taken after the change, its size before
+    # (WCC-PRE-TIMES)
+    wcc_pre_op_times_after: bool = False
+    # READDIRPLUS entries carry mtime and ctime cut to whole seconds (ATTR-STEADY)
+    readdirplus_times_in_seconds: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with
