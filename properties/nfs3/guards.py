@@ -1,5 +1,5 @@
-"""What requests carry beyond their target: SETATTR's ctime guard (RFC 1813 §3.3.2),
-COMMIT's range (§3.3.21) and WRITE's DATA_SYNC (§3.3.7).
+"""What requests carry beyond their target: SETATTR's ctime guard and times (RFC 1813
+§3.3.2), COMMIT's range (§3.3.21) and WRITE's DATA_SYNC (§3.3.7).
 
 Rules:
 - A file is made with some bytes (properties/nfs3/handles.py `create_file`) and GETATTR
@@ -11,6 +11,13 @@ Rules:
     keeps): the answer must be NFS3ERR_NOT_SYNC, and GETATTR after shows nothing changed.
   Anything else is a FAIL of SETATTR-GUARD, and so is an RPC-level answer (GARBAGE_ARGS,
   ...) to the guarded SETATTR: the guard is part of its well-formed arguments.
+- SETATTR's times: a file's mtime, atime or both are set SET_TO_CLIENT_TIME to a time
+  before the server's clock; GETATTR must then show each as sent, at the granularity
+  FSINFO's time_delta claims (a server that did not say is held to a second). Then the
+  same fields are set SET_TO_SERVER_TIME: each must be no earlier than the ctime the
+  first SETATTR left (the server's clock had reached it). Else SETATTR-TIMES; a SETATTR
+  refused is SETATTR-REFUSED (the scenario needs it), and a server the probe found
+  setting no times (sets_times) is UNSUPPORTED there.
 - COMMIT of a range: an empty file gets `before` bytes UNSTABLE at offset 0 and, `gap`
   bytes further, `length` bytes UNSTABLE; COMMIT asks for that second range only
   (offset, count). If every WRITE and the COMMIT answered one write verifier (the server
@@ -29,10 +36,15 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Literal
+
 from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.handles import call, create_file, fresh_target, mount, setup_failed
 from properties.nfs3.model.verdict import status_name
+from properties.nfs3.optional import OPTIONAL
+from properties.nfs3.times import nanoseconds, shown
 from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcError
@@ -50,6 +62,9 @@ from reference.xdr.gen.nfs3 import (
     nfs_fh3,
     nfstime3,
     sattrguard3,
+    set_atime,
+    set_mtime,
+    time_how,
 )
 
 
@@ -106,6 +121,63 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     if reply.resok is None:
         setup_failed("GETATTR", f"GETATTR of b'guarded' answered {status_name(reply.status)}")
     return reply.resok.obj_attributes
+
+
+TimeFields = Literal["mtime", "atime", "both"]
+
+
+def set_times(make_target: TargetFactory, seconds: int, nseconds: int, fields: TimeFields) -> None:
+    """Set a file's `fields` to a client's time, then to the server's (see the module rules)."""
+    with fresh_target(make_target) as target:
+        if not target.features.sets_times:
+            findings.current().unsupported(OPTIONAL["sets_times"], "SETATTR of times refused")
+            return
+        handle = create_file(target, mount(target), b"timed", b"t").handle
+        grain = target.features.time_delta_ns or 1_000_000_000
+        sent = nfstime3(seconds, nseconds)
+        _set_times(target, handle, fields, time_how.SET_TO_CLIENT_TIME, sent)
+        after = _attributes(target, handle)
+        recorder = findings.current()
+        for name in _names(fields):
+            got = nanoseconds(getattr(after, name))
+            if abs(got - nanoseconds(sent)) >= grain:
+                recorder.fail(
+                    rules.TIMES_SET,
+                    f"SETATTR {name} SET_TO_CLIENT_TIME {shown(nanoseconds(sent))}, then GETATTR "
+                    f"showed {shown(got)} (time_delta: {grain} ns)",
+                )
+                return
+        mark = nanoseconds(after.ctime)
+        _set_times(target, handle, fields, time_how.SET_TO_SERVER_TIME)
+        later = _attributes(target, handle)
+        for name in (*_names(fields), "ctime"):
+            got = nanoseconds(getattr(later, name))
+            if got < mark:
+                recorder.fail(
+                    rules.TIMES_SET,
+                    f"SETATTR {fields} SET_TO_SERVER_TIME after a change at {shown(mark)}, then "
+                    f"GETATTR showed {name} {shown(got)}",
+                )
+                return
+
+
+def _names(fields: TimeFields) -> tuple[str, ...]:
+    return ("mtime", "atime") if fields == "both" else (fields,)
+
+
+def _set_times(
+    target: Target, handle: nfs_fh3, fields: TimeFields, how: time_how, when: nfstime3 | None = None
+) -> None:
+    unset = sattr()
+    names = _names(fields)
+    setting = replace(
+        unset,
+        atime=set_atime(how, when) if "atime" in names else unset.atime,
+        mtime=set_mtime(how, when) if "mtime" in names else unset.mtime,
+    )
+    reply = call(target, SETATTR, SETATTR3args(handle, setting, sattrguard3(False)))
+    if reply.status != NFS3_OK:
+        setup_failed("SETATTR", f"SETATTR {fields} {how.name} answered {status_name(reply.status)}")
 
 
 def committed_range(make_target: TargetFactory, before: int, gap: int, length: int) -> None:

@@ -177,6 +177,11 @@ GUARD = define(
     "SETATTR guarded by the object's ctime applies; guarded by another, NOT_SYNC and no change",
     "RFC 1813 §3.3.2",
 )
+TIMES_SET = define(
+    "SETATTR-TIMES",
+    "SETATTR sets a client's time as sent (at its granularity), the server's not before a change",
+    "RFC 1813 §3.3.2 (time_how), §3.3.19 (time_delta)",
+)
 WCC_PRE_TIMES = define(
     "WCC-PRE-TIMES",
     "wcc_data's pre-op mtime and ctime are the last the client saw, if nothing changed it since",

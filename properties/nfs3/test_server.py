@@ -44,7 +44,7 @@ from properties.harness.recording import record_capabilities
 from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
-from properties.nfs3.guards import committed_range, guarded_setattr, synced_write
+from properties.nfs3.guards import committed_range, guarded_setattr, set_times, synced_write
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
     Forgery,
@@ -455,6 +455,34 @@ def test_a_server_that_ignores_setattr_guards_is_found() -> None:
     ignores_guards = sim_target_with(ServerBugs(ignore_setattr_guard=True))
     shrunk = found_and_shrunk(with_target(ignores_guards, guarded_setattr), GUARDED, rules.GUARD)
     assert shrunk == (0, None, None, False), shrunk
+
+
+TIMED = (
+    st.sampled_from((1_000_000_000, 1_234_567_890, 1_600_000_000)),  # seconds: in the past
+    st.sampled_from((0, 1, 500_000_000, 999_999_999)),  # nanoseconds
+    st.sampled_from(("mtime", "atime", "both")),  # the times set
+)
+
+
+@check(
+    "SETATTR-TIMES",
+    "SETATTR sets a client's time as sent (at the server's granularity), the server's time now",
+    "RFC 1813 §3.3.2",
+)
+def test_setattr_sets_times_as_asked(target_factory: TargetFactory) -> None:
+    given(st.tuples(*TIMED))(with_target(target_factory, set_times))()
+
+
+@check(
+    "SERVER-TIME-IGNORED",
+    "a server that ignores SET_TO_SERVER_TIME is found: the mtime set to a client's time stays",
+    "RFC 1813 §3.3.2",
+    planted="ServerBugs(server_time_setattr_ignored=True)",
+)
+def test_a_server_that_ignores_server_time_is_found() -> None:
+    ignores = sim_target_with(ServerBugs(server_time_setattr_ignored=True))
+    shrunk = found_and_shrunk(with_target(ignores, set_times), TIMED, rules.TIMES_SET)
+    assert shrunk == (1_000_000_000, 0, "mtime"), shrunk
 
 
 COMMITTED = (

@@ -40,6 +40,7 @@ from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_TOOSMALL, NFS_PROGRAM, NFS_V
 PROBE_DIR = b".nfsprop-probe"
 PROBE_MODE = 0o640
 PROBE_OWNER = (4242, 4343)
+PROBE_TIME = 1_000_000_000  # seconds: the mtime SETATTR sets
 READDIR_COUNTS = (64, 128, 256, 512, 1024, 4096, 8192)
 UDP_TIMEOUT = 1.0
 
@@ -77,6 +78,12 @@ FEATURES = (
         "RFC 1813 §3.3.2",
         "a server may not support all attributes the client sets",
     ),
+    Feature(
+        "sets_times",
+        "times set by SETATTR",
+        "RFC 1813 §3.3.2",
+        "a server may not support all attributes the client sets",
+    ),
 )
 
 
@@ -89,6 +96,7 @@ class Features:
     mknod: bool
     stores_mode: bool
     stores_owner: bool
+    sets_times: bool
     mount_port_shared: bool  # MOUNT answers on the NFS port
     time_delta_ns: int | None  # FSINFO's time granularity
     name_max: int | None  # PATHCONF's longest name
@@ -111,6 +119,7 @@ REFERENCE = Features(
     mknod=True,
     stores_mode=True,
     stores_owner=True,
+    sets_times=True,
     mount_port_shared=True,
     time_delta_ns=1,
     name_max=255,
@@ -138,6 +147,7 @@ def probe(target: Target, host: str, port: int, mount_port: int) -> Features:
         mknod=found["mknod"],
         stores_mode=found["stores_mode"],
         stores_owner=found["stores_owner"],
+        sets_times=found["sets_times"],
         mount_port_shared=mount_port == port,
         time_delta_ns=tried.time_delta_ns,
         name_max=tried.name_max,
@@ -199,7 +209,8 @@ async def _try_features(target: Target) -> _Tried:
         uid=nfs3.set_uid3(True, PROBE_OWNER[0]),
         gid=nfs3.set_gid3(True, PROBE_OWNER[1]),
     )
-    given = await nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, owner, nfs3.sattrguard3(False)))
+    unguarded = nfs3.sattrguard3(False)
+    given = await nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, owner, unguarded))
     if given.status != NFS3_OK:  # e.g. NFS3ERR_PERM for a caller who is not root
         answers["stores_owner"] = f"SETATTR of the owner answered {status_name(given.status)}"
     owned = await _attributes(nfs, file)
@@ -207,6 +218,10 @@ async def _try_features(target: Target) -> _Tried:
     for name in ("stores_mode", "stores_owner"):
         if not supported[name]:
             answers.setdefault(name, "not read back as set")
+    timed = dataclasses.replace(
+        sattr(), mtime=nfs3.set_mtime(nfs3.SET_TO_CLIENT_TIME, nfs3.nfstime3(PROBE_TIME, 0))
+    )
+    await attempt("sets_times", nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, timed, unguarded)))
     await attempt("link", nfs.NFSPROC3_LINK(nfs3.LINK3args(file, where(b"l"))))
     link_to = nfs3.symlinkdata3(sattr(), b"f")
     await attempt("symlink", nfs.NFSPROC3_SYMLINK(nfs3.SYMLINK3args(where(b"s"), link_to)))

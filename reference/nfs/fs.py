@@ -378,6 +378,12 @@ class FileSystem:
         changed = _changed(inode, changes, who)
         if changes.is_empty():
             return Wcc(before, self.attributes_of(inode))
+        if self.bugs.server_time_setattr_ignored:
+            changes = replace(
+                changes,
+                atime=None if isinstance(changes.atime, ServerTime) else changes.atime,
+                mtime=None if isinstance(changes.mtime, ServerTime) else changes.mtime,
+            )
         changed = _stamped(changed, inode, changes, self._now())
         with self.store.transaction():
             if changed.size != inode.size:

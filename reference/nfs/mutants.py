@@ -37,6 +37,9 @@ class ServerBugs:
     wcc_pre_op_times_after: bool = False
     # READDIRPLUS entries carry mtime and ctime cut to whole seconds (ATTR-STEADY)
     readdirplus_times_in_seconds: bool = False
+    # SETATTR of a time SET_TO_SERVER_TIME answers NFS3_OK and leaves that time alone
+    # (SETATTR-TIMES)
+    server_time_setattr_ignored: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with

@@ -56,12 +56,14 @@ def test_go_nfs_leaves_out_what_it_does_not_support_and_says_why(tmp_path: Path)
         "OPTIONAL-MKNOD",
         "OPTIONAL-STORES-MODE",
         "OPTIONAL-STORES-OWNER",
+        "OPTIONAL-SETS-TIMES",
     ]
     assert {finding.verdict for finding in reported} == {findings.Verdict.UNSUPPORTED}
     answers = dict(features.answers)
     assert answers["exclusive_create"] == "NFS3ERR_NOTSUPP"
     assert answers["link"].startswith("unparsable reply")
     assert answers["stores_mode"] == "CREATE with a mode answered NFS3ERR_IO"
+    assert answers["sets_times"] == "NFS3ERR_NOTSUPP"
     assert "RFC 1813 §3.3.8" in findings.RULES["OPTIONAL-EXCLUSIVE-CREATE"].rfc
 
 
