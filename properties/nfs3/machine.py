@@ -663,6 +663,7 @@ class NfsMachine(RecordedMachine):
             return
         assert reply.resok is not None
         self.handles.setdefault(found, reply.resok.object.data)
+        self._check_post_op(directory, reply.resok.dir_attributes, "LOOKUP's directory")
         attributes = reply.resok.obj_attributes
         if attributes.attributes_follow and attributes.attributes is not None:
             self._check_attributes(found, attributes.attributes, f"LOOKUP {name!r}")
@@ -688,6 +689,7 @@ class NfsMachine(RecordedMachine):
         expected = self._settle(plan, reply.status)
         if expected is not None:
             assert reply.resok is not None
+            self._check_post_op(object_id, reply.resok.symlink_attributes, "READLINK")
             if reply.resok.data != expected:
                 self._fail(
                     rules.READLINK_DATA,
@@ -908,6 +910,7 @@ class NfsMachine(RecordedMachine):
         assert reply.resok is not None
         if self._check_verifier(reply.resok.verf, "COMMIT"):
             content.commit()
+        self._check_wcc(object_id, reply.resok.file_wcc, "COMMIT")
 
     @rule(data=st.data(), offset=OFFSETS, count=READ_COUNTS)
     @recorded
@@ -981,6 +984,8 @@ class NfsMachine(RecordedMachine):
                     rules.LISTING_PAGES,
                     f"{operation} at cookie {cookie} answered {status_name(page.status)}",
                 )
+            if page.directory is not None:
+                self._check_post_op(directory, page.directory, f"{operation}'s directory")
             for entry in page.entries:
                 if entry.name in listed:
                     where = self.model.describe(directory)
@@ -1047,6 +1052,7 @@ class NfsMachine(RecordedMachine):
                 ],
                 listing.eof,
                 reply_plus.resok.cookieverf,
+                reply_plus.resok.dir_attributes,
             )
         reply = self._call(READDIR, READDIR3args(handle, cookie, verifier, count))
         if reply.resok is None:
@@ -1056,6 +1062,7 @@ class NfsMachine(RecordedMachine):
             [ListedEntry(e.name, e.fileid, e.cookie, None) for e in reply.resok.reply.entries],
             reply.resok.reply.eof,
             reply.resok.cookieverf,
+            reply.resok.dir_attributes,
         )
 
     # -- crashes and the whole picture --
@@ -1101,6 +1108,7 @@ class ReaddirPage:
     entries: list[ListedEntry] = field(default_factory=list)
     eof: bool = False
     cookie_verifier: bytes = bytes(8)
+    directory: post_op_attr | None = None  # the directory's attributes
 
 
 class Retransmissions(NfsMachine):

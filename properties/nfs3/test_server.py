@@ -596,9 +596,10 @@ def test_a_server_that_ignores_create_verifiers_is_found() -> None:
 
 
 LISTINGS = (
-    st.integers(12, 40),  # entries
+    st.integers(12, 100),  # entries
     st.sampled_from(list(MADE)),  # the change between the first page and the rest
     st.booleans(),  # READDIRPLUS
+    st.booleans(),  # names as long as name_max: a page or two of entries each
 )
 
 
@@ -611,8 +612,8 @@ def test_a_resumed_listing_is_consistent(target_factory: TargetFactory) -> None:
     resumed: list[bool] = []
 
     @given(*LISTINGS)
-    def listing(entries: int, change: Change, plus: bool) -> None:
-        resumed.append(resumed_listing(target_factory, entries, change, plus))
+    def listing(entries: int, change: Change, plus: bool, long_names: bool) -> None:
+        resumed.append(resumed_listing(target_factory, entries, change, plus, long_names))
 
     listing()
     if not any(resumed):
@@ -629,4 +630,4 @@ def test_a_server_whose_cookies_are_positions_is_found() -> None:
     positions = sim_target_with(ServerBugs(readdir_cookies_are_positions=True))
     scenario = with_target(positions, resumed_listing)
     shrunk = found_and_shrunk(scenario, LISTINGS, rules.RESUMED_LISTING)
-    assert shrunk == (12, "remove a listed entry", False), shrunk
+    assert shrunk == (12, "remove a listed entry", False, False), shrunk

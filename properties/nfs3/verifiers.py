@@ -10,9 +10,12 @@ Rules:
   - with another verifier is another client's create: NFS3ERR_EXIST, else
     CREATE-EXCLUSIVE-VERIFIER.
   A server without EXCLUSIVE (the probe's exclusive_create) is UNSUPPORTED there.
-- Resumed listing: a directory gets `entries` subdirectories (MKDIR: one call each), and
+- Resumed listing: a directory gets `entries` subdirectories (MKDIR: one call each),
+  named short or as long as the server allows: PATHCONF's name_max, at most the model's
+  NAME_MAX of 255 (Ganesha 4.3 claims 1024 and refuses names over 255), and
   a first page is read from cookie 0 with the smallest count of PAGE_COUNTS the server
-  does not refuse as TOOSMALL (the pages after it use it too). If it is not the
+  does not refuse as TOOSMALL (each page after it starts from its page's count, larger
+  while TOOSMALL). If it is not the
   whole listing, one change is made (an entry removed that the page listed, one removed
   that it did not, or one added), and the listing resumed from the page's last cookie and
   cookie verifier until eof. The first resumed call may answer NFS3ERR_BAD_COOKIE (the
@@ -35,6 +38,7 @@ from typing import Literal
 from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.handles import call, fresh_target, make_directory, mount, setup_failed
+from properties.nfs3.model.names import NAME_MAX
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL
 from properties.nfs3.wire import CREATE, LOOKUP, READDIR, READDIRPLUS, RMDIR
@@ -61,7 +65,7 @@ ANOTHER_VERIFIER = b"another!"
 # READDIR's count, READDIRPLUS's maxcount (its dircount: half): the smallest a server takes
 PAGE_COUNTS = (512, 1024, 2048, 4096)
 ZERO_VERIFIER = bytes(8)
-MAX_RESUMED_PAGES = 64  # more than the entries: at least one a page, or the pages never end
+MAX_RESUMED_PAGES = 256  # more than the entries: at least one a page, or the pages never end
 DOTS = (b".", b"..")
 
 Change = Literal["remove a listed entry", "remove an unlisted entry", "add an entry"]
@@ -134,16 +138,20 @@ class Page:
     eof: bool
 
 
-def resumed_listing(make_target: TargetFactory, entries: int, change: Change, plus: bool) -> bool:
-    """List a directory of `entries` entries a page at a time, with `change` made after
-    the first page (see the module rules). False if the listing was not resumed: the first
-    page held everything, or nothing `change` needs."""
+def resumed_listing(
+    make_target: TargetFactory, entries: int, change: Change, plus: bool, long_names: bool
+) -> bool:
+    """List a directory of `entries` entries (named up to the server's name_max with
+    `long_names`) a page at a time, with `change` made after the first page (see the module
+    rules). False if the listing was not resumed: the first page held everything, or
+    nothing `change` needs."""
     with fresh_target(make_target) as target:
         directory = make_directory(target, mount(target), b"listed")
-        names = [b"entry-%03d" % index for index in range(entries)]
+        length = min(target.features.name_max or NAME_MAX, NAME_MAX) if long_names else 0
+        names = [(b"entry-%03d" % index).ljust(length, b"n") for index in range(entries)]
         for name in names:
             make_directory(target, directory, name)
-        first = _first_page(target, directory, plus)
+        first = _fitting(target, directory, plus, PAGE_COUNTS[0], 0, ZERO_VERIFIER)
         kind = "READDIRPLUS" if plus else "READDIR"
         if first.status != NFS3_OK:
             setup_failed(kind, f"{kind} from cookie 0 answered {status_name(first.status)}")
@@ -156,7 +164,7 @@ def resumed_listing(make_target: TargetFactory, entries: int, change: Change, pl
         if changed is None:
             return False
         what = f"{kind} of {entries} entries resumed from cookie {first.cookie} after "
-        what += f"{MADE[change]} {changed!r}"
+        what += f"{MADE[change]} {_short(changed)}"
         resumed = _resume(target, directory, plus, first, what)
         if resumed is not None:
             _judge(first.names + resumed, set(names) - {changed}, set(names) | {changed}, what)
@@ -191,7 +199,7 @@ def _resume(
     names: list[bytes] = []
     page = first
     for calls in range(MAX_RESUMED_PAGES):
-        page = _page(target, directory, plus, page.count, page.cookie, page.verifier)
+        page = _fitting(target, directory, plus, page.count, page.cookie, page.verifier)
         if page.status == NFS3ERR_BAD_COOKIE and calls == 0:
             return None
         if page.status != NFS3_OK:
@@ -209,6 +217,11 @@ def _resume(
     return None
 
 
+def _short(name: bytes) -> str:
+    """`name` as the findings show it: a long name by its start and length."""
+    return repr(name) if len(name) <= 20 else f"{name[:12]!r}... ({len(name)} bytes)"
+
+
 def _judge(listed: list[bytes], left_alone: set[bytes], existed: set[bytes], what: str) -> None:
     """READDIR-RESUME over all the pages' names (see the module rules)."""
     counted = Counter(name for name in listed if name not in DOTS)
@@ -217,18 +230,22 @@ def _judge(listed: list[bytes], left_alone: set[bytes], existed: set[bytes], wha
         (sorted(left_alone - set(counted)), "nowhere"),
         (sorted(set(counted) - existed), "though they never existed"),
     ]
-    said = [f"{names} {how}" for names, how in problems if names]
+    said = [f"[{', '.join(map(_short, names))}] {how}" for names, how in problems if names]
     if said:
         findings.current().fail(rules.RESUMED_LISTING, f"{what} listed {'; '.join(said)}")
 
 
-def _first_page(target: Target, directory: nfs_fh3, plus: bool) -> Page:
-    """The page from cookie 0, with the first count of PAGE_COUNTS not TOOSMALL (RFC 1813
-    allows a server its minimum)."""
-    for count in PAGE_COUNTS:
-        page = _page(target, directory, plus, count, 0, ZERO_VERIFIER)
+def _fitting(
+    target: Target, directory: nfs_fh3, plus: bool, smallest: int, cookie: int, verifier: bytes
+) -> Page:
+    """The page at `cookie`, with the first count of PAGE_COUNTS from `smallest` on that is
+    not TOOSMALL (RFC 1813 allows a server its minimum, and a long entry needs more)."""
+    counts = [count for count in PAGE_COUNTS if count >= smallest]
+    page = _page(target, directory, plus, counts[0], cookie, verifier)
+    for count in counts[1:]:
         if page.status != NFS3ERR_TOOSMALL:
             break
+        page = _page(target, directory, plus, count, cookie, verifier)
     return page
 
 
