@@ -82,6 +82,8 @@ from reference.xdr.gen.nfs3 import (
 
 T = TypeVar("T")
 STEPS = settings(stateful_step_count=30)
+# a planted bug that shows in a step or two: shorter runs shrink sooner
+SHORT_RUNS = settings(stateful_step_count=12)
 # Somebody else's server: long runs, to reach what lies behind the first steps (file data,
 # sizes, wcc_data, paging), in fewer examples so that a run stays bounded.
 FOREIGN_STEPS = 200
@@ -198,12 +200,15 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
 
 
 def machine_finds(
-    config: MachineConfig, make_target: TargetFactory, rule: Rule | None = None
+    config: MachineConfig,
+    make_target: TargetFactory,
+    rule: Rule | None = None,
+    steps: settings = STEPS,
 ) -> list[str]:
     """Run the machine until it FAILs (`rule`, if given): the minimal failing run's steps
     (Hypothesis replays it last), kept for bench detection."""
     log = RunLog()
-    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
+    search = settings(steps, database=None, derandomize=True, max_examples=200)
     with pytest.raises(ModelMismatch, match=f"^{rule.code}: " if rule else ""):
         run_machine(config, make_target, search, log=log)
     shrunk = log.logs[-1]
@@ -270,7 +275,7 @@ def test_a_server_whose_writes_keep_their_times_is_found() -> None:
 )
 def test_a_server_whose_pre_op_times_come_after_is_found() -> None:
     late = sim_target_with(ServerBugs(wcc_pre_op_times_after=True))
-    shrunk = machine_finds(MachineConfig(), late, rules.WCC_PRE_TIMES)
+    shrunk = machine_finds(MachineConfig(), late, rules.WCC_PRE_TIMES, SHORT_RUNS)
     assert len(shrunk) == 1, shrunk  # the root's pre-op: the mount step saw its times
 
 
@@ -282,7 +287,7 @@ def test_a_server_whose_pre_op_times_come_after_is_found() -> None:
 )
 def test_a_server_whose_listed_times_are_cut_is_found() -> None:
     cut = sim_target_with(ServerBugs(readdirplus_times_in_seconds=True))
-    shrunk = machine_finds(MachineConfig(), cut, rules.ATTR_STEADY)
+    shrunk = machine_finds(MachineConfig(), cut, rules.ATTR_STEADY, SHORT_RUNS)
     # an entry made, maybe a step for the clock to leave a whole second, the listing
     assert len(shrunk) <= 3 and shrunk[-1].startswith("READDIRPLUS "), shrunk
 
@@ -315,7 +320,7 @@ def test_without_the_cache_a_partition_that_loses_a_reply_is_found() -> None:
     partitions = [step for step in shrunk if step.startswith("PARTITION")]
     assert partitions == ["PARTITION client and server in 0.0015 s, for 0.3 s"], shrunk
     # maybe an object to act on, the cut, and the call whose reply it cut: run twice, that
-    # call shows it (EXIST, NOENT, or a WRITE's pre-op size)
+    # call shows it (EXIST, NOENT, or its wcc_data's pre-op size or times)
     assert len(shrunk) <= 3 and shrunk.index(partitions[0]) == len(shrunk) - 2, shrunk
 
 
@@ -608,9 +613,10 @@ LISTINGS = (
     "a listing resumed after a change lists the untouched entries once, or is BAD_COOKIE",
     "RFC 1813 §3.3.16",
 )
-def test_a_resumed_listing_is_consistent(target_factory: TargetFactory) -> None:
+def test_a_resumed_listing_is_consistent(target_factory: TargetFactory, world: str) -> None:
     resumed: list[bool] = []
 
+    @in_real_time(settings(), world, FOREIGN_EXAMPLES)  # each makes up to 100 entries
     @given(*LISTINGS)
     def listing(entries: int, change: Change, plus: bool, long_names: bool) -> None:
         resumed.append(resumed_listing(target_factory, entries, change, plus, long_names))
