@@ -8,9 +8,14 @@ Rules:
   answer GETATTR and READ with NFS3ERR_STALE; before reuse it may still answer as the
   removed file (nlink 0, its old data), which is a WARN. Answering with the new file's
   attributes or data is always a FAIL.
-- Forged handles: a valid handle with one bit flipped, cut short, extended, or replaced
-  by random bytes (never longer than NFS3_FHSIZE, never equal to the original) must get
-  NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP, never NFS3_OK.
+- Forged handles: a valid handle with one bit flipped, one byte set to any value, a
+  span of another object's handle spliced in at any position (what an attacker holding
+  valid handles crafts: another object's fields with this one's tag), cut short,
+  extended, or replaced by random bytes (never longer than NFS3_FHSIZE, never equal to
+  either handle) must get NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and
+  LOOKUP, never NFS3_OK. One that reaches another object is a FAIL anywhere; one taken as
+  the undamaged handle (the server ignores some of its bits) is a FAIL in strict mode
+  (`strict`: our own server, whose handles carry a MAC) and a WARN elsewhere.
 - Not a directory: LOOKUP, READDIR, CREATE, MKDIR, REMOVE and RMDIR given a regular
   file's or a symbolic link's handle as the directory, and RMDIR of its name, must answer
   NFS3ERR_NOTDIR (every one of them lists it). The symlink points at a directory holding
@@ -261,16 +266,26 @@ def _unlink(target: Target, root: nfs_fh3, removal: Removal) -> None:
 class Forgery:
     """How a valid handle is damaged."""
 
-    kind: Literal["flip", "truncate", "extend", "random"]
-    position: int = 0  # flip: the bit; truncate: the new length
-    extra: bytes = b""  # extend: appended bytes; random: the whole handle
+    kind: Literal["flip", "byte", "splice", "truncate", "extend", "random"]
+    position: int = 0  # flip: the bit; byte, splice: the first byte; truncate: the length
+    extra: bytes = b""  # byte: its new value; extend: appended bytes; random: the handle
+    span: int = 0  # splice: how many bytes of the other handle
 
-    def apply(self, handle: bytes) -> bytes:
+    def apply(self, handle: bytes, other: bytes) -> bytes:
+        """`handle` damaged; `other` is another object's handle, what a splice takes in."""
         if self.kind == "flip":
             bit = self.position % (8 * len(handle))
             damaged = bytearray(handle)
             damaged[bit // 8] ^= 0x80 >> (bit % 8)
             return bytes(damaged)
+        if self.kind == "byte":
+            at = self.position % len(handle)
+            return handle[:at] + self.extra + handle[at + 1 :]
+        if self.kind == "splice":
+            at = self.position % len(handle)
+            return (handle[:at] + other[at : at + self.span] + handle[at + self.span :])[
+                : len(handle)
+            ]
         if self.kind == "truncate":
             return handle[: self.position % len(handle)]
         if self.kind == "extend":
@@ -280,6 +295,15 @@ class Forgery:
 
 forgeries = st.one_of(
     st.builds(Forgery, st.just("flip"), st.integers(0, 8 * NFS3_FHSIZE - 1)),
+    st.builds(
+        Forgery, st.just("byte"), st.integers(0, NFS3_FHSIZE - 1), st.binary(min_size=1, max_size=1)
+    ),
+    st.builds(
+        Forgery,
+        st.just("splice"),
+        st.integers(0, NFS3_FHSIZE - 1),
+        span=st.integers(1, NFS3_FHSIZE),
+    ),
     st.builds(Forgery, st.just("truncate"), st.integers(0, NFS3_FHSIZE - 1)),
     st.builds(Forgery, st.just("extend"), extra=st.binary(min_size=1, max_size=NFS3_FHSIZE)),
     st.builds(Forgery, st.just("random"), extra=st.binary(max_size=NFS3_FHSIZE)),
@@ -304,14 +328,22 @@ def names_the_same_object(target: Target, original: bytes, forged: bytes) -> boo
     return identities[0] == identities[1]
 
 
-def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
-    """Damage the root's or a file's handle and call with it; None if the damage left the
-    handle as it was (random bytes equal to it, or an extension of a full-size handle)."""
+def forged_handle(
+    make_target: TargetFactory, forgery: Forgery, of_root: bool, strict: bool = True
+) -> None:
+    """`forge` on a fresh target of `make_target`."""
+    with fresh_target(make_target) as target:
+        forge(target, forgery, of_root, strict)
+
+
+def forge(target: Target, forgery: Forgery, of_root: bool, strict: bool) -> ForgeryRun | None:
+    """Damage the root's or a file's handle (a splice takes in the other's) and call with
+    it; None if the damage left the handle as it was or made the other one."""
     root = mount(target)
     file = create_file(target, root, b"file", OLD_DATA)
-    original = root.data if of_root else file.handle.data
-    forged = forgery.apply(original)
-    if forged == original:
+    original, other = (root.data, file.handle.data) if of_root else (file.handle.data, root.data)
+    forged = forgery.apply(original, other)
+    if forged in (original, other):
         return None
     handle = nfs_fh3(forged)
     try:
@@ -330,12 +362,15 @@ def forge(target: Target, forgery: Forgery, of_root: bool) -> ForgeryRun | None:
         return ForgeryRun(forged, {})
     accepted = [procedure for procedure, status in statuses.items() if status not in REFUSED]
     if accepted and names_the_same_object(target, original, forged):
-        findings.current().warn(
-            rules.FORGED_SAME,
-            f"a damaged handle ({forgery.kind}) still names the same object "
-            f"({', '.join(accepted)} answered NFS3_OK): the server ignores some bits of its "
-            "handles; it never reached another object",
+        said = (
+            f"a damaged handle {forged.hex()} ({forgery.kind} of {original.hex()}) still names "
+            f"the same object ({', '.join(accepted)} answered NFS3_OK): the server ignores "
+            "some bits of its handles"
         )
+        if strict:
+            findings.current().fail(rules.FORGED_SAME, said)
+        else:
+            findings.current().warn(rules.FORGED_SAME, f"{said}; it never reached another object")
         return ForgeryRun(forged, statuses)
     for procedure, status in statuses.items():
         if status not in REFUSED:

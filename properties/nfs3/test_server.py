@@ -52,7 +52,7 @@ from properties.nfs3.handles import (
     Removal,
     StalenessRun,
     call,
-    forge,
+    forged_handle,
     forgeries,
     fresh_target,
     mount,
@@ -70,6 +70,7 @@ from properties.worlds.registry import WORLDS
 from properties.worlds.rules import REPEATABLE
 from properties.worlds.sim import make_sim_target, sim_target_with
 from properties.worlds.target import SIMULATED, Capabilities, TargetFactory
+from reference.nfs.handles import HANDLE_SIZE, MAC_SIZE
 from reference.nfs.mutants import ServerBugs
 from reference.xdr.gen.nfs3 import (
     NFS3_OK,
@@ -81,6 +82,7 @@ from reference.xdr.gen.nfs3 import (
 )
 
 T = TypeVar("T")
+MAC_AT = HANDLE_SIZE - MAC_SIZE  # our handles' MAC: their last bytes
 STEPS = settings(stateful_step_count=30)
 # a planted bug that shows in a step or two: shorter runs shrink sooner
 SHORT_RUNS = settings(stateful_step_count=12)
@@ -342,10 +344,23 @@ def test_a_reused_inode_makes_the_old_handle_stale(target_factory: TargetFactory
 @check("FORGED", "forged and damaged handles get BADHANDLE or STALE", "RFC 1813 §2.6")
 @given(forgery=forgeries, of_root=st.booleans())
 def test_forged_handles_get_badhandle_or_stale(
-    target_factory: TargetFactory, forgery: Forgery, of_root: bool
+    target_factory: TargetFactory, world: str, forgery: Forgery, of_root: bool
 ) -> None:
-    with fresh_target(target_factory) as target:
-        forge(target, forgery, of_root)
+    """Strict on our own server: a damaged handle it takes as the undamaged one fails."""
+    forged_handle(target_factory, forgery, of_root, strict=world in OWN_WORLDS)
+
+
+@check(
+    "FORGED-UNCHECKED",
+    "a server that does not check its handles' MAC is found: a MAC byte changed, strictly",
+    "RFC 1813 §2.6",
+    planted="ServerBugs(handle_mac_unchecked=True)",
+)
+def test_a_server_that_does_not_check_handles_is_found() -> None:
+    unchecked = sim_target_with(ServerBugs(handle_mac_unchecked=True))
+    scenario = with_target(unchecked, forged_handle)
+    shrunk = found_and_shrunk(scenario, (forgeries, st.booleans()), rules.FORGED_SAME)
+    assert shrunk == (Forgery("byte", MAC_AT, b"\0"), False), shrunk  # the MAC's first byte
 
 
 @check("SLASH-NAMES", "a name holding '/' is refused", "RFC 1813 §3.2")

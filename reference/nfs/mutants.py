@@ -40,6 +40,9 @@ class ServerBugs:
     # SETATTR of a time SET_TO_SERVER_TIME answers NFS3_OK and leaves that time alone
     # (SETATTR-TIMES)
     server_time_setattr_ignored: bool = False
+    # handles are taken without checking their MAC: a damaged MAC still names the file, a
+    # crafted body another (FORGED-SAME-OBJECT, FORGED-HANDLE)
+    handle_mac_unchecked: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with
