@@ -38,7 +38,7 @@ from typing import Literal
 from properties.harness import findings
 from properties.nfs3 import rules
 from properties.nfs3.handles import call, fresh_target, make_directory, mount, setup_failed
-from properties.nfs3.model.names import NAME_MAX
+from properties.nfs3.model.names import NAME_MAX, is_dot
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL
 from properties.nfs3.wire import CREATE, LOOKUP, READDIR, READDIRPLUS, RMDIR
@@ -66,7 +66,6 @@ ANOTHER_VERIFIER = b"another!"
 PAGE_COUNTS = (512, 1024, 2048, 4096)
 ZERO_VERIFIER = bytes(8)
 MAX_RESUMED_PAGES = 256  # more than the entries: at least one a page, or the pages never end
-DOTS = (b".", b"..")
 
 Change = Literal["remove a listed entry", "remove an unlisted entry", "add an entry"]
 # each change, as the findings tell it was made
@@ -121,7 +120,8 @@ def _fileid(target: Target, where: diropargs3, created: CREATE3res) -> int:
         return attributes.fileid
     looked_up = call(target, LOOKUP, LOOKUP3args(where))
     if looked_up.resok is None or looked_up.resok.obj_attributes.attributes is None:
-        setup_failed("LOOKUP", f"LOOKUP of the created file answered {looked_up.status}")
+        answered = status_name(looked_up.status)
+        setup_failed("LOOKUP", f"LOOKUP of the created file answered {answered}")
     return looked_up.resok.obj_attributes.attributes.fileid
 
 
@@ -224,7 +224,7 @@ def _short(name: bytes) -> str:
 
 def _judge(listed: list[bytes], left_alone: set[bytes], existed: set[bytes], what: str) -> None:
     """READDIR-RESUME over all the pages' names (see the module rules)."""
-    counted = Counter(name for name in listed if name not in DOTS)
+    counted = Counter(name for name in listed if not is_dot(name))
     problems = [
         (sorted(name for name in left_alone if counted[name] > 1), "more than once"),
         (sorted(left_alone - set(counted)), "nowhere"),
