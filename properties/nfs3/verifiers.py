@@ -15,15 +15,15 @@ Rules:
   NAME_MAX of 255 (Ganesha 4.3 claims 1024 and refuses names over 255), and
   a first page is read from cookie 0 with the smallest count of PAGE_COUNTS the server
   does not refuse as TOOSMALL (each page after it starts from its page's count, larger
-  while TOOSMALL). If it is not the
-  whole listing, one change is made (an entry removed that the page listed, one removed
-  that it did not, or one added), and the listing resumed from the page's last cookie and
-  cookie verifier until eof. The first resumed call may answer NFS3ERR_BAD_COOKIE (the
-  server says the cookie no longer holds: nothing more is checked); once it accepts the
-  cookie, the pages are judged (READDIR-RESUME): every entry the change left alone is
-  listed exactly once over all pages, and no name is listed that never existed. Whether
-  the changed entry is listed is the server's choice. A page without entries and without
-  eof, or an error after the first resumed call, is LISTING-PAGES.
+  while TOOSMALL). If it is not the whole listing, the listing is resumed from each
+  page's last cookie and cookie verifier until eof, and before each of the first calls
+  one of the example's changes is made (an entry removed that the pages listed, one
+  removed that they did not, or one added). A call right after a change may answer
+  NFS3ERR_BAD_COOKIE (the server says the cookie no longer holds: nothing more is
+  checked); when the server goes on, the pages are judged (READDIR-RESUME): every entry
+  no change touched is listed exactly once over all pages, and no name is listed that
+  was never made. Whether a touched entry is listed is the server's choice. A page
+  without entries and without eof, or any other error, is LISTING-PAGES.
 - Each scenario runs on a fresh target of the world's factory (no faults); calls go
   through handles.call. A FAIL is a finding (raised unless the world's baseline knows it;
   then the scenario ends there).
@@ -32,10 +32,11 @@ Rules:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from properties.harness import findings
+from properties.harness.findings import Rule
 from properties.nfs3 import rules
 from properties.nfs3.handles import call, fresh_target, make_directory, mount, setup_failed
 from properties.nfs3.model.names import NAME_MAX, is_dot
@@ -70,8 +71,8 @@ MAX_RESUMED_PAGES = 256  # more than the entries: at least one a page, or the pa
 Change = Literal["remove a listed entry", "remove an unlisted entry", "add an entry"]
 # each change, as the findings tell it was made
 MADE: dict[Change, str] = {
-    "remove a listed entry": "RMDIR of the listed entry",
-    "remove an unlisted entry": "RMDIR of the entry not yet listed",
+    "remove a listed entry": "RMDIR of the listed",
+    "remove an unlisted entry": "RMDIR of the not yet listed",
     "add an entry": "MKDIR of",
 }
 
@@ -139,100 +140,107 @@ class Page:
 
 
 def resumed_listing(
-    make_target: TargetFactory, entries: int, change: Change, plus: bool, long_names: bool
+    make_target: TargetFactory,
+    entries: int,
+    changes: tuple[Change, ...],
+    plus: bool,
+    long_names: bool,
 ) -> bool:
     """List a directory of `entries` entries (named up to the server's name_max with
-    `long_names`) a page at a time, with `change` made after the first page (see the module
-    rules). False if the listing was not resumed: the first page held everything, or
-    nothing `change` needs."""
+    `long_names`) a page at a time, with one of `changes` made after each page while they
+    last (see the module rules). False if the first page held everything."""
     with fresh_target(make_target) as target:
         directory = make_directory(target, mount(target), b"listed")
         length = min(target.features.name_max or NAME_MAX, NAME_MAX) if long_names else 0
         names = [(b"entry-%03d" % index).ljust(length, b"n") for index in range(entries)]
         for name in names:
             make_directory(target, directory, name)
-        first = _fitting(target, directory, plus, PAGE_COUNTS[0], 0, ZERO_VERIFIER)
+        page = _fitting(target, directory, plus, PAGE_COUNTS[0], 0, ZERO_VERIFIER)
         kind = "READDIRPLUS" if plus else "READDIR"
-        if first.status != NFS3_OK:
-            setup_failed(kind, f"{kind} from cookie 0 answered {status_name(first.status)}")
-        if first.eof:
+        if page.status != NFS3_OK:
+            setup_failed(kind, f"{kind} from cookie 0 answered {status_name(page.status)}")
+        if page.eof:
             return False
-        if not first.names:
-            findings.current().fail(rules.LISTING_PAGES, f"{kind} from cookie 0: {EMPTY_PAGE}")
-            return True
-        changed = _change(target, directory, change, names, set(first.names))
-        if changed is None:
-            return False
-        what = f"{kind} of {entries} entries resumed from cookie {first.cookie} after "
-        what += f"{MADE[change]} {_short(changed)}"
-        resumed = _resume(target, directory, plus, first, what)
-        if resumed is not None:
-            _judge(first.names + resumed, set(names) - {changed}, set(names) | {changed}, what)
+        listing = Listing(target, directory, names, list(page.names))
+        pending = list(changes)
+        for calls in range(MAX_RESUMED_PAGES):
+            if not page.names:
+                listing.fail(rules.LISTING_PAGES, f"{kind}: page {calls + 1} is {EMPTY_PAGE}")
+                return True
+            changed = bool(pending) and listing.change(pending.pop(0), calls)
+            page = _fitting(target, directory, plus, page.count, page.cookie, page.verifier)
+            if page.status == NFS3ERR_BAD_COOKIE and changed:
+                return True  # the server says the change made the cookie stale: allowed
+            if page.status != NFS3_OK:
+                said = status_name(page.status)
+                listing.fail(rules.LISTING_PAGES, f"{kind}: page {calls + 2} answered {said}")
+                return True
+            listing.listed += page.names
+            if page.eof:
+                listing.judge(kind)
+                return True
+        listing.fail(rules.LISTING_PAGES, f"{kind}: no eof after {MAX_RESUMED_PAGES} pages")
         return True
 
 
 EMPTY_PAGE = "a page without entries and without eof"
-ADDED = b"entry-added"
+ADDED = b"added-%d"
 
 
-def _change(
-    target: Target, directory: nfs_fh3, change: Change, names: list[bytes], listed: set[bytes]
-) -> bytes | None:
-    """Make `change` in `directory`: the name it removed or added (None: no such entry)."""
-    if change == "add an entry":
-        make_directory(target, directory, ADDED)
-        return ADDED
-    wanted = change == "remove a listed entry"
-    name = next((name for name in names if (name in listed) == wanted), None)
-    if name is not None:
-        removed = call(target, RMDIR, RMDIR3args(diropargs3(directory, name)))
-        if removed.status != NFS3_OK:
-            setup_failed("RMDIR", f"RMDIR {name!r} answered {status_name(removed.status)}")
-    return name
+@dataclass
+class Listing:
+    """A listing under way: the entries made, the names the pages listed, and the names
+    the changes between pages touched (removed or added)."""
 
+    target: Target
+    directory: nfs_fh3
+    names: list[bytes]
+    listed: list[bytes]
+    touched: list[bytes] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # the changes, as findings tell them
 
-def _resume(
-    target: Target, directory: nfs_fh3, plus: bool, first: Page, what: str
-) -> list[bytes] | None:
-    """The names the pages after `first` list, until eof; None if the first resumed call
-    answered BAD_COOKIE (allowed) or the pages broke LISTING-PAGES."""
-    names: list[bytes] = []
-    page = first
-    for calls in range(MAX_RESUMED_PAGES):
-        page = _fitting(target, directory, plus, page.count, page.cookie, page.verifier)
-        if page.status == NFS3ERR_BAD_COOKIE and calls == 0:
-            return None
-        if page.status != NFS3_OK:
-            problem = f"page {calls + 1} answered {status_name(page.status)}"
-        elif page.eof:
-            return names + page.names
-        elif not page.names:
-            problem = f"page {calls + 1} is {EMPTY_PAGE}"
+    def change(self, change: Change, index: int) -> bool:
+        """Make `change`; False if there is no entry it could act on."""
+        if change == "add an entry":
+            name = ADDED % index
+            make_directory(self.target, self.directory, name)
         else:
-            names += page.names
-            continue
-        findings.current().fail(rules.LISTING_PAGES, f"{what}: {problem}")
-        return None
-    findings.current().fail(rules.LISTING_PAGES, f"{what}: no eof after {MAX_RESUMED_PAGES} pages")
-    return None
+            wanted = change == "remove a listed entry"
+            present = [name for name in self.names if name not in self.touched]
+            found = [name for name in present if (name in self.listed) == wanted]
+            if not found:
+                return False
+            name = found[0]
+            removed = call(self.target, RMDIR, RMDIR3args(diropargs3(self.directory, name)))
+            if removed.status != NFS3_OK:
+                said = status_name(removed.status)
+                setup_failed("RMDIR", f"RMDIR {_short(name)} answered {said}")
+        self.touched.append(name)
+        self.done.append(f"{MADE[change]} {_short(name)} after page {index + 1}")
+        return True
+
+    def fail(self, rule: Rule, problem: str) -> None:
+        entries = f"{len(self.names)} entries"
+        changes = f", with {'; '.join(self.done)}" if self.done else ""
+        findings.current().fail(rule, f"{problem} ({entries}{changes})")
+
+    def judge(self, kind: str) -> None:
+        """READDIR-RESUME over all the pages' names (see the module rules)."""
+        counted = Counter(name for name in self.listed if not is_dot(name))
+        left_alone = set(self.names) - set(self.touched)
+        problems = [
+            (sorted(name for name in left_alone if counted[name] > 1), "more than once"),
+            (sorted(left_alone - set(counted)), "nowhere"),
+            (sorted(set(counted) - set(self.names) - set(self.touched)), "never made"),
+        ]
+        said = [f"[{', '.join(map(_short, names))}] {how}" for names, how in problems if names]
+        if said:
+            self.fail(rules.RESUMED_LISTING, f"{kind} listed {'; '.join(said)}")
 
 
 def _short(name: bytes) -> str:
     """`name` as the findings show it: a long name by its start and length."""
     return repr(name) if len(name) <= 20 else f"{name[:12]!r}... ({len(name)} bytes)"
-
-
-def _judge(listed: list[bytes], left_alone: set[bytes], existed: set[bytes], what: str) -> None:
-    """READDIR-RESUME over all the pages' names (see the module rules)."""
-    counted = Counter(name for name in listed if not is_dot(name))
-    problems = [
-        (sorted(name for name in left_alone if counted[name] > 1), "more than once"),
-        (sorted(left_alone - set(counted)), "nowhere"),
-        (sorted(set(counted) - existed), "though they never existed"),
-    ]
-    said = [f"[{', '.join(map(_short, names))}] {how}" for names, how in problems if names]
-    if said:
-        findings.current().fail(rules.RESUMED_LISTING, f"{what} listed {'; '.join(said)}")
 
 
 def _fitting(
