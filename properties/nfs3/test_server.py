@@ -616,7 +616,7 @@ def test_a_server_that_ignores_create_verifiers_is_found() -> None:
 
 
 LISTINGS = (
-    st.integers(12, 100),  # entries
+    st.integers(12, 60),  # entries
     st.lists(st.sampled_from(list(MADE)), min_size=1, max_size=3).map(tuple),  # between pages
     st.booleans(),  # READDIRPLUS
     st.booleans(),  # names as long as name_max: a page or two of entries each
@@ -631,7 +631,7 @@ LISTINGS = (
 def test_a_resumed_listing_is_consistent(target_factory: TargetFactory, world: str) -> None:
     resumed: list[bool] = []
 
-    @in_real_time(settings(), world, FOREIGN_EXAMPLES)  # each makes up to 100 entries
+    @in_real_time(settings(), world, FOREIGN_EXAMPLES)  # each makes up to 60 entries
     @given(*LISTINGS)
     def listing(entries: int, changes: tuple[Change, ...], plus: bool, long_names: bool) -> None:
         resumed.append(resumed_listing(target_factory, entries, changes, plus, long_names))
