@@ -119,7 +119,7 @@ def _guarded_setattr(
 def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     reply = call(target, GETATTR, GETATTR3args(handle))
     if reply.resok is None:
-        setup_failed("GETATTR", f"GETATTR of b'guarded' answered {status_name(reply.status)}")
+        setup_failed("GETATTR", f"GETATTR of the file answered {status_name(reply.status)}")
     return reply.resok.obj_attributes
 
 

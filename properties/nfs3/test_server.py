@@ -248,8 +248,7 @@ def test_a_crash_loses_nothing_committed(
     capabilities: Capabilities,
     request: pytest.FixtureRequest,
 ) -> None:
-    if not capabilities.crashes:
-        pytest.skip(f"{world}: the world cannot crash its server")
+    needs_crashes(world, capabilities)
     config = explored_here(MachineConfig(crashes=True))
     configured = in_real_time(steps(world), world, REAL_CRASH_EXAMPLES)
     with repeatable(world):
@@ -448,6 +447,26 @@ def with_target(make_target: TargetFactory, scenario: Callable[..., T]) -> Calla
     return on_target
 
 
+def each_example(
+    make_target: TargetFactory,
+    scenario: Callable[..., None],
+    strategies: Sequence[SearchStrategy[Any]],
+    world: str | None = None,
+) -> None:
+    """`scenario` on `make_target`'s targets for every example of `strategies`; in
+    `world`, at most REAL_CRASH_EXAMPLES of them outside the simulation."""
+    search = given(st.tuples(*strategies))(with_target(make_target, scenario))
+    if world is not None:
+        search = in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(search)
+    search()
+
+
+def needs_crashes(world: str, capabilities: Capabilities) -> None:
+    """Skip, saying why, in a world that cannot crash its server."""
+    if not capabilities.crashes:
+        pytest.skip(f"{world}: the world cannot crash its server")
+
+
 GUARDED = (
     st.sampled_from((0, 1, 4096)),  # the file's length
     st.none() | st.sampled_from((0, 1, 5000)),  # the size to set
@@ -462,7 +481,7 @@ GUARDED = (
     "RFC 1813 §3.3.2",
 )
 def test_setattr_keeps_its_ctime_guard(target_factory: TargetFactory) -> None:
-    given(st.tuples(*GUARDED))(with_target(target_factory, guarded_setattr))()
+    each_example(target_factory, guarded_setattr, GUARDED)
 
 
 @check(
@@ -490,7 +509,7 @@ TIMED = (
     "RFC 1813 §3.3.2",
 )
 def test_setattr_sets_times_as_asked(target_factory: TargetFactory) -> None:
-    given(st.tuples(*TIMED))(with_target(target_factory, set_times))()
+    each_example(target_factory, set_times, TIMED)
 
 
 @check(
@@ -520,10 +539,8 @@ COMMITTED = (
 def test_a_committed_range_is_durable(
     target_factory: TargetFactory, world: str, capabilities: Capabilities
 ) -> None:
-    if not capabilities.crashes:
-        pytest.skip(f"{world}: the world cannot crash its server")
-    commit = given(st.tuples(*COMMITTED))(with_target(target_factory, committed_range))
-    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(commit)()
+    needs_crashes(world, capabilities)
+    each_example(target_factory, committed_range, COMMITTED, world)
 
 
 @check(
@@ -552,10 +569,8 @@ SYNCED = (
 def test_a_data_sync_write_is_durable(
     target_factory: TargetFactory, world: str, capabilities: Capabilities
 ) -> None:
-    if not capabilities.crashes:
-        pytest.skip(f"{world}: the world cannot crash its server")
-    write = given(st.tuples(*SYNCED))(with_target(target_factory, synced_write))
-    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(write)()
+    needs_crashes(world, capabilities)
+    each_example(target_factory, synced_write, SYNCED, world)
 
 
 @check(
@@ -585,8 +600,7 @@ def retries(capabilities: Capabilities) -> tuple[SearchStrategy[bool], SearchStr
 def test_exclusive_create_keeps_its_verifier(
     target_factory: TargetFactory, world: str, capabilities: Capabilities
 ) -> None:
-    retry = given(st.tuples(*retries(capabilities)))(with_target(target_factory, exclusive_retry))
-    in_real_time(settings(), world, REAL_CRASH_EXAMPLES)(retry)()
+    each_example(target_factory, exclusive_retry, retries(capabilities), world)
 
 
 @check(
