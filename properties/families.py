@@ -21,17 +21,21 @@ from properties.harness.replay.family import Family
 
 MARKERS = {
     "nfs3": "the NFSv3 server family (properties/nfs3)",
+    "nfs2": "the NFSv2 server family, over UDP and TCP (properties/nfs2)",
     "rpc": "the ONC RPC family (properties/rpc)",
     "nfs_client": "the caching NFS client family (properties/nfs_client)",
     "afs": "the AFS-style callback service family (properties/afs)",
     "xdr": "the XDR family (properties/xdr)",
+    "clients": "several clients of one server with colliding XIDs (properties/clients)",
 }
 
 FAMILIES = {
     "counter": "properties.rpc.counter:COUNTER",
     "machine": "properties.nfs3.machine:NFS3_SERVER",
+    "nfs2": "properties.nfs2.machine:NFS2_SERVER",
     "client": "properties.nfs_client.scenario:CACHING_CLIENTS",
     "afs": "properties.afs.machine:AFS",
+    "clients": "properties.clients.machine:CLIENTS",
 }
 
 

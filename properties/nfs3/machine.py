@@ -119,7 +119,7 @@ from properties.nfs3.wire import (
     SYMLINK,
     WRITE,
     decode_reply,
-    raw_call,
+    same_xid_replies,
     sattr,
 )
 from properties.worlds.target import Target, TargetFactory
@@ -1120,13 +1120,7 @@ class Retransmissions(NfsMachine):
         return super()._call(procedure, args)
 
     def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
-        target = self.target
-        xid = target.next_xid()
-        call = raw_call(xid, procedure, args, target.credential)
-        replies = [target.run(target.send_raw(call)), target.run(target.send_raw(call))]
-        if target.sim is None and not target.features.udp:
-            # over TCP, once more after a reconnect from the same port, as a client does
-            replies.append(target.run(target.send_raw(call, reconnect=True)))
+        xid, replies = same_xid_replies(self.target, procedure, args)
         first = replies[0]
         if first is None or None in replies:
             self._fail(rules.RAW_NO_REPLY, f"{procedure.name} xid {xid:#x}: no reply to a raw call")

@@ -9,11 +9,14 @@ Rules:
   same bytes twice through `Target.send_raw`. Raw calls carry AUTH_SYS root credentials,
   as the suite's clients do. `decode_reply` turns a raw reply back into the result, and
   raises RawReplyError for anything but an accepted, successful reply.
+- `same_xid_replies` sends one raw call the way a retransmitting client does (twice with
+  one XID; over TCP a third time after a reconnect from the same local port) and returns
+  every reply: the NFSv3 and NFSv2 machines judge them alike.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT
 from reference.rpc import message
@@ -21,6 +24,9 @@ from reference.rpc.auth import encode_credential
 from reference.rpc.stubs import AuthSys, Procedure
 from reference.xdr.gen import nfs3
 from reference.xdr.gen.nfs3 import NFS_V3_PROCEDURES
+
+if TYPE_CHECKING:
+    from properties.worlds.target import Target
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -83,3 +89,16 @@ def decode_reply(procedure: Procedure[A, R], reply: bytes | None) -> R:
     if not header.accepted or header.stat != message.SUCCESS:
         raise RawReplyError(f"{procedure.name}: the raw call was answered {header}")
     return procedure.decode_result(reply[header.results_offset :])
+
+
+def same_xid_replies(
+    target: Target, procedure: Procedure[A, R], args: A
+) -> tuple[int, list[bytes | None]]:
+    """The XID, and the replies to one call sent as a retransmitting client sends it."""
+    xid = target.next_xid()
+    call = raw_call(xid, procedure, args, target.credential)
+    replies = [target.run(target.send_raw(call)), target.run(target.send_raw(call))]
+    if target.sim is None and not target.features.udp:
+        # over TCP, once more after a reconnect from the same port, as a client does
+        replies.append(target.run(target.send_raw(call, reconnect=True)))
+    return xid, replies

@@ -7,7 +7,8 @@ Rules:
   (a scratch directory it cannot remove is a ProbeError). Each try is one call whose
   answer decides: NFS3_OK is supported; NFS3ERR_NOTSUPP (or another refusal), or an
   answer at the RPC level (PROC_UNAVAIL, GARBAGE_ARGS, a reply that does not decode) is
-  unsupported, and the answer is kept to say why. UDP is a NULL call to the NFS port.
+  unsupported, and the answer is kept to say why. UDP is a NULL call to the NFS port;
+  NFSv2 a NULL call to NFS version 2 and to MOUNT version 1 (what a v2 client mounts by).
 - What a server stores is read back: a mode given at CREATE (a CREATE refused because of
   its mode is tried again without one: modes unsupported), an owner given by SETATTR.
   What it says of itself is taken as said: FSINFO's time_delta, PATHCONF's name_max, and
@@ -34,7 +35,8 @@ from properties.worlds.target import Target
 from reference.rpc.errors import RpcError
 from reference.xdr import XdrError
 from reference.xdr.gen import nfs3
-from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
+from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_PROGRAM, MOUNT_V1, MOUNT_V3_Client
+from reference.xdr.gen.nfs2 import NFS_VERSION
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_TOOSMALL, NFS_PROGRAM, NFS_V3, NFS_V3_Client
 
 PROBE_DIR = b".nfsprop-probe"
@@ -55,6 +57,12 @@ class Feature:
 
 FEATURES = (
     Feature("udp", "NFS over UDP", "RFC 1813 §1", "NFS is transport-independent"),
+    Feature(
+        "nfs2",
+        "NFSv2 and MOUNT v1",
+        "RFC 5531 §9",
+        "PROG_MISMATCH: a server answers it for a version it does not serve",
+    ),
     Feature(
         "exclusive_create",
         "CREATE EXCLUSIVE",
@@ -90,6 +98,7 @@ FEATURES = (
 @dataclass(frozen=True)
 class Features:
     udp: bool
+    nfs2: bool
     exclusive_create: bool
     link: bool
     symlink: bool
@@ -113,6 +122,7 @@ class Features:
 
 REFERENCE = Features(
     udp=True,
+    nfs2=True,
     exclusive_create=True,
     link=True,
     symlink=True,
@@ -134,13 +144,18 @@ class ProbeError(RuntimeError):
 def probe(target: Target, host: str, port: int, mount_port: int) -> Features:
     """The features of the server at `host`:`port` behind `target` (see the module rules)."""
     udp = null_call((host, port), NFS_PROGRAM, NFS_V3, transport="udp", timeout=UDP_TIMEOUT)
+    nfs2 = null_call((host, port), NFS_PROGRAM, NFS_VERSION, timeout=UDP_TIMEOUT)
+    mount1 = null_call((host, mount_port), MOUNT_PROGRAM, MOUNT_V1, timeout=UDP_TIMEOUT)
     tried = target.run(_try_features(target))
     answers = dict(tried.answers)
     if not udp:
         answers["udp"] = "no answer to NULL over UDP"
+    if not (nfs2 and mount1):
+        answers["nfs2"] = f"NULL of NFS v2 {_yes(nfs2)}, of MOUNT v1 {_yes(mount1)}"
     found = tried.supported
     return Features(
         udp=udp,
+        nfs2=nfs2 and mount1,
         exclusive_create=found["exclusive_create"],
         link=found["link"],
         symlink=found["symlink"],
@@ -275,3 +290,7 @@ async def _smallest_readdir_count(nfs: NFS_V3_Client, directory: nfs3.nfs_fh3) -
         if reply.status != NFS3ERR_TOOSMALL:
             return None
     return None
+
+
+def _yes(answered: bool) -> str:
+    return "answered" if answered else "refused or unanswered"

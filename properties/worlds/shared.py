@@ -50,7 +50,7 @@ from properties.worlds.proxied import proxied_target
 from properties.worlds.registry import WORLDS
 from properties.worlds.rules import EXPORT_LOST, SILENT
 from properties.worlds.sockets import SocketTarget
-from properties.worlds.target import ExportUnusable, Target
+from properties.worlds.target import ExportUnusable, RawClient, Target
 from reference.rpc.aio_client import WireMessage
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
@@ -303,6 +303,9 @@ class _Example:
     def next_xid(self) -> int:
         return self.server.next_xid()
 
+    def another_client(self) -> RawClient:
+        return self.server.another_client()
+
     def crash_and_restart(self) -> None:
         try:
             self.server.crash_and_restart()
@@ -326,8 +329,9 @@ class _Example:
 
     def close(self) -> None:
         """The shared server stays until the end of the session; its lock, if held, is let
-        go."""
+        go; the clients `another_client()` made for it are closed."""
         self.server.wire = None
+        self.server.close_other_clients()
         self._close()
 
 

@@ -6,6 +6,10 @@ Rules:
 - Node "client" runs a hard-mount RPC client (AUTH_SYS as root): calls are retried
   until answered, as the Linux client's default `hard` mount does. It is the target's
   `caller` for NFS and MOUNT alike (one port).
+- Raw calls (`send_raw`) leave port RAW_PORT of a client node: the same bytes resent
+  every HARD_MOUNT.timeo until a reply with their XID comes, at most RAW_ATTEMPTS times
+  (a SimRawClient). `another_client()` adds a node of its own ("client2", "client3", ...)
+  with a SimRawClient of its own: another client address, on the same faulty network.
 - `partition(starts_in, lasts)` cuts the network between the two nodes with world timers
   (no crash cancels them), so a partition can begin in the middle of a call.
 - Time is virtual: `run()` advances the world until the coroutine finishes, bounded by
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from faults.sim import FaultRates, FaultSource, SimFuture, SimWorld
+from faults.sim import FaultRates, FaultSource, NodeContext, SimFuture, SimWorld
 from faults.sim.nodes import Address
 from faults.sim.rpc import SimRpcClient
 from properties.harness import progress
@@ -37,6 +41,35 @@ MAX_EVENTS = 200_000
 RAW_ATTEMPTS = 20
 HARD_MOUNT = RetryPolicy(timeo=0.05, retrans=3, hard=True, max_timeo=0.4)
 ROOT = AuthSys(0, b"nfsprop-client", 0, 0)
+
+
+class SimRawClient:
+    """Raw calls from port RAW_PORT of `node` to the server (see the module rules)."""
+
+    def __init__(self, node: NodeContext) -> None:
+        self.node = node
+        self._replies: dict[int, SimFuture[bytes]] = {}
+        node.bind(RAW_PORT, self._on_reply)
+
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
+        known = peek_xid(message)
+        if known is None:
+            raise ValueError("send_raw needs a whole RPC call message")
+        reply: SimFuture[bytes] = SimFuture()
+        self._replies[known[0]] = reply
+        for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
+            self.node.send(RAW_PORT, ADDRESS, message)
+            await self.node.sleep(HARD_MOUNT.timeo)
+            if reply.done():
+                break
+        self._replies.pop(known[0], None)
+        return reply.result() if reply.done() else None
+
+    def _on_reply(self, message: bytes, source: Address) -> None:
+        known = peek_xid(message)
+        waiting = None if known is None else self._replies.get(known[0])
+        if waiting is not None and not waiting.done():
+            waiting.set_result(message)
 
 
 class SimTarget:
@@ -61,9 +94,9 @@ class SimTarget:
         self.caller = self.mount_caller = SimRpcClient(
             self.client, ADDRESS, CLIENT_PORT, HARD_MOUNT, ROOT
         )
-        self._raw_replies: dict[int, SimFuture[bytes]] = {}
+        self._raw = SimRawClient(self.client)
+        self._other_clients = 0
         self._next_raw_xid = 0x8000_0000
-        self.client.bind(RAW_PORT, self._on_raw_reply)
 
     def run(self, operation: Coroutine[Any, Any, T]) -> T:
         task = self.client.spawn(operation)
@@ -71,28 +104,16 @@ class SimTarget:
         return task.result()
 
     async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
-        known = peek_xid(message)
-        if known is None:
-            raise ValueError("send_raw needs a whole RPC call message")
-        reply: SimFuture[bytes] = SimFuture()
-        self._raw_replies[known[0]] = reply
-        for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
-            self.client.send(RAW_PORT, ADDRESS, message)
-            await self.client.sleep(HARD_MOUNT.timeo)
-            if reply.done():
-                break
-        self._raw_replies.pop(known[0], None)
-        return reply.result() if reply.done() else None
-
-    def _on_raw_reply(self, message: bytes, source: Address) -> None:
-        known = peek_xid(message)
-        waiting = None if known is None else self._raw_replies.get(known[0])
-        if waiting is not None and not waiting.done():
-            waiting.set_result(message)
+        return await self._raw.send_raw(message, reconnect)
 
     def next_xid(self) -> int:
         self._next_raw_xid += 1
         return self._next_raw_xid
+
+    def another_client(self) -> SimRawClient:
+        self._other_clients += 1
+        node = self.sim.add_node(f"client{self._other_clients + 1}", lambda node: None)
+        return SimRawClient(node)
 
     def crash_and_restart(self) -> None:
         progress.current().restarts += 1

@@ -2,10 +2,11 @@
 simulates one (the server properties' sim target, the caching clients' world).
 
 Rules:
-- The node serves NFSv3 and MOUNT v3 on port 2049 over a MemoryStore that outlives the
-  node (it is the disk); each incarnation builds a fresh FileSystem on the node's wall
-  clock whose write verifier comes from a PRNG seeded by (seed, incarnation), so runs
-  replay exactly, and, when `drc` is on, a fresh (volatile) duplicate request cache.
+- The node serves NFSv3, NFSv2, MOUNT v3 and MOUNT v1 on port 2049 over a MemoryStore
+  that outlives the node (it is the disk); each incarnation builds a fresh FileSystem on
+  the node's wall clock whose write verifier comes from a PRNG seeded by (seed,
+  incarnation), so runs replay exactly, and, when `drc` is on, a fresh (volatile)
+  duplicate request cache (with the planted `bugs.drc`, off unless a test turns them on).
 - `crash_and_restart()` is what a real crash does: the node crashes (its tasks, sockets
   and cache are gone), the store loses what was not durable, and the node starts again.
 - `on_change`, when given, is called after every call that may have changed what the
@@ -25,8 +26,10 @@ from faults.sim.rpc import SimRpcServer
 from reference.nfs.drc_policy import NFS3_NON_IDEMPOTENT, NFS_DRC_POLICY
 from reference.nfs.fs import FileSystem
 from reference.nfs.memory_store import MemoryStore
+from reference.nfs.mount1_service import MountV1Service
 from reference.nfs.mount_service import MountService
 from reference.nfs.mutants import NO_BUGS, ServerBugs
+from reference.nfs.nfs2_service import NfsV2Service
 from reference.nfs.nfs3_service import NfsV3Service
 from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.stubs import CallContext
@@ -72,8 +75,12 @@ class SimNfsServer:
         nfs = (
             NfsV3Service(self.fs) if self._on_change is None else _Watched(self.fs, self._on_change)
         )
-        cache = DuplicateRequestCache(policy=NFS_DRC_POLICY) if self.drc else None
-        SimRpcServer(node, ADDRESS[1], [nfs, MountService(self.fs, EXPORT)], cache)
+        cache = (
+            DuplicateRequestCache(policy=NFS_DRC_POLICY, bugs=self.bugs.drc) if self.drc else None
+        )
+        mount = MountService(self.fs, EXPORT)
+        programs = [nfs, NfsV2Service(self.fs), mount, MountV1Service(mount)]
+        SimRpcServer(node, ADDRESS[1], programs, cache)
 
     def crash_and_restart(self) -> None:
         self.world.crash(NODE)

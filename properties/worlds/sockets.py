@@ -30,7 +30,10 @@ Rules:
   opened again for the next message; `reconnect` resets it and opens a new one from the
   same local port (a DRC keys on the client's address and port). XIDs from `next_xid()`
   start at 0x80000000; the stub client's start at 1 (on another connection: no DRC key
-  can collide).
+  can collide). A SocketRawClient does the raw sending: the target's own, and one per
+  `another_client()`, each with a socket (a local port) of its own, on the target's loop
+  and capture; `close_other_clients()` (the end of an example of a shared server) and
+  `close()` close the others.
 - `wire`, while an example holds the target (properties/worlds/shared.py sets it to a
   fresh list and back to None), collects every RPC message the target's clients and raw
   sends exchange with the server (reference/rpc/aio_client.py's WireMessage): the
@@ -119,6 +122,103 @@ class _RawReplies(asyncio.DatagramProtocol):
             waiter.set_result(data)
 
 
+class SocketRawClient:
+    """Raw calls to `target`'s server from a socket of its own (see the module rules)."""
+
+    def __init__(self, target: SocketTarget[Any]) -> None:
+        self.target = target
+        self._datagrams: asyncio.DatagramTransport | None = None
+        self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._records = RecordReader(MAX_RECORD)
+        self._replies = _RawReplies(target.tap)
+
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
+        known = peek_xid(message)
+        if known is None:
+            raise ValueError("send_raw needs a whole RPC call message")
+        target = self.target
+        if not target.features.udp:
+            if reconnect:
+                await self._reconnect_stream()
+            return await self._send_tcp(message, known[0])
+        if self._datagrams is None:
+            transport, _ = await target.loop.create_datagram_endpoint(
+                lambda: self._replies, remote_addr=(target.host, target.server.port)
+            )
+            self._datagrams = transport
+        reply: asyncio.Future[bytes] = target.loop.create_future()
+        self._replies.waiting[known[0]] = reply
+        try:
+            for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
+                self._datagrams.sendto(message)
+                target.tap("call", message, self._datagrams, "udp")
+                try:
+                    return await asyncio.wait_for(asyncio.shield(reply), RAW_TIMEO)
+                except TimeoutError:
+                    continue
+            return None
+        finally:
+            self._replies.waiting.pop(known[0], None)
+
+    async def _send_tcp(self, message: bytes, xid: int) -> bytes | None:
+        target = self.target
+        if self._stream is None:
+            self._stream = await asyncio.open_connection(target.host, target.server.port)
+            self._records = RecordReader(MAX_RECORD)
+        reader, writer = self._stream
+        writer.write(frame(message))
+        target.tap("call", message, writer, "tcp")
+        deadline = target.loop.time() + RAW_TIMEO * RAW_ATTEMPTS
+        try:
+            await writer.drain()
+            while (remaining := deadline - target.loop.time()) > 0:
+                data = await asyncio.wait_for(reader.read(65536), remaining)
+                if not data:
+                    break
+                for record in self._records.feed(data):
+                    target.tap("reply", record, writer, "tcp")
+                    if peek_xid(record) == (xid, REPLY):
+                        return record
+        except (TimeoutError, OSError):
+            return None
+        self._close_stream()  # closed by the server: the next message opens another
+        return None
+
+    async def _reconnect_stream(self) -> None:
+        """Reset the raw connection (SO_LINGER 0: no TIME_WAIT) and open a new one from
+        the same local port, so a cache keyed on the client's address and port knows it."""
+        if self._stream is None:
+            return
+        writer = self._stream[1]
+        local_port = writer.get_extra_info("sockname")[1]
+        reset_on_close(writer.get_extra_info("socket"))
+        writer.transport.abort()
+        self._stream = None
+        await asyncio.sleep(0)  # a yield, not a wait: the transport closes its socket
+        for attempt in range(1, REBIND_ATTEMPTS + 1):
+            try:
+                self._stream = await asyncio.open_connection(
+                    self.target.host, self.target.server.port, local_addr=(HOST, local_port)
+                )
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or attempt == REBIND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(REBIND_WAIT)
+        self._records = RecordReader(MAX_RECORD)
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream[1].close()
+            self._stream = None
+
+    def close(self) -> None:
+        if self._datagrams is not None:
+            self._datagrams.close()
+            self._datagrams = None
+        self._close_stream()
+
+
 class SocketTarget(Generic[S]):
     def __init__(
         self,
@@ -148,10 +248,8 @@ class SocketTarget(Generic[S]):
         self._policy = policy
         self._cleanup = cleanup
         self._loop = asyncio.new_event_loop()
-        self._raw: asyncio.DatagramTransport | None = None
-        self._raw_stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self._raw_records = RecordReader(MAX_RECORD)
-        self._raw_replies = _RawReplies(self._tap)
+        self._raw = SocketRawClient(self)
+        self._other_clients: list[SocketRawClient] = []
         self._wire: list[WireMessage] | None = None
         self._next_raw_xid = FIRST_RAW_XID
         try:
@@ -205,11 +303,15 @@ class SocketTarget(Generic[S]):
         for client in (self.client, self.mount_client):
             client.on_wire = None if capture is None else capture.append
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
     def _keep(self, message: WireMessage) -> None:
         if self._wire is not None:
             self._wire.append(message)
 
-    def _tap(self, direction: str, message: bytes, transport: Any, kind: str) -> None:
+    def tap(self, direction: str, message: bytes, transport: Any, kind: str) -> None:
         """Keep a raw send's message (`transport`: its asyncio transport or stream writer)."""
         if self.wire is None or transport is None:
             return
@@ -218,82 +320,17 @@ class SocketTarget(Generic[S]):
             self._keep(seen)
 
     async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None:
-        known = peek_xid(message)
-        if known is None:
-            raise ValueError("send_raw needs a whole RPC call message")
-        if not self.features.udp:
-            if reconnect:
-                await self._reconnect_raw_stream()
-            return await self._send_raw_tcp(message, known[0])
-        if self._raw is None:
-            transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: self._raw_replies, remote_addr=(self.host, self.server.port)
-            )
-            self._raw = transport
-        reply: asyncio.Future[bytes] = self._loop.create_future()
-        self._raw_replies.waiting[known[0]] = reply
-        try:
-            for _ in range(RAW_ATTEMPTS):  # the same bytes, as a retransmission would be
-                self._raw.sendto(message)
-                self._tap("call", message, self._raw, "udp")
-                try:
-                    return await asyncio.wait_for(asyncio.shield(reply), RAW_TIMEO)
-                except TimeoutError:
-                    continue
-            return None
-        finally:
-            self._raw_replies.waiting.pop(known[0], None)
+        return await self._raw.send_raw(message, reconnect)
 
-    async def _send_raw_tcp(self, message: bytes, xid: int) -> bytes | None:
-        if self._raw_stream is None:
-            self._raw_stream = await asyncio.open_connection(self.host, self.server.port)
-            self._raw_records = RecordReader(MAX_RECORD)
-        reader, writer = self._raw_stream
-        writer.write(frame(message))
-        self._tap("call", message, writer, "tcp")
-        deadline = self._loop.time() + RAW_TIMEO * RAW_ATTEMPTS
-        try:
-            await writer.drain()
-            while (remaining := deadline - self._loop.time()) > 0:
-                data = await asyncio.wait_for(reader.read(65536), remaining)
-                if not data:
-                    break
-                for record in self._raw_records.feed(data):
-                    self._tap("reply", record, writer, "tcp")
-                    if peek_xid(record) == (xid, REPLY):
-                        return record
-        except (TimeoutError, OSError):
-            return None
-        self._close_raw_stream()  # closed by the server: the next message opens another
-        return None
+    def another_client(self) -> SocketRawClient:
+        client = SocketRawClient(self)
+        self._other_clients.append(client)
+        return client
 
-    async def _reconnect_raw_stream(self) -> None:
-        """Reset the raw connection (SO_LINGER 0: no TIME_WAIT) and open a new one from
-        the same local port, so a cache keyed on the client's address and port knows it."""
-        if self._raw_stream is None:
-            return
-        writer = self._raw_stream[1]
-        local_port = writer.get_extra_info("sockname")[1]
-        reset_on_close(writer.get_extra_info("socket"))
-        writer.transport.abort()
-        self._raw_stream = None
-        await asyncio.sleep(0)  # a yield, not a wait: the transport closes its socket
-        for attempt in range(1, REBIND_ATTEMPTS + 1):
-            try:
-                self._raw_stream = await asyncio.open_connection(
-                    self.host, self.server.port, local_addr=(HOST, local_port)
-                )
-                break
-            except OSError as error:
-                if error.errno != errno.EADDRINUSE or attempt == REBIND_ATTEMPTS:
-                    raise
-                await asyncio.sleep(REBIND_WAIT)
-        self._raw_records = RecordReader(MAX_RECORD)
-
-    def _close_raw_stream(self) -> None:
-        if self._raw_stream is not None:
-            self._raw_stream[1].close()
-            self._raw_stream = None
+    def close_other_clients(self) -> None:
+        for client in self._other_clients:
+            client.close()
+        self._other_clients.clear()
 
     def next_xid(self) -> int:
         self._next_raw_xid += 1
@@ -321,9 +358,8 @@ class SocketTarget(Generic[S]):
             self._loop.run_until_complete(self.client.close())
             if self.mount_client is not self.client:
                 self._loop.run_until_complete(self.mount_client.close())
-            if self._raw is not None:
-                self._raw.close()
-            self._close_raw_stream()
+            self._raw.close()
+            self.close_other_clients()
             if self.proxy is not None:
                 self._loop.run_until_complete(self.proxy.close())
             self._loop.run_until_complete(asyncio.sleep(0))

@@ -6,6 +6,13 @@ Rules:
   NFS port); each family binds its own generated stubs to them. Raw messages go through
   `send_raw` for same-XID retransmissions. `sim` is the simulated world when the target
   lives in one (its trace goes into replay files), None on real sockets.
+- Several clients: `another_client()` is one more client of the same server, a RawClient
+  with an address of its own (the simulation: a node of its own; real sockets: a socket
+  of its own, so a local port of its own, over UDP where the server serves it, else TCP,
+  as `send_raw` chooses), that sends raw calls as `send_raw` does. It lives as long as
+  the target (an example's: until the example's target is closed). The target itself is
+  the first client; the XIDs a property gives its clients' calls are its own business
+  (colliding ones included: that is what a duplicate request cache must tell apart).
 - Worlds differ in how time passes (virtual in the simulation, real on sockets): `run()`
   hides that, so the same property code runs in every world.
 - What a world can do is its Capabilities, known before any target is built (the world
@@ -97,6 +104,12 @@ class ExportUnusable(RuntimeError):
         self.reason = reason
 
 
+class RawClient(Protocol):
+    """A client that sends whole RPC call messages (Target.send_raw, another_client())."""
+
+    async def send_raw(self, message: bytes, reconnect: bool = False) -> bytes | None: ...
+
+
 class Target(Protocol):
     @property
     def name(self) -> str: ...  # "sim", "loopback" or "target:<url>": printed in reports
@@ -138,6 +151,10 @@ class Target(Protocol):
 
     def next_xid(self) -> int:
         """An XID no call of this target's client has used, for send_raw."""
+        ...
+
+    def another_client(self) -> RawClient:
+        """One more client of the server, with an address of its own (see the rules)."""
         ...
 
     def crash_and_restart(self) -> None:

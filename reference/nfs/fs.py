@@ -287,6 +287,8 @@ class FileSystem:
         self._verifier_epoch = store.epoch
         # ServerBugs(exclusive_verifier_in_memory): fileid -> verifier, this incarnation's
         self._exclusive_in_memory: dict[int, bytes] = {}
+        # ServerBugs(read_cache_ignores_writes): (ino, offset, count) -> the first reply
+        self._read_cache: dict[tuple[int, int, int], ReadResult] = {}
 
     # -- handles, attributes, verifiers ------------------------------------------------
 
@@ -427,9 +429,13 @@ class FileSystem:
         _require_regular(inode, "read")
         if not permitted(inode, who, MAY_READ, owner_override=True):
             require(inode, who, MAY_EXEC)
+        asked = (inode.ino, offset, count)
         count = min(count, RTMAX, max(inode.size - offset, 0))
         data = self.store.read(inode.ino, offset, count) if count > 0 else b""
-        return ReadResult(data, offset + count >= inode.size, self.attributes_of(inode))
+        result = ReadResult(data, offset + count >= inode.size, self.attributes_of(inode))
+        if self.bugs.read_cache_ignores_writes:
+            return self._read_cache.setdefault(asked, result)
+        return result
 
     def write(
         self, handle: bytes, offset: int, data: bytes, stable: stable_how, who: Identity

@@ -1,4 +1,4 @@
-"""Planted bugs of the NFSv3 server, each behind a switch, for the checks that must find
+"""Planted bugs of the NFS server, each behind a switch, for the checks that must find
 them (properties/nfs3/test_server.py, `python3 -m bench detection`).
 
 Rules:
@@ -9,6 +9,8 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from reference.rpc.drc import NO_DRC_BUGS, DrcBugs
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,14 @@ class ServerBugs:
     # handles are taken without checking their MAC: a damaged MAC still names the file, a
     # crafted body another (FORGED-SAME-OBJECT, FORGED-HANDLE)
     handle_mac_unchecked: bool = False
+    # READ answers from a cache of earlier READ replies (by file, offset and count) that no
+    # WRITE empties: a file read before a write reads as before (CLIENTS-FILE-SYNC)
+    read_cache_ignores_writes: bool = False
+    # the planted bugs of the server's duplicate request cache (CLIENTS-OWN-REPLY)
+    drc: DrcBugs = NO_DRC_BUGS
+    # NFSv2 WRITE answers NFS_OK and leaves the data unstable, as an NFSv3 UNSTABLE write
+    # would (NFS2-DURABLE)
+    nfs2_writes_are_unstable: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with

@@ -305,7 +305,9 @@ class NfsV2Service(NFS_VERSION_Server):
             if end > U32_MAX:
                 raise NfsError(NFS3ERR_FBIG, f"a v2 write up to byte {end}")
             who = self._who(ctx)
-            written = self.fs.write(args.file, args.offset, args.data, stable_how.FILE_SYNC, who)
+            bug = self.fs.bugs.nfs2_writes_are_unstable
+            stable = stable_how.UNSTABLE if bug else stable_how.FILE_SYNC
+            written = self.fs.write(args.file, args.offset, args.data, stable, who)
             return attrstat(stat.NFS_OK, fattr2(written.wcc.after))
 
         return self._answer("WRITE", ok, attrstat)

@@ -3,7 +3,7 @@
 Rules:
 - One store (SQLite by default, in ./nfsprop-store.sqlite; or memory), one FileSystem with
   the wall clock (time.time_ns), and on 127.0.0.1 only (the server has no access control):
-  NFS v2 and v3, MOUNT v3 and a portmapper v2 on the NFS port over TCP and UDP. With a
+  NFS v2 and v3, MOUNT v1 and v3 and a portmapper v2 on the NFS port over TCP and UDP. With a
   mount port other than the NFS port (0: a free one), MOUNT is served there only. The
   portmapper maps every (program, version, protocol) served, itself included.
 - Port 0 picks a free port. A port that is taken, or that cannot be bound, is a
@@ -36,6 +36,7 @@ from pathlib import Path
 from reference.nfs.drc_policy import NFS_DRC_POLICY
 from reference.nfs.fs import RTMAX, WTMAX, FileSystem
 from reference.nfs.memory_store import MemoryStore
+from reference.nfs.mount1_service import MountV1Service
 from reference.nfs.mount_service import MountService
 from reference.nfs.nfs2_service import NfsV2Service
 from reference.nfs.nfs3_service import NfsV3Service
@@ -46,7 +47,7 @@ from reference.rpc.drc import DuplicateRequestCache
 from reference.rpc.portmap import PortmapService
 from reference.rpc.server import RpcServer
 from reference.rpc.stubs import ProgramVersion
-from reference.xdr.gen.mount3 import MNTPATHLEN, MOUNT_PROGRAM, MOUNT_V3
+from reference.xdr.gen.mount3 import MNTPATHLEN, MOUNT_PROGRAM, MOUNT_V1, MOUNT_V3
 from reference.xdr.gen.nfs2 import NFS_VERSION
 from reference.xdr.gen.nfs3 import NFS_PROGRAM, NFS_V3
 from reference.xdr.gen.portmap import IPPROTO_TCP, IPPROTO_UDP, PMAP_PROG, PMAP_VERS
@@ -158,16 +159,17 @@ class NfsServer:
             NfsV2Service(fs, options.root_squash),
             self.portmap,
         ]
-        mount = MountService(fs, self.export, options.root_squash)
+        mount_v3 = MountService(fs, self.export, options.root_squash)
+        mount: list[ProgramVersion] = [mount_v3, MountV1Service(mount_v3)]
         cache = DuplicateRequestCache(policy=NFS_DRC_POLICY) if options.drc else None
         separate_mount = options.mount_port not in (None, options.port) or options.mount_port == 0
         if not separate_mount:
-            nfs.append(mount)
+            nfs.extend(mount)
         self.nfs_port = await self._listen(nfs, cache, options.port, "--port")
         self.mount_port = self.nfs_port
         if separate_mount:
             assert options.mount_port is not None
-            self.mount_port = await self._listen([mount], cache, options.mount_port, "--mount-port")
+            self.mount_port = await self._listen(mount, cache, options.mount_port, "--mount-port")
         self._register()
 
     async def _listen(
@@ -200,6 +202,7 @@ class NfsServer:
             (PMAP_PROG, PMAP_VERS, self.nfs_port),
             (NFS_PROGRAM, NFS_VERSION, self.nfs_port),
             (NFS_PROGRAM, NFS_V3, self.nfs_port),
+            (MOUNT_PROGRAM, MOUNT_V1, self.mount_port),
             (MOUNT_PROGRAM, MOUNT_V3, self.mount_port),
         ]
         for protocol in protocols:

@@ -27,6 +27,10 @@ Rules:
 - `finish()` and `abandon()` of a key that is not in progress (already finished,
   abandoned, or lost to `clear()`) change nothing; the first reply cached stays.
 - The cache is volatile: `clear()` is what a server crash does to it.
+- Planted bugs (DrcBugs) are off by default and only tests turn them on (for the checks
+  that must find them): with `ignore_client_address`, every key is taken with one
+  client address for all (ANY_CLIENT), so two clients' calls with one XID and the same
+  arguments are one call to the cache.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from reference.rpc.stubs import Address
 
 CHECKSUM_BYTES = 256
 NULL_PROCEDURE = 0
+ANY_CLIENT: Address = ("", 0)  # the one address of DrcBugs(ignore_client_address)
 
 
 def args_checksum(args: bytes) -> int:
@@ -97,6 +102,18 @@ CACHE_ALL_BUT_NULL = CachePolicy(cached=MappingProxyType({}), default_for_unknow
 
 
 @dataclass(frozen=True, slots=True)
+class DrcBugs:
+    """Switchable planted bugs of the cache (see the module rules)."""
+
+    # keys leave the client's address out: another client's call with an XID and arguments
+    # a call of this client had is answered this client's reply (CLIENTS-OWN-REPLY)
+    ignore_client_address: bool = False
+
+
+NO_DRC_BUGS = DrcBugs()  # what every cache runs with
+
+
+@dataclass(frozen=True, slots=True)
 class Miss:
     """A new call: execute it, then `finish()` (or `abandon()`) its key."""
 
@@ -147,6 +164,7 @@ class DuplicateRequestCache:
         max_entries: int = 1024,
         max_age: float = 120.0,
         policy: CachePolicy = CACHE_ALL_BUT_NULL,
+        bugs: DrcBugs = NO_DRC_BUGS,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
@@ -155,6 +173,7 @@ class DuplicateRequestCache:
         self.max_entries = max_entries
         self.max_age = max_age
         self.policy = policy
+        self.bugs = bugs
         self.stats = DrcStats()
         self._in_progress: set[DrcKey] = set()
         self._finished: OrderedDict[DrcKey, _Finished] = OrderedDict()  # oldest finish first
@@ -168,6 +187,7 @@ class DuplicateRequestCache:
 
     def begin(self, key: DrcKey, now: float) -> Lookup:
         """Look a call up; on Miss, record it as in progress."""
+        key = self._keyed(key)
         self._expire(now)
         if key in self._in_progress:
             self.stats.in_progress_drops += 1
@@ -191,6 +211,7 @@ class DuplicateRequestCache:
 
     def finish(self, key: DrcKey, reply: bytes, now: float) -> None:
         """Cache the reply of an in-progress call."""
+        key = self._keyed(key)
         self._expire(now)
         if key not in self._in_progress:
             return
@@ -199,12 +220,16 @@ class DuplicateRequestCache:
 
     def abandon(self, key: DrcKey) -> None:
         """Forget an in-progress call that produced no reply."""
-        self._in_progress.discard(key)
+        self._in_progress.discard(self._keyed(key))
 
     def clear(self) -> None:
         """Lose every entry, as a crash would."""
         self._in_progress.clear()
         self._finished.clear()
+
+    def _keyed(self, key: DrcKey) -> DrcKey:
+        """The key the cache files `key` under: itself, unless a planted bug says otherwise."""
+        return key._replace(client=ANY_CLIENT) if self.bugs.ignore_client_address else key
 
     def _is_expired(self, finished: _Finished, now: float) -> bool:
         return now - finished.finished_at > self.max_age

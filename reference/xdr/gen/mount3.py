@@ -32,12 +32,20 @@ from reference.rpc.stubs import Procedure as _Procedure
 from reference.rpc.stubs import ProcedureUnavailable as _ProcedureUnavailable
 from reference.rpc.stubs import ProgramVersion as _ProgramVersion
 
-
+_S0 = __import__("struct").Struct(">32s")
 
 MNTPATHLEN: _Final = 1024
 MNTNAMLEN: _Final = 255
 FHSIZE3: _Final = 64
+FHSIZE: _Final = 32
 MOUNT_PROGRAM: _Final = 100005
+MOUNT_V1: _Final = 1
+MOUNTPROC_NULL: _Final = 0
+MOUNTPROC_MNT: _Final = 1
+MOUNTPROC_DUMP: _Final = 2
+MOUNTPROC_UMNT: _Final = 3
+MOUNTPROC_UMNTALL: _Final = 4
+MOUNTPROC_EXPORT: _Final = 5
 MOUNT_V3: _Final = 3
 MOUNTPROC3_NULL: _Final = 0
 MOUNTPROC3_MNT: _Final = 1
@@ -102,6 +110,19 @@ class mountres3:
 
 
 @_dataclass(frozen=True, slots=True)
+class fhstatus:
+    fhs_status: int
+    fhs_fhandle: bytes | None = None
+
+    def encode(self) -> bytes:
+        return _encode_with(_enc_fhstatus, self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> fhstatus:
+        return _decode_with(_dec_fhstatus, data)
+
+
+@_dataclass(frozen=True, slots=True)
 class mountbody:
     """A list node: lists of these are `list[...]` fields."""
 
@@ -145,6 +166,7 @@ class exportnode:
         return _decode_with(_dec_exportnode, data)
 
 fhandle3: _TypeAlias = bytes
+fhandle: _TypeAlias = bytes
 dirpath: _TypeAlias = bytes
 name: _TypeAlias = bytes
 mountlist: _TypeAlias = list[mountbody]
@@ -204,38 +226,64 @@ def _dec_mountres3(buf: bytes, off: int) -> tuple[mountres3, int]:
     return mountres3(d), off
 
 
+def _enc_fhstatus(v: fhstatus, out: bytearray) -> None:
+    d = v.fhs_status
+    out += _U32.pack(d)
+    if d == 0:
+        _arm10 = v.fhs_fhandle
+        if _arm10 is None:
+            raise _XdrError(f"fhstatus.fhs_fhandle is missing for discriminant {d}")
+        if len(_arm10) != 32:
+            raise _XdrError("fhstatus.fhs_fhandle: needs exactly 32 bytes")
+        out += _S0.pack(_arm10)
+    else:
+        pass
+
+
+def _dec_fhstatus(buf: bytes, off: int) -> tuple[fhstatus, int]:
+    (_t11,) = _U32.unpack_from(buf, off)
+    off += 4
+    d = _t11
+    if d == 0:
+        (_t13,) = _S0.unpack_from(buf, off)
+        off += 32
+        _arm12 = _t13
+        return fhstatus(d, fhs_fhandle=_arm12), off
+    return fhstatus(d), off
+
+
 def _encf_mountbody(v: mountbody, out: bytearray) -> None:
-    _n10 = len(v.ml_hostname)
-    if _n10 > 255:
-        raise _too_long("mountbody.ml_hostname", _n10, 255)
-    out += _U32.pack(_n10)
+    _n14 = len(v.ml_hostname)
+    if _n14 > 255:
+        raise _too_long("mountbody.ml_hostname", _n14, 255)
+    out += _U32.pack(_n14)
     out += v.ml_hostname
-    out += _PADDING[_n10 & 3]
-    _n11 = len(v.ml_directory)
-    if _n11 > 1024:
-        raise _too_long("mountbody.ml_directory", _n11, 1024)
-    out += _U32.pack(_n11)
+    out += _PADDING[_n14 & 3]
+    _n15 = len(v.ml_directory)
+    if _n15 > 1024:
+        raise _too_long("mountbody.ml_directory", _n15, 1024)
+    out += _U32.pack(_n15)
     out += v.ml_directory
-    out += _PADDING[_n11 & 3]
+    out += _PADDING[_n15 & 3]
 
 
 def _decf_mountbody(buf: bytes, off: int) -> tuple[mountbody, int]:
-    (_n12,) = _U32.unpack_from(buf, off)
-    if _n12 > 255:
-        raise _too_long("mountbody.ml_hostname", _n12, 255)
-    _end13 = off + 4 + _n12
-    if _end13 > len(buf):
+    (_n16,) = _U32.unpack_from(buf, off)
+    if _n16 > 255:
+        raise _too_long("mountbody.ml_hostname", _n16, 255)
+    _end17 = off + 4 + _n16
+    if _end17 > len(buf):
         raise _truncated("mountbody.ml_hostname")
-    f_ml_hostname = buf[off + 4 : _end13]
-    off = _end13 + (-_n12 & 3)
-    (_n14,) = _U32.unpack_from(buf, off)
-    if _n14 > 1024:
-        raise _too_long("mountbody.ml_directory", _n14, 1024)
-    _end15 = off + 4 + _n14
-    if _end15 > len(buf):
+    f_ml_hostname = buf[off + 4 : _end17]
+    off = _end17 + (-_n16 & 3)
+    (_n18,) = _U32.unpack_from(buf, off)
+    if _n18 > 1024:
+        raise _too_long("mountbody.ml_directory", _n18, 1024)
+    _end19 = off + 4 + _n18
+    if _end19 > len(buf):
         raise _truncated("mountbody.ml_directory")
-    f_ml_directory = buf[off + 4 : _end15]
-    off = _end15 + (-_n14 & 3)
+    f_ml_directory = buf[off + 4 : _end19]
+    off = _end19 + (-_n18 & 3)
     return mountbody(f_ml_hostname, f_ml_directory), off
 
 
@@ -252,23 +300,23 @@ def _dec_mountbody(buf: bytes, off: int) -> tuple[mountbody, int]:
 
 
 def _encf_groupnode(v: groupnode, out: bytearray) -> None:
-    _n16 = len(v.gr_name)
-    if _n16 > 255:
-        raise _too_long("groupnode.gr_name", _n16, 255)
-    out += _U32.pack(_n16)
+    _n20 = len(v.gr_name)
+    if _n20 > 255:
+        raise _too_long("groupnode.gr_name", _n20, 255)
+    out += _U32.pack(_n20)
     out += v.gr_name
-    out += _PADDING[_n16 & 3]
+    out += _PADDING[_n20 & 3]
 
 
 def _decf_groupnode(buf: bytes, off: int) -> tuple[groupnode, int]:
-    (_n17,) = _U32.unpack_from(buf, off)
-    if _n17 > 255:
-        raise _too_long("groupnode.gr_name", _n17, 255)
-    _end18 = off + 4 + _n17
-    if _end18 > len(buf):
+    (_n21,) = _U32.unpack_from(buf, off)
+    if _n21 > 255:
+        raise _too_long("groupnode.gr_name", _n21, 255)
+    _end22 = off + 4 + _n21
+    if _end22 > len(buf):
         raise _truncated("groupnode.gr_name")
-    f_gr_name = buf[off + 4 : _end18]
-    off = _end18 + (-_n17 & 3)
+    f_gr_name = buf[off + 4 : _end22]
+    off = _end22 + (-_n21 & 3)
     return groupnode(f_gr_name), off
 
 
@@ -285,31 +333,31 @@ def _dec_groupnode(buf: bytes, off: int) -> tuple[groupnode, int]:
 
 
 def _encf_exportnode(v: exportnode, out: bytearray) -> None:
-    _n19 = len(v.ex_dir)
-    if _n19 > 1024:
-        raise _too_long("exportnode.ex_dir", _n19, 1024)
-    out += _U32.pack(_n19)
+    _n23 = len(v.ex_dir)
+    if _n23 > 1024:
+        raise _too_long("exportnode.ex_dir", _n23, 1024)
+    out += _U32.pack(_n23)
     out += v.ex_dir
-    out += _PADDING[_n19 & 3]
-    for _item20 in v.ex_groups:
+    out += _PADDING[_n23 & 3]
+    for _item24 in v.ex_groups:
         out += _TRUE
-        _encf_groupnode(_item20, out)
+        _encf_groupnode(_item24, out)
     out += _FALSE
 
 
 def _decf_exportnode(buf: bytes, off: int) -> tuple[exportnode, int]:
-    (_n21,) = _U32.unpack_from(buf, off)
-    if _n21 > 1024:
-        raise _too_long("exportnode.ex_dir", _n21, 1024)
-    _end22 = off + 4 + _n21
-    if _end22 > len(buf):
+    (_n25,) = _U32.unpack_from(buf, off)
+    if _n25 > 1024:
+        raise _too_long("exportnode.ex_dir", _n25, 1024)
+    _end26 = off + 4 + _n25
+    if _end26 > len(buf):
         raise _truncated("exportnode.ex_dir")
-    f_ex_dir = buf[off + 4 : _end22]
-    off = _end22 + (-_n21 & 3)
+    f_ex_dir = buf[off + 4 : _end26]
+    off = _end26 + (-_n25 & 3)
     f_ex_groups: list[groupnode] = []
     while _BOOLS[_U32.unpack_from(buf, off)[0]]:
-        _node23, off = _decf_groupnode(buf, off + 4)
-        f_ex_groups.append(_node23)
+        _node27, off = _decf_groupnode(buf, off + 4)
+        f_ex_groups.append(_node27)
     off += 4
     return exportnode(f_ex_dir, f_ex_groups), off
 
@@ -327,23 +375,23 @@ def _dec_exportnode(buf: bytes, off: int) -> tuple[exportnode, int]:
 
 
 def _enc_fhandle3(v: bytes, out: bytearray) -> None:
-    _n24 = len(v)
-    if _n24 > 64:
-        raise _too_long("fhandle3", _n24, 64)
-    out += _U32.pack(_n24)
+    _n28 = len(v)
+    if _n28 > 64:
+        raise _too_long("fhandle3", _n28, 64)
+    out += _U32.pack(_n28)
     out += v
-    out += _PADDING[_n24 & 3]
+    out += _PADDING[_n28 & 3]
 
 
 def _dec_fhandle3(buf: bytes, off: int) -> tuple[bytes, int]:
-    (_n25,) = _U32.unpack_from(buf, off)
-    if _n25 > 64:
-        raise _too_long("fhandle3", _n25, 64)
-    _end26 = off + 4 + _n25
-    if _end26 > len(buf):
+    (_n29,) = _U32.unpack_from(buf, off)
+    if _n29 > 64:
+        raise _too_long("fhandle3", _n29, 64)
+    _end30 = off + 4 + _n29
+    if _end30 > len(buf):
         raise _truncated("fhandle3")
-    value = buf[off + 4 : _end26]
-    off = _end26 + (-_n25 & 3)
+    value = buf[off + 4 : _end30]
+    off = _end30 + (-_n29 & 3)
     return value, off
 
 
@@ -355,24 +403,45 @@ def decode_fhandle3(data: bytes) -> bytes:
     return _decode_with(_dec_fhandle3, data)
 
 
+def _enc_fhandle(v: bytes, out: bytearray) -> None:
+    if len(v) != 32:
+        raise _XdrError("fhandle: needs exactly 32 bytes")
+    out += _S0.pack(v)
+
+
+def _dec_fhandle(buf: bytes, off: int) -> tuple[bytes, int]:
+    (_t31,) = _S0.unpack_from(buf, off)
+    off += 32
+    value = _t31
+    return value, off
+
+
+def encode_fhandle(value: bytes) -> bytes:
+    return _encode_with(_enc_fhandle, value)
+
+
+def decode_fhandle(data: bytes) -> bytes:
+    return _decode_with(_dec_fhandle, data)
+
+
 def _enc_dirpath(v: bytes, out: bytearray) -> None:
-    _n27 = len(v)
-    if _n27 > 1024:
-        raise _too_long("dirpath", _n27, 1024)
-    out += _U32.pack(_n27)
+    _n32 = len(v)
+    if _n32 > 1024:
+        raise _too_long("dirpath", _n32, 1024)
+    out += _U32.pack(_n32)
     out += v
-    out += _PADDING[_n27 & 3]
+    out += _PADDING[_n32 & 3]
 
 
 def _dec_dirpath(buf: bytes, off: int) -> tuple[bytes, int]:
-    (_n28,) = _U32.unpack_from(buf, off)
-    if _n28 > 1024:
-        raise _too_long("dirpath", _n28, 1024)
-    _end29 = off + 4 + _n28
-    if _end29 > len(buf):
+    (_n33,) = _U32.unpack_from(buf, off)
+    if _n33 > 1024:
+        raise _too_long("dirpath", _n33, 1024)
+    _end34 = off + 4 + _n33
+    if _end34 > len(buf):
         raise _truncated("dirpath")
-    value = buf[off + 4 : _end29]
-    off = _end29 + (-_n28 & 3)
+    value = buf[off + 4 : _end34]
+    off = _end34 + (-_n33 & 3)
     return value, off
 
 
@@ -385,23 +454,23 @@ def decode_dirpath(data: bytes) -> bytes:
 
 
 def _enc_name(v: bytes, out: bytearray) -> None:
-    _n30 = len(v)
-    if _n30 > 255:
-        raise _too_long("name", _n30, 255)
-    out += _U32.pack(_n30)
+    _n35 = len(v)
+    if _n35 > 255:
+        raise _too_long("name", _n35, 255)
+    out += _U32.pack(_n35)
     out += v
-    out += _PADDING[_n30 & 3]
+    out += _PADDING[_n35 & 3]
 
 
 def _dec_name(buf: bytes, off: int) -> tuple[bytes, int]:
-    (_n31,) = _U32.unpack_from(buf, off)
-    if _n31 > 255:
-        raise _too_long("name", _n31, 255)
-    _end32 = off + 4 + _n31
-    if _end32 > len(buf):
+    (_n36,) = _U32.unpack_from(buf, off)
+    if _n36 > 255:
+        raise _too_long("name", _n36, 255)
+    _end37 = off + 4 + _n36
+    if _end37 > len(buf):
         raise _truncated("name")
-    value = buf[off + 4 : _end32]
-    off = _end32 + (-_n31 & 3)
+    value = buf[off + 4 : _end37]
+    off = _end37 + (-_n36 & 3)
     return value, off
 
 
@@ -418,9 +487,9 @@ def _enc_mountstat3(v: mountstat3, out: bytearray) -> None:
 
 
 def _dec_mountstat3(buf: bytes, off: int) -> tuple[mountstat3, int]:
-    (_t33,) = _I32.unpack_from(buf, off)
+    (_t38,) = _I32.unpack_from(buf, off)
     off += 4
-    value = _E_mountstat3[_t33]
+    value = _E_mountstat3[_t38]
     return value, off
 
 
@@ -448,18 +517,26 @@ def decode_mountres3(data: bytes) -> mountres3:
     return _decode_with(_dec_mountres3, data)
 
 
+def encode_fhstatus(value: fhstatus) -> bytes:
+    return _encode_with(_enc_fhstatus, value)
+
+
+def decode_fhstatus(data: bytes) -> fhstatus:
+    return _decode_with(_dec_fhstatus, data)
+
+
 def _enc_mountlist(v: list[mountbody], out: bytearray) -> None:
-    for _item34 in v:
+    for _item39 in v:
         out += _TRUE
-        _encf_mountbody(_item34, out)
+        _encf_mountbody(_item39, out)
     out += _FALSE
 
 
 def _dec_mountlist(buf: bytes, off: int) -> tuple[list[mountbody], int]:
     value: list[mountbody] = []
     while _BOOLS[_U32.unpack_from(buf, off)[0]]:
-        _node35, off = _decf_mountbody(buf, off + 4)
-        value.append(_node35)
+        _node40, off = _decf_mountbody(buf, off + 4)
+        value.append(_node40)
     off += 4
     return value, off
 
@@ -481,17 +558,17 @@ def decode_mountbody(data: bytes) -> mountbody:
 
 
 def _enc_groups(v: list[groupnode], out: bytearray) -> None:
-    for _item36 in v:
+    for _item41 in v:
         out += _TRUE
-        _encf_groupnode(_item36, out)
+        _encf_groupnode(_item41, out)
     out += _FALSE
 
 
 def _dec_groups(buf: bytes, off: int) -> tuple[list[groupnode], int]:
     value: list[groupnode] = []
     while _BOOLS[_U32.unpack_from(buf, off)[0]]:
-        _node37, off = _decf_groupnode(buf, off + 4)
-        value.append(_node37)
+        _node42, off = _decf_groupnode(buf, off + 4)
+        value.append(_node42)
     off += 4
     return value, off
 
@@ -513,17 +590,17 @@ def decode_groupnode(data: bytes) -> groupnode:
 
 
 def _enc_exports(v: list[exportnode], out: bytearray) -> None:
-    for _item38 in v:
+    for _item43 in v:
         out += _TRUE
-        _encf_exportnode(_item38, out)
+        _encf_exportnode(_item43, out)
     out += _FALSE
 
 
 def _dec_exports(buf: bytes, off: int) -> tuple[list[exportnode], int]:
     value: list[exportnode] = []
     while _BOOLS[_U32.unpack_from(buf, off)[0]]:
-        _node39, off = _decf_exportnode(buf, off + 4)
-        value.append(_node39)
+        _node44, off = _decf_exportnode(buf, off + 4)
+        value.append(_node44)
     off += 4
     return value, off
 
@@ -542,6 +619,109 @@ def encode_exportnode(value: exportnode) -> bytes:
 
 def decode_exportnode(data: bytes) -> exportnode:
     return _decode_with(_dec_exportnode, data)
+
+
+_P_MOUNTPROC_NULL: _Procedure[None, None] = _Procedure(
+    100005, 1, 0, "MOUNTPROC_NULL",
+    _encode_void,
+    _decode_void,
+    _encode_void,
+    _decode_void,
+)
+_P_MOUNTPROC_MNT: _Procedure[bytes, fhstatus] = _Procedure(
+    100005, 1, 1, "MOUNTPROC_MNT",
+    encode_dirpath,
+    decode_dirpath,
+    encode_fhstatus,
+    decode_fhstatus,
+)
+_P_MOUNTPROC_DUMP: _Procedure[None, list[mountbody]] = _Procedure(
+    100005, 1, 2, "MOUNTPROC_DUMP",
+    _encode_void,
+    _decode_void,
+    encode_mountlist,
+    decode_mountlist,
+)
+_P_MOUNTPROC_UMNT: _Procedure[bytes, None] = _Procedure(
+    100005, 1, 3, "MOUNTPROC_UMNT",
+    encode_dirpath,
+    decode_dirpath,
+    _encode_void,
+    _decode_void,
+)
+_P_MOUNTPROC_UMNTALL: _Procedure[None, None] = _Procedure(
+    100005, 1, 4, "MOUNTPROC_UMNTALL",
+    _encode_void,
+    _decode_void,
+    _encode_void,
+    _decode_void,
+)
+_P_MOUNTPROC_EXPORT: _Procedure[None, list[exportnode]] = _Procedure(
+    100005, 1, 5, "MOUNTPROC_EXPORT",
+    _encode_void,
+    _decode_void,
+    encode_exports,
+    decode_exports,
+)
+MOUNT_V1_PROCEDURES: dict[int, _Procedure[_Any, _Any]] = {
+    0: _P_MOUNTPROC_NULL,
+    1: _P_MOUNTPROC_MNT,
+    2: _P_MOUNTPROC_DUMP,
+    3: _P_MOUNTPROC_UMNT,
+    4: _P_MOUNTPROC_UMNTALL,
+    5: _P_MOUNTPROC_EXPORT,
+}
+
+
+class MOUNT_V1_Client:
+    """Client stub of MOUNT_PROGRAM version MOUNT_V1: one coroutine per procedure."""
+
+    def __init__(self, caller: _Caller) -> None:
+        self.caller = caller
+
+    async def MOUNTPROC_NULL(self) -> None:
+        return await self.caller.call(_P_MOUNTPROC_NULL, None)
+
+    async def MOUNTPROC_MNT(self, args: bytes) -> fhstatus:
+        return await self.caller.call(_P_MOUNTPROC_MNT, args)
+
+    async def MOUNTPROC_DUMP(self) -> list[mountbody]:
+        return await self.caller.call(_P_MOUNTPROC_DUMP, None)
+
+    async def MOUNTPROC_UMNT(self, args: bytes) -> None:
+        return await self.caller.call(_P_MOUNTPROC_UMNT, args)
+
+    async def MOUNTPROC_UMNTALL(self) -> None:
+        return await self.caller.call(_P_MOUNTPROC_UMNTALL, None)
+
+    async def MOUNTPROC_EXPORT(self) -> list[exportnode]:
+        return await self.caller.call(_P_MOUNTPROC_EXPORT, None)
+
+
+class MOUNT_V1_Server(_ProgramVersion):
+    """Server skeleton of MOUNT_PROGRAM version MOUNT_V1: override the procedures you serve."""
+
+    program: _ClassVar[int] = 100005
+    version: _ClassVar[int] = 1
+    procedures: _ClassVar[dict[int, _Procedure[_Any, _Any]]] = MOUNT_V1_PROCEDURES
+
+    def MOUNTPROC_NULL(self, args: None, ctx: _CallContext) -> None:
+        return None
+
+    def MOUNTPROC_MNT(self, args: bytes, ctx: _CallContext) -> fhstatus:
+        raise _ProcedureUnavailable(1)
+
+    def MOUNTPROC_DUMP(self, args: None, ctx: _CallContext) -> list[mountbody]:
+        raise _ProcedureUnavailable(2)
+
+    def MOUNTPROC_UMNT(self, args: bytes, ctx: _CallContext) -> None:
+        raise _ProcedureUnavailable(3)
+
+    def MOUNTPROC_UMNTALL(self, args: None, ctx: _CallContext) -> None:
+        raise _ProcedureUnavailable(4)
+
+    def MOUNTPROC_EXPORT(self, args: None, ctx: _CallContext) -> list[exportnode]:
+        raise _ProcedureUnavailable(5)
 
 
 _P_MOUNTPROC3_NULL: _Procedure[None, None] = _Procedure(
