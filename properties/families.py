@@ -27,6 +27,7 @@ MARKERS = {
     "afs": "the AFS-style callback service family (properties/afs)",
     "xdr": "the XDR family (properties/xdr)",
     "clients": "several clients of one server with colliding XIDs (properties/clients)",
+    "mount": "the MOUNT v3 family (properties/mount)",
 }
 
 FAMILIES = {
@@ -36,6 +37,7 @@ FAMILIES = {
     "client": "properties.nfs_client.scenario:CACHING_CLIENTS",
     "afs": "properties.afs.machine:AFS",
     "clients": "properties.clients.machine:CLIENTS",
+    "mount": "properties.mount.machine:MOUNT",
 }
 
 

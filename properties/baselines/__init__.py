@@ -25,7 +25,12 @@ from properties.harness.findings import RULES, Baseline
 HERE = Path(__file__).parent
 SHIPPED = {"ganesha": HERE / "ganesha.toml", "gonfs": HERE / "gonfs.toml"}
 OWN_WORLDS = frozenset({"sim", "loopback"})
-RULE_MODULES = ("properties.nfs3.rules", "properties.nfs3.optional", "properties.rpc.rules")
+RULE_MODULES = (
+    "properties.nfs3.rules",
+    "properties.nfs3.optional",
+    "properties.rpc.rules",
+    "properties.mount.rules",
+)
 
 
 class BaselineError(ValueError):

@@ -203,3 +203,18 @@ def test_v2_unstable_writes_are_found() -> None:
     shrunk = v2_machine_finds(Nfs2Config(crashes=True), buggy, rules.DURABLE)
     kinds = [line.split()[0] for line in shrunk]
     assert kinds == ["CREATE", "WRITE", "CRASH"], shrunk
+
+
+@check(
+    "NFS2-STALE-REUSED",
+    "a server whose handles outlive their object's generation is found and shrunk",
+    "RFC 1094 §2.3.1, §2.3.3",
+    planted="ServerBugs.generations_unchecked",
+)
+def test_v2_handles_of_reused_inodes_are_found() -> None:
+    buggy = sim_target_with(ServerBugs(generations_unchecked=True))
+    shrunk = v2_machine_finds(Nfs2Config(), buggy, rules.STALENESS)
+    # made, removed, its inode reused by the next object made, the old handle used
+    kinds = [line.split()[0] for line in shrunk]
+    assert kinds[:2] == ["CREATE", "REMOVE"] and len(kinds) == 4, shrunk
+    assert "removed" in shrunk[-1], shrunk

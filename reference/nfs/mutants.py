@@ -53,6 +53,16 @@ class ServerBugs:
     # NFSv2 WRITE answers NFS_OK and leaves the data unstable, as an NFSv3 UNSTABLE write
     # would (NFS2-DURABLE)
     nfs2_writes_are_unstable: bool = False
+    # a handle's generation is not compared with its inode's: the handle of a removed
+    # object names whatever reuses its inode number (NFS2-STALE, STALE-REUSED)
+    generations_unchecked: bool = False
+    # MOUNT's UMNT answers and leaves the entry in the mount list (DUMP-UNMOUNTED)
+    umnt_keeps_the_entry: bool = False
+    # MOUNT's MNT of a directory the client has mounted adds a second entry (DUMP-DUPLICATE)
+    mnt_lists_a_pair_twice: bool = False
+    # MOUNT's MNT of a path outside the export answers the export's root handle, as if
+    # every path were the export (MNT-OUTSIDE)
+    mnt_outside_answers_the_root: bool = False
 
 
 NO_BUGS = ServerBugs()  # what every server runs with
