@@ -13,9 +13,17 @@ Rules:
   valid handles crafts: another object's fields with this one's tag), cut short,
   extended, or replaced by random bytes (never longer than NFS3_FHSIZE, never equal to
   either handle) must get NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and
-  LOOKUP, never NFS3_OK. One that reaches another object is a FAIL anywhere; one taken as
+  LOOKUP, never NFS3_OK. One that reaches another object is a FAIL anywhere (its own rule,
+  FORGED-OTHER-OBJECT, so a baseline that knows FORGED-HANDLE for a server's other
+  answers to damaged handles does not cover it); one taken as
   the undamaged handle (the server ignores some of its bits) is a FAIL in strict mode
   (`strict`: our own server, whose handles carry a MAC) and a WARN elsewhere.
+- Another server's handles: the export root's and a file's handles of another instance of
+  the reference server (a simulated one on its own volume, with its own secret; it made a
+  file where the target makes one too, so inode numbers coincide) must get
+  NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP on the target: they
+  name nothing there, so any NFS3_OK reaches an object they were never a handle of, a
+  FAIL anywhere (FORGED-OTHER-OBJECT; another error is FORGED-HANDLE).
 - Not a directory: LOOKUP, READDIR, CREATE, MKDIR, REMOVE and RMDIR given a regular
   file's or a symbolic link's handle as the directory, and RMDIR of its name, must answer
   NFS3ERR_NOTDIR (every one of them lists it). The symlink points at a directory holding
@@ -375,13 +383,39 @@ def forge(target: Target, forgery: Forgery, of_root: bool, strict: bool) -> Forg
     for procedure, status in statuses.items():
         if status not in REFUSED:
             findings.current().fail(
-                rules.FORGED,
+                rules.FORGED_OTHER if status == NFS3_OK else rules.FORGED,
                 f"forged handle {forged.hex()} ({forgery.kind} of the "
                 f"{'root' if of_root else 'file'} handle {original.hex()}): {procedure} "
                 f"answered {status_name(status)}, not NFS3ERR_BADHANDLE or NFS3ERR_STALE",
             )
             break
     return ForgeryRun(forged, statuses)
+
+
+def foreign_handles(target: Target, other: Target) -> dict[str, dict[str, nfsstat3]]:
+    """Call the target with handles `other` made (see the module rules): per handle, the
+    status each procedure answered."""
+    made_there = [mount(other)]
+    made_there.append(create_file(other, made_there[0], b"file", OLD_DATA).handle)
+    root = mount(target)
+    create_file(target, root, b"file", OLD_DATA)
+    answers: dict[str, dict[str, nfsstat3]] = {}
+    for which, handle in zip(("root", "file"), made_there, strict=True):
+        statuses = {
+            "GETATTR": call(target, GETATTR, GETATTR3args(handle)).status,
+            "READ": call(target, READ, READ3args(handle, 0, 4096)).status,
+            "LOOKUP": call(target, LOOKUP, LOOKUP3args(diropargs3(handle, b"file"))).status,
+        }
+        answers[which] = statuses
+        for procedure, status in statuses.items():
+            if status not in REFUSED:
+                findings.current().fail(
+                    rules.FORGED_OTHER if status == NFS3_OK else rules.FORGED,
+                    f"the {which} handle {handle.data.hex()} of another server instance: "
+                    f"{procedure} answered {status_name(status)}, not NFS3ERR_BADHANDLE or "
+                    "NFS3ERR_STALE (it names nothing on this server)",
+                )
+    return answers
 
 
 # -- not a directory --

@@ -29,6 +29,8 @@ Rules:
   travels, for up to a minute (below the DRC's max_age). The hard-mounted client
   retransmits until it heals; the replies must still match the model, so a call whose
   reply was lost must be answered from the cache, not run again.
+- Attributes in failed replies (each resfail's post_op_attr and wcc_data) are held to
+  the model as GETATTR's are: a failed call changed nothing (`_check_failed`).
 - Times (properties/nfs3/times.py): every mtime and ctime seen, wherever attributes
   appear, is held to what the calls since did: unchanged objects show the same times,
   wcc_data's pre-op shows the last seen, a change's times are no earlier than any ctime
@@ -532,6 +534,21 @@ class NfsMachine(RecordedMachine):
                 self._fail(self._of(object_id, problem.rule), problem.message)
         self._check_post_op(object_id, wcc.after, where)
 
+    def _check_failed(self, reply: object, operation: str, *objects: ObjectId) -> None:
+        """The attributes a failed reply carries (its resfail's post_op_attr and wcc_data
+        fields, one per object of `objects`, in order), held to the model as GETATTR's
+        are: a failed call changed nothing."""
+        failed = getattr(reply, "resfail", None)
+        if failed is None:
+            return
+        for part, object_id in zip(dataclasses.fields(failed), objects, strict=True):
+            value = getattr(failed, part.name)
+            where = f"{operation} (failed), its {part.name}"
+            if isinstance(value, wcc_data):
+                self._check_wcc(object_id, value, where, self._size(object_id))
+            elif isinstance(value, post_op_attr):
+                self._check_post_op(object_id, value, where)
+
     def _entry(self, directory: ObjectId, name: bytes) -> ObjectId | None:
         """The live object `name` names in `directory` now, per the model."""
         node = self.model[directory]
@@ -645,6 +662,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(object_id)
         reply = self._call(SETATTR, args)
         self._settle(plan, reply.status)
+        self._check_failed(reply, "SETATTR", object_id)
         if reply.resok is not None:
             resized = size is not None and size_before is not None and size != size_before
             if resized or remoded:
@@ -660,6 +678,7 @@ class NfsMachine(RecordedMachine):
         reply = self._call(LOOKUP, LOOKUP3args(self._where(directory, name)))
         found = self._settle(plan, reply.status)
         if found is None:
+            self._check_failed(reply, "LOOKUP", directory)
             return
         assert reply.resok is not None
         self.handles.setdefault(found, reply.resok.object.data)
@@ -687,6 +706,7 @@ class NfsMachine(RecordedMachine):
         plan = self.model.readlink(object_id)
         reply = self._call(READLINK, READLINK3args(self._fh(object_id)))
         expected = self._settle(plan, reply.status)
+        self._check_failed(reply, "READLINK", object_id)
         if expected is not None:
             assert reply.resok is not None
             self._check_post_op(object_id, reply.resok.symlink_attributes, "READLINK")
@@ -719,6 +739,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(directory, entry)
         reply = self._call(CREATE, CREATE3args(where, wire))
         created = self._settle(plan, reply.status)
+        self._check_failed(reply, "CREATE", directory)
         if created is not None:
             assert reply.resok is not None
             if entry is None:
@@ -749,6 +770,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(directory)
         reply = self._call(MKDIR, MKDIR3args(where, sattr(self._mode(mode))))
         created = self._settle(plan, reply.status)
+        self._check_failed(reply, "MKDIR", directory)
         if created is not None:
             assert reply.resok is not None
             self.times.changed(directory, "data")
@@ -766,6 +788,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(directory)
         reply = self._call(SYMLINK, SYMLINK3args(where, symlinkdata3(sattr(), link_target)))
         created = self._settle(plan, reply.status)
+        self._check_failed(reply, "SYMLINK", directory)
         if created is not None:
             assert reply.resok is not None
             self.times.changed(directory, "data")
@@ -783,6 +806,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(object_id, directory)
         reply = self._call(LINK, LINK3args(self._fh(object_id), self._where(directory, name)))
         self._settle(plan, reply.status)
+        self._check_failed(reply, "LINK", object_id, directory)
         if reply.resok is not None:
             if reply.status == NFS3_OK:
                 self.times.changed(object_id, "attributes")
@@ -801,6 +825,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(directory, self._entry(directory, name))
         reply = self._call(REMOVE, REMOVE3args(self._where(directory, name)))
         self._settle(plan, reply.status)
+        self._check_failed(reply, "REMOVE", directory)
         if reply.resok is not None:
             if reply.status == NFS3_OK:
                 self.times.changed(directory, "data")
@@ -819,6 +844,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(directory, entry)
         reply = self._call(RMDIR, RMDIR3args(self._where(directory, name)))
         self._settle(plan, reply.status)
+        self._check_failed(reply, "RMDIR", directory)
         if reply.resok is not None:
             if reply.status == NFS3_OK:
                 self.times.changed(directory, "data")
@@ -836,6 +862,7 @@ class NfsMachine(RecordedMachine):
         self.times.changing(from_dir, to_dir, moved, replaced)
         reply = self._call(RENAME, args)
         self._settle(plan, reply.status)
+        self._check_failed(reply, "RENAME", from_dir, to_dir)
         if reply.resok is not None:
             self._check_wcc(from_dir, reply.resok.fromdir_wcc, "RENAME from")
             self._check_wcc(to_dir, reply.resok.todir_wcc, "RENAME to")
@@ -873,6 +900,7 @@ class NfsMachine(RecordedMachine):
         reply = self._call(WRITE, args)
         self._settle(plan, reply.status)
         if reply.status != NFS3_OK:
+            self._check_failed(reply, "WRITE", object_id)
             return
         resok = reply.resok
         assert resok is not None
@@ -906,6 +934,7 @@ class NfsMachine(RecordedMachine):
         reply = self._call(COMMIT, COMMIT3args(self._fh(object_id), 0, 0))
         content = self._settle(plan, reply.status)
         if content is None:
+            self._check_failed(reply, "COMMIT", object_id)
             return
         assert reply.resok is not None
         if self._check_verifier(reply.resok.verf, "COMMIT"):
@@ -925,6 +954,7 @@ class NfsMachine(RecordedMachine):
         reply = self._call(READ, READ3args(self._fh(object_id), offset, count))
         expected = self._settle(plan, reply.status)
         if expected is None:
+            self._check_failed(reply, "READ", object_id)
             return True
         resok = reply.resok
         assert resok is not None
@@ -978,6 +1008,9 @@ class NfsMachine(RecordedMachine):
             if call == 0:
                 expected = self._settle(plan, page.status)
                 if expected is None:
+                    if page.directory is not None:
+                        where = f"{operation} (failed), its dir_attributes"
+                        self._check_post_op(directory, page.directory, where)
                     return
             elif page.status != NFS3_OK:
                 self._fail(
@@ -1042,7 +1075,9 @@ class NfsMachine(RecordedMachine):
             args = READDIRPLUS3args(handle, cookie, verifier, count // 2, count)
             reply_plus = self._call(READDIRPLUS, args)
             if reply_plus.resok is None:
-                return ReaddirPage(reply_plus.status)
+                failed = reply_plus.resfail
+                attributes = None if failed is None else failed.dir_attributes
+                return ReaddirPage(reply_plus.status, directory=attributes)
             listing = reply_plus.resok.reply
             return ReaddirPage(
                 reply_plus.status,
@@ -1056,7 +1091,8 @@ class NfsMachine(RecordedMachine):
             )
         reply = self._call(READDIR, READDIR3args(handle, cookie, verifier, count))
         if reply.resok is None:
-            return ReaddirPage(reply.status)
+            attributes = None if reply.resfail is None else reply.resfail.dir_attributes
+            return ReaddirPage(reply.status, directory=attributes)
         return ReaddirPage(
             reply.status,
             [ListedEntry(e.name, e.fileid, e.cookie, None) for e in reply.resok.reply.entries],

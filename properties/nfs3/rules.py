@@ -285,6 +285,12 @@ FORGED = define(
     "a damaged handle answers NFS3ERR_BADHANDLE or NFS3ERR_STALE, never another object",
     "RFC 1813 §2.6 (NFS3ERR_BADHANDLE)",
 )
+FORGED_OTHER = define(
+    "FORGED-OTHER-OBJECT",
+    "a crafted handle never reaches another object (a baseline that knows FORGED-HANDLE, "
+    "for other answers to damaged handles, does not cover this)",
+    "RFC 1813 §2.6 (NFS3ERR_BADHANDLE), §4.1",
+)
 FORGED_SAME = define(
     "FORGED-SAME-OBJECT",
     "a damaged handle is refused, not taken as the undamaged one",

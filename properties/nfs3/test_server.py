@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 from hypothesis.strategies import SearchStrategy
 
-from faults.sim import FaultRates
+from faults.sim import FaultRates, NoFaults
 from properties.baselines import OWN_WORLDS
 from properties.harness import findings
 from properties.harness.findings import FindingError, Rule, check
@@ -52,6 +52,7 @@ from properties.nfs3.handles import (
     Removal,
     StalenessRun,
     call,
+    foreign_handles,
     forged_handle,
     forgeries,
     fresh_target,
@@ -68,7 +69,7 @@ from properties.nfs3.verifiers import MADE, Change, exclusive_retry, resumed_lis
 from properties.nfs3.wire import MKDIR, NON_IDEMPOTENT, RMDIR, sattr
 from properties.worlds.registry import WORLDS
 from properties.worlds.rules import REPEATABLE
-from properties.worlds.sim import make_sim_target, sim_target_with
+from properties.worlds.sim import SimTarget, make_sim_target, sim_target_with
 from properties.worlds.target import SIMULATED, Capabilities, TargetFactory
 from reference.nfs.handles import HANDLE_SIZE, MAC_SIZE
 from reference.nfs.mutants import ServerBugs
@@ -83,6 +84,7 @@ from reference.xdr.gen.nfs3 import (
 
 T = TypeVar("T")
 MAC_AT = HANDLE_SIZE - MAC_SIZE  # our handles' MAC: their last bytes
+OTHER_INSTANCE = 7  # the seed of another reference server (its own volume and secret)
 STEPS = settings(stateful_step_count=30)
 # a planted bug that shows in a step or two: shorter runs shrink sooner
 SHORT_RUNS = settings(stateful_step_count=12)
@@ -281,6 +283,19 @@ def test_a_server_whose_pre_op_times_come_after_is_found() -> None:
 
 
 @check(
+    "FAILED-ATTRIBUTES",
+    "a server whose failed replies carry another object's attributes is found: two steps",
+    "RFC 1813 §2.6 (post_op_attr, wcc_data), §3.3",
+    planted="ServerBugs(failed_replies_show_the_root=True)",
+)
+def test_a_server_whose_failed_replies_show_another_object_is_found() -> None:
+    wrong = sim_target_with(ServerBugs(failed_replies_show_the_root=True))
+    shrunk = machine_finds(MachineConfig(), wrong, rules.TYPE, SHORT_RUNS)
+    # a file made, then a call that fails about it: its reply shows the root, a directory
+    assert len(shrunk) == 2 and shrunk[0].startswith("CREATE"), shrunk
+
+
+@check(
     "READDIRPLUS-SECONDS",
     "a server whose READDIRPLUS entries cut times to seconds is found: an entry and a listing",
     "RFC 1813 §2.6 (fattr3), §3.3.17",
@@ -360,6 +375,39 @@ def test_a_server_that_does_not_check_handles_is_found() -> None:
     scenario = with_target(unchecked, forged_handle)
     shrunk = found_and_shrunk(scenario, (forgeries, st.booleans()), rules.FORGED_SAME)
     assert shrunk == (Forgery("byte", MAC_AT, b"\0"), False), shrunk  # the MAC's first byte
+
+
+@check(
+    "FOREIGN-INSTANCE",
+    "handles of another server instance get BADHANDLE or STALE, never an object",
+    "RFC 1813 §2.6 (NFS3ERR_BADHANDLE, NFS3ERR_STALE)",
+)
+def test_handles_of_another_server_instance_are_refused(target_factory: TargetFactory) -> None:
+    with fresh_target(target_factory) as target:
+        other = SimTarget(NoFaults(), seed=OTHER_INSTANCE)
+        try:
+            foreign_handles(target, other)
+        finally:
+            other.close()
+
+
+@check(
+    "FOREIGN-INSTANCE-TRUSTED",
+    "a server that trusts handles (no MAC, no volume check) is found with another's handle",
+    "RFC 1813 §2.6",
+    planted="ServerBugs(handle_mac_unchecked=True, handle_volume_unchecked=True)",
+)
+def test_a_server_that_trusts_another_instances_handles_is_found() -> None:
+    trusting = SimTarget(
+        NoFaults(), bugs=ServerBugs(handle_mac_unchecked=True, handle_volume_unchecked=True)
+    )
+    other = SimTarget(NoFaults(), seed=OTHER_INSTANCE)
+    try:
+        with pytest.raises(FindingError, match=r"^FORGED-OTHER-OBJECT: the root handle"):
+            foreign_handles(trusting, other)
+    finally:
+        other.close()
+        trusting.close()
 
 
 @check("SLASH-NAMES", "a name holding '/' is refused", "RFC 1813 §3.2")

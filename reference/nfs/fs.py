@@ -281,7 +281,12 @@ class FileSystem:
         self.bugs = bugs
         self._clock_ns = clock_ns
         self._random_bytes = random_bytes
-        self._codec = HandleCodec(store.secret, store.volume_id, not bugs.handle_mac_unchecked)
+        self._codec = HandleCodec(
+            store.secret,
+            store.volume_id,
+            not bugs.handle_mac_unchecked,
+            not bugs.handle_volume_unchecked,
+        )
         self._last_change_ns = store.latest_ctime_ns()
         self._verifier = random_bytes(VERIFIER_SIZE)
         self._verifier_epoch = store.epoch

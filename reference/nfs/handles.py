@@ -46,10 +46,13 @@ class HandleTarget:
 class HandleCodec:
     """Makes and checks the handles of one store (its secret and volume id)."""
 
-    def __init__(self, secret: bytes, volume_id: int, check_mac: bool = True) -> None:
+    def __init__(
+        self, secret: bytes, volume_id: int, check_mac: bool = True, check_volume: bool = True
+    ) -> None:
         self._secret = secret
         self._volume_id = volume_id
         self._check_mac = check_mac  # False only for ServerBugs(handle_mac_unchecked)
+        self._check_volume = check_volume  # False only for ServerBugs(handle_volume_unchecked)
         self._made: Memo[tuple[int, int], bytes] = Memo()
         self._authentic: Memo[bytes, HandleTarget] = Memo()
 
@@ -81,7 +84,7 @@ class HandleCodec:
             raise NfsError(NFS3ERR_BADHANDLE, f"unknown handle format {form}")
         if self._check_mac and not hmac.compare_digest(handle[_BODY.size :], self._mac(body)):
             raise NfsError(NFS3ERR_BADHANDLE, "handle MAC does not match (forged or corrupted)")
-        if volume_id != self._volume_id:
+        if volume_id != self._volume_id and self._check_volume:
             raise NfsError(NFS3ERR_STALE, f"handle of volume {volume_id:#x}, not this one")
         return self._authentic.remember(bytes(handle), HandleTarget(ino, generation))
 

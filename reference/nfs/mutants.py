@@ -45,6 +45,10 @@ class ServerBugs:
     # handles are taken without checking their MAC: a damaged MAC still names the file, a
     # crafted body another (FORGED-SAME-OBJECT, FORGED-HANDLE)
     handle_mac_unchecked: bool = False
+    # a handle's volume id is not compared with the store's: with handle_mac_unchecked, a
+    # handle from another server instance names this one's object of that inode number
+    # (FOREIGN-INSTANCE)
+    handle_volume_unchecked: bool = False
     # READ answers from a cache of earlier READ replies (by file, offset and count) that no
     # WRITE empties: a file read before a write reads as before (CLIENTS-FILE-SYNC)
     read_cache_ignores_writes: bool = False
@@ -56,6 +60,9 @@ class ServerBugs:
     # a handle's generation is not compared with its inode's: the handle of a removed
     # object names whatever reuses its inode number (NFS2-STALE, STALE-REUSED)
     generations_unchecked: bool = False
+    # a failed NFSv3 call's post-op attributes are the export root's, whatever object the
+    # call was about (FAILED-ATTRIBUTES, FILEID)
+    failed_replies_show_the_root: bool = False
     # MOUNT's UMNT answers and leaves the entry in the mount list (DUMP-UNMOUNTED)
     umnt_keeps_the_entry: bool = False
     # MOUNT's MNT of a directory the client has mounted adds a second entry (DUMP-DUPLICATE)

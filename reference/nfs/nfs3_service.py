@@ -233,6 +233,8 @@ class NfsV3Service(NFS_V3_Server):
 
     def _attributes(self, handle: bytes) -> post_op_attr:
         """Post-op attributes of a failed call: whatever the object looks like now."""
+        if self.fs.bugs.failed_replies_show_the_root:
+            handle = self.fs.root_handle()
         try:
             return post_op(self.fs.getattr(handle))
         except NfsError:
