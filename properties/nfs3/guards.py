@@ -18,6 +18,10 @@ Rules:
   first SETATTR left (the server's clock had reached it). Else SETATTR-TIMES; a SETATTR
   refused is SETATTR-REFUSED (the scenario needs it), and a server the probe found
   setting no times (sets_times) is UNSUPPORTED there.
+- RENAME's times: a file is made (and written: its ctime is the latest the server has
+  shown) in one directory and renamed into the same one or another; each directory's
+  post-op attributes in RENAME's wcc_data must show an mtime and a ctime no earlier than
+  that ctime: their entries changed (CHANGE-TIME). A RENAME refused is RENAME-REFUSED.
 - COMMIT of a range: an empty file gets `before` bytes UNSTABLE at offset 0 and, `gap`
   bytes further, `length` bytes UNSTABLE; COMMIT asks for that second range only
   (offset, count). If every WRITE and the COMMIT answered one write verifier (the server
@@ -41,11 +45,18 @@ from typing import Literal
 
 from properties.harness import findings
 from properties.nfs3 import rules
-from properties.nfs3.handles import call, create_file, fresh_target, mount, setup_failed
+from properties.nfs3.handles import (
+    call,
+    create_file,
+    fresh_target,
+    make_directory,
+    mount,
+    setup_failed,
+)
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL
 from properties.nfs3.times import nanoseconds, shown
-from properties.nfs3.wire import COMMIT, GETATTR, READ, SETATTR, WRITE, sattr
+from properties.nfs3.wire import COMMIT, GETATTR, READ, RENAME, SETATTR, WRITE, sattr
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.nfs3 import (
@@ -56,8 +67,10 @@ from reference.xdr.gen.nfs3 import (
     COMMIT3args,
     GETATTR3args,
     READ3args,
+    RENAME3args,
     SETATTR3args,
     WRITE3args,
+    diropargs3,
     fattr3,
     nfs_fh3,
     nfstime3,
@@ -121,6 +134,34 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     if reply.resok is None:
         setup_failed("GETATTR", f"GETATTR of the file answered {status_name(reply.status)}")
     return reply.resok.obj_attributes
+
+
+def renamed_times(make_target: TargetFactory, across: bool) -> None:
+    """Rename a file within a directory or `across` two (see the module rules)."""
+    with fresh_target(make_target) as target:
+        root = mount(target)
+        source = make_directory(target, root, b"from") if across else root
+        destination = make_directory(target, root, b"to") if across else root
+        file = create_file(target, source, b"renamed", b"r")
+        latest = nanoseconds(_attributes(target, file.handle).ctime)
+        where = (diropargs3(source, b"renamed"), diropargs3(destination, b"new name"))
+        reply = call(target, RENAME, RENAME3args(*where))
+        if reply.resok is None:
+            setup_failed("RENAME", f"RENAME answered {status_name(reply.status)}")
+        for name, wcc in (("from", reply.resok.fromdir_wcc), ("to", reply.resok.todir_wcc)):
+            after = wcc.after.attributes
+            late = [
+                f"{time} {shown(nanoseconds(getattr(after, time)))}"
+                for time in ("mtime", "ctime")
+                if after is not None and nanoseconds(getattr(after, time)) < latest
+            ]
+            if late:
+                findings.current().fail(
+                    rules.CHANGE_TIME,
+                    f"RENAME changed the {name} directory's entries and left its "
+                    f"{' and '.join(late)}, earlier than the ctime {shown(latest)} the server "
+                    "showed before",
+                )
 
 
 TimeFields = Literal["mtime", "atime", "both"]

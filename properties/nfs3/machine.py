@@ -863,6 +863,9 @@ class NfsMachine(RecordedMachine):
         reply = self._call(RENAME, args)
         self._settle(plan, reply.status)
         self._check_failed(reply, "RENAME", from_dir, to_dir)
+        if reply.status == NFS3_OK and moved is not None and moved != replaced:
+            self.times.changed(from_dir, "data")  # entries changed in both (POSIX rename)
+            self.times.changed(to_dir, "data")
         if reply.resok is not None:
             self._check_wcc(from_dir, reply.resok.fromdir_wcc, "RENAME from")
             self._check_wcc(to_dir, reply.resok.todir_wcc, "RENAME to")

@@ -44,7 +44,13 @@ from properties.harness.recording import record_capabilities
 from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
-from properties.nfs3.guards import committed_range, guarded_setattr, set_times, synced_write
+from properties.nfs3.guards import (
+    committed_range,
+    guarded_setattr,
+    renamed_times,
+    set_times,
+    synced_write,
+)
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
     Forgery,
@@ -293,6 +299,28 @@ def test_a_server_whose_failed_replies_show_another_object_is_found() -> None:
     shrunk = machine_finds(MachineConfig(), wrong, rules.TYPE, SHORT_RUNS)
     # a file made, then a call that fails about it: its reply shows the root, a directory
     assert len(shrunk) == 2 and shrunk[0].startswith("CREATE"), shrunk
+
+
+@check(
+    "RENAME-TIMES",
+    "RENAME changes its directories' mtime and ctime, within one directory or across two",
+    "RFC 1813 §3.3.14, §2.6 (wcc_data)",
+)
+def test_rename_changes_its_directories_times(target_factory: TargetFactory) -> None:
+    each_example(target_factory, renamed_times, (st.booleans(),))
+
+
+@check(
+    "RENAME-KEEPS-TIMES",
+    "a server whose RENAME leaves its directories' times is found: within one directory",
+    "RFC 1813 §3.3.14, §2.6 (wcc_data)",
+    planted="ServerBugs(rename_keeps_directory_times=True)",
+)
+def test_a_server_whose_rename_keeps_times_is_found() -> None:
+    stale = with_target(
+        sim_target_with(ServerBugs(rename_keeps_directory_times=True)), renamed_times
+    )
+    assert found_and_shrunk(stale, (st.booleans(),), rules.CHANGE_TIME) == (False,)
 
 
 @check(

@@ -15,7 +15,9 @@ Rules:
 - Never back (CTIME-BACK): an object's ctime never goes back from its last seen, even
   when the server's clock is stepped back.
 - Changes come now (CHANGE-TIME): a call the machine knows changed an object (`changed`:
-  a WRITE of some bytes, a SETATTR, an entry made or removed in a directory) gives it a
+  a WRITE of some bytes, a SETATTR, an entry made or removed in a directory, both
+  directories of a RENAME that moved something; not the renamed object itself, whose
+  ctime POSIX lets a server change or keep) gives it a
   ctime, and a data change an mtime, no earlier than the latest ctime the server showed
   before the call, its clock being the one clock of all its times. Not where the world
   steps the server's clock (`clock_steps`): there only CTIME-BACK holds.

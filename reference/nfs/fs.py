@@ -731,7 +731,12 @@ class FileSystem:
         }
 
         def adjust(ino: int, cookies_used: int = 0, nlink_change: int = 0) -> None:
-            changed[ino] = _entries_changed(changed[ino], now, cookies_used, nlink_change)
+            before = changed[ino]
+            changed[ino] = _entries_changed(before, now, cookies_used, nlink_change)
+            if self.bugs.rename_keeps_directory_times:
+                changed[ino] = replace(
+                    changed[ino], mtime_ns=before.mtime_ns, ctime_ns=before.ctime_ns
+                )
 
         adjust(source_directory.ino, nlink_change=-1 if moved.is_dir else 0)
         adjust(target_directory.ino, cookies_used=1, nlink_change=1 if moved.is_dir else 0)

@@ -63,6 +63,9 @@ class ServerBugs:
     # a failed NFSv3 call's post-op attributes are the export root's, whatever object the
     # call was about (FAILED-ATTRIBUTES, FILEID)
     failed_replies_show_the_root: bool = False
+    # RENAME changes the directories' entries and leaves their mtime and ctime as they
+    # were (CHANGE-TIME)
+    rename_keeps_directory_times: bool = False
     # MOUNT's UMNT answers and leaves the entry in the mount list (DUMP-UNMOUNTED)
     umnt_keeps_the_entry: bool = False
     # MOUNT's MNT of a directory the client has mounted adds a second entry (DUMP-DUPLICATE)
