@@ -21,6 +21,10 @@ Rules:
   ctime, and a data change an mtime, no earlier than the latest ctime the server showed
   before the call, its clock being the one clock of all its times. Not where the world
   steps the server's clock (`clock_steps`): there only CTIME-BACK holds.
+- atime is not held to anything: READ (and READDIR, READLINK) may change it, or not
+  (RFC 1813 §2.6 says only that it is the time of last access; noatime and relatime
+  servers are correct), and only SETATTR sets it to a value a client can know (the
+  SETATTR-TIMES scenario checks that).
 - Times are compared exactly: all come from the one server, at its own granularity. A
   crash forgets everything (`forget`): it may take back unstable changes with their times.
 - Each check returns its problem (the rule and what was seen) or None; the machine raises.
