@@ -28,6 +28,7 @@ MARKERS = {
     "xdr": "the XDR family (properties/xdr)",
     "clients": "several clients of one server with colliding XIDs (properties/clients)",
     "mount": "the MOUNT v3 family (properties/mount)",
+    "portmap": "the port mapper family (properties/portmap)",
 }
 
 FAMILIES = {
@@ -38,6 +39,8 @@ FAMILIES = {
     "afs": "properties.afs.machine:AFS",
     "clients": "properties.clients.machine:CLIENTS",
     "mount": "properties.mount.machine:MOUNT",
+    "portmap": "properties.portmap.machine:PORTMAP",
+    "rebind": "properties.portmap.rebind:REBIND",
 }
 
 

@@ -30,6 +30,9 @@ RULE_MODULES = (
     "properties.nfs3.optional",
     "properties.rpc.rules",
     "properties.mount.rules",
+    "properties.portmap.rules",
+    "properties.nfs2.rules",
+    "properties.clients.rules",
 )
 
 

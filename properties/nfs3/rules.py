@@ -285,10 +285,11 @@ FORGED = define(
     "a damaged handle answers NFS3ERR_BADHANDLE or NFS3ERR_STALE, never another object",
     "RFC 1813 §2.6 (NFS3ERR_BADHANDLE)",
 )
+# its own code, so that a baseline knowing FORGED-HANDLE (another answer to a damaged
+# handle, e.g. NFS3ERR_INVAL) never covers a handle that reached another object
 FORGED_OTHER = define(
     "FORGED-OTHER-OBJECT",
-    "a crafted handle never reaches another object (a baseline that knows FORGED-HANDLE, "
-    "for other answers to damaged handles, does not cover this)",
+    "a crafted handle never reaches another object",
     "RFC 1813 §2.6 (NFS3ERR_BADHANDLE), §4.1",
 )
 FORGED_SAME = define(
