@@ -40,7 +40,6 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-import random
 import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NoReturn, Self, TypeVar
@@ -52,12 +51,11 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
-from properties.harness.diff import field_diff
-from properties.harness.findings import STEP_COLUMNS, Rule
+from properties.harness.findings import Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
 from properties.harness.replay.run import ReplayOutcome, drive
-from properties.harness.steps import Codec, Draws, RecordedMachine, RunLog, StepEnded, recorded
+from properties.harness.steps import Codec, Draws, RunLog, StepEnded, recorded
 from properties.nfs2 import rules
 from properties.nfs2.wire import (
     CREATE,
@@ -84,8 +82,6 @@ from properties.nfs3.model import (
     ROOT_ID,
     CreateHow,
     Directory,
-    ModelFs,
-    ModelObject,
     ObjectId,
     Plan,
     RegularFile,
@@ -93,8 +89,9 @@ from properties.nfs3.model import (
     Verdict,
 )
 from properties.nfs3.model.verdict import Judgement, ModelMismatch
-from properties.nfs3.wire import RawReplyError, decode_reply, raw_call, same_xid_replies
-from properties.worlds.target import Target, TargetFactory
+from properties.nfs3.model_machine import MachineRules, ModelMachine, configured_class, payload
+from properties.nfs3.wire import RawReplyError, decode_reply, raw_call
+from properties.worlds.target import TargetFactory
 from reference.rpc.errors import RpcAcceptError, RpcDenied, RpcGarbageReply
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.nfs2 import (
@@ -127,7 +124,6 @@ READ_COUNTS = st.integers(0, 8192)
 SIZES = st.sampled_from((0, 1, 4096, 5000)) | st.integers(0, 10_000)
 MODES = st.integers(0, 0o77).map(lambda low: 0o700 | low)  # the owner keeps rwx
 READDIR_COUNTS = st.sampled_from((256, 1024, 8192))
-ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
 MAX_READDIR_CALLS = 64
 CHUNK = 8192  # NFSv2's MAXDATA
 DOTS = (b".", b"..")
@@ -180,18 +176,8 @@ class Nfs2Config:
 def machine_class(
     config: Nfs2Config, make_target: TargetFactory, log: RunLog | None = None
 ) -> type[Nfs2Machine]:
-    """A machine class bound to `config`, reaching its target through `make_target`; each
-    optional rule set (RULE_SETS) is a mixin only the machines whose config wants it have."""
-    bases = tuple(mixin for name, mixin in RULE_SETS.items() if getattr(config, name))
-    attributes = {
-        "config": config,
-        "make_target": staticmethod(make_target),
-        "run_log": RunLog() if log is None else log,
-    }
-    configured: type[Nfs2Machine] = type(
-        "ConfiguredNfs2Machine", bases or (Nfs2Machine,), attributes
-    )
-    return configured
+    """A machine class bound to `config` (model_machine.configured_class)."""
+    return configured_class(Nfs2Machine, RULE_SETS, config, make_target, log)
 
 
 def run_nfs2_machine(
@@ -207,44 +193,12 @@ def run_nfs2_machine(
     run_recorded_machine(machine, configured, NFS2_SERVER, config, log, context)
 
 
-def payload(seed: int, length: int) -> bytes:
-    """`length` bytes that differ per seed, so overlapping writes are told apart."""
-    return random.Random(seed).randbytes(length)
-
-
-class Nfs2Machine(RecordedMachine):
+class Nfs2Machine(ModelMachine):
     config: ClassVar[Nfs2Config]
-    make_target: ClassVar[TargetFactory]
-    run_log: ClassVar[RunLog]
     codec = Codec(())
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.run_log.latest = self.record
-        self.model = ModelFs()
-        self.handles: dict[ObjectId, bytes] = {}
-        self.fileids: dict[ObjectId, int] = {}
-        self.log: list[str] = []
-        self.unfinished: str | None = None
-        self.run_log.logs.append(self.log)
-        self._target: Target | None = None
-
-    @property
-    def target(self) -> Target:
-        assert self._target is not None, "the mount step has not run"
-        return self._target
-
-    # -- plumbing --
-
-    def _step(self, text: str) -> None:
-        self.log.append(text)
-        self.unfinished = text
-        findings.current().steps()
-
-    def _outcome(self, allowed: str, got: str) -> None:
-        if self.log:
-            call = self.log[-1].split(STEP_COLUMNS)[0]
-            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
+    machine_rules = MachineRules(
+        rules.FILEID, rules.STALENESS, rules.AT_MOST_ONCE, rules.RAW_NO_REPLY
+    )
 
     @invariant()
     def step_finished(self) -> None:
@@ -254,11 +208,6 @@ class Nfs2Machine(RecordedMachine):
         message = f"{reason} (on {self.target.name}, NFSv2)"
         findings.current().fail(rule, message, self.log, ModelMismatch)
         raise StepEnded(rest_of_run=diverged)
-
-    def _of(self, object_id: ObjectId, rule: Rule) -> Rule:
-        """`rule`, or NFS2-STALE when the object was removed: what its handle answered
-        then belongs to whatever the server took the handle for."""
-        return rule if self.model[object_id].alive else rules.STALENESS
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
@@ -271,6 +220,10 @@ class Nfs2Machine(RecordedMachine):
             name = procedure.name.removeprefix("NFSPROC_")
             self._outcome("an NFSv2 reply", str(answer).split(":", 1)[0])
             self._fail(rules.RPC_ANSWER, f"{name}: {answer}", diverged=True)
+
+    def _status_of(self, reply: object) -> str:
+        status = reply if isinstance(reply, int) else getattr(reply, "status", None)
+        return _v2_name(status) if isinstance(status, int) else "?"
 
     def _settle(self, plan: Plan[T], status: int) -> T | None:
         """Judge the v2 `status` against the v3 `plan` (see the module rules) and apply it."""
@@ -290,41 +243,10 @@ class Nfs2Machine(RecordedMachine):
             findings.current().warn(rule, why, self.log)
         return plan.settle(read_as)
 
-    def _draw_object(
-        self, data: Draws, label: str, prefer: type[ModelObject] | None = None
-    ) -> ObjectId:
-        """Mostly a live object of the preferred kind; sometimes any other, removed too."""
-        preferred = self.model.ids(alive=True, kind=prefer)
-        others = [i for i in self.model.ids() if i not in preferred]
-        if preferred and (not others or data.draw(ODD_PICK, label=f"{label} is odd") != 0):
-            return data.draw(st.sampled_from(preferred), label=label)
-        return data.draw(st.sampled_from(others), label=label)
-
     def _where(self, directory: ObjectId, name: bytes) -> diropargs:
         return diropargs(self.handles[directory], name)
 
-    def _entry(self, directory: ObjectId, name: bytes) -> ObjectId | None:
-        node = self.model[directory]
-        return node.entries.get(name) if isinstance(node, Directory) and node.alive else None
-
     # -- identity and attributes --
-
-    def _check_fileid(self, object_id: ObjectId, fileid: int, where: str) -> None:
-        known = self.fileids.setdefault(object_id, fileid)
-        if known != fileid:
-            self._fail(
-                self._of(object_id, rules.FILEID),
-                f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}",
-            )
-        alive = self.model[object_id].alive
-        for other, other_fileid in self.fileids.items():
-            if other != object_id and other_fileid == fileid and self.model[other].alive:
-                self._fail(
-                    rules.FILEID if alive else rules.STALENESS,
-                    f"{where}: {self.model.describe(object_id)} and live "
-                    f"{self.model.describe(other)} share fileid {fileid}",
-                    diverged=not alive,
-                )
 
     def _check_attributes(self, object_id: ObjectId, attributes: fattr, where: str) -> None:
         obj = self.model[object_id]
@@ -640,24 +562,9 @@ class Retransmissions(Nfs2Machine):
     """Every non-idempotent call sent twice with one XID (config.retransmit)."""
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
-        if procedure not in NON_IDEMPOTENT:
-            return super()._call(procedure, args)
-        xid, replies = same_xid_replies(self.target, procedure, args)
-        first = replies[0]
-        if first is None or None in replies:
-            self._fail(rules.RAW_NO_REPLY, f"{procedure.name} xid {xid:#x}: no reply to a raw call")
-        for copy, reply in enumerate(replies[1:], 2):
-            if reply != first:
-                once, again = decode_reply(procedure, first), decode_reply(procedure, reply)
-                self._outcome(f"{_status_of(once)} (the first reply)", _status_of(again))
-                self._fail(
-                    rules.AT_MOST_ONCE,
-                    f"{procedure.name} sent again with xid {xid:#x} got another reply (executed "
-                    f"twice?); first reply | copy {copy}:"
-                    + "".join(f"\n  {line}" for line in field_diff(once, again)),
-                    diverged=True,
-                )
-        return decode_reply(procedure, first)
+        if procedure in NON_IDEMPOTENT:
+            return self.retransmitted(procedure, args)
+        return super()._call(procedure, args)
 
 
 class Crashes(Nfs2Machine):
@@ -707,11 +614,6 @@ def _v2_name(status: int) -> str:
         return stat(status).name
     except ValueError:
         return f"stat {status}"
-
-
-def _status_of(reply: object) -> str:
-    status = reply if isinstance(reply, int) else getattr(reply, "status", None)
-    return _v2_name(status) if isinstance(status, int) else "?"
 
 
 def replay_nfs2(replay: ReplayFile, config: Nfs2Config) -> ReplayOutcome:

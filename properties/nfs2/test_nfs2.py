@@ -12,9 +12,6 @@ without its duplicate request cache, and a server whose v2 WRITEs are not synchr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from hypothesis import settings
 
@@ -22,13 +19,12 @@ from faults.sim import FaultRates
 from properties.harness import findings
 from properties.harness.findings import Rule, check
 from properties.harness.replay.file import run_context
-from properties.harness.steps import RunLog
 from properties.nfs2 import rules
 from properties.nfs2.machine import Nfs2Config, Transport, run_nfs2_machine
+from properties.nfs2.wire import NON_IDEMPOTENT
 from properties.nfs3.handles import fresh_target
-from properties.nfs3.model import ModelMismatch
 from properties.nfs3.optional import OPTIONAL
-from properties.nfs3.test_server import in_real_time, repeatable
+from properties.nfs3.test_server import in_real_time, machine_finds, repeatable
 from properties.worlds.registry import WORLDS
 from properties.worlds.sim import sim_target_with
 from properties.worlds.target import Capabilities, TargetFactory
@@ -47,25 +43,30 @@ def examples(world: str) -> settings:
     return in_real_time(configured, world, REAL_EXAMPLES)
 
 
-@contextmanager
-def served(make_target: TargetFactory, world: str, transport: Transport) -> Iterator[bool]:
+def serves(make_target: TargetFactory, world: str, transport: Transport) -> bool:
     """Whether the world's server serves NFSv2 (and UDP, for `transport` udp); what it
-    leaves out is an UNSUPPORTED finding, and the check has nothing more to run."""
+    leaves out is an UNSUPPORTED finding."""
     if WORLDS[world].simulated and transport == "tcp":
         pytest.skip("the simulation's messages are datagrams: its NFSv2 runs are the udp ones")
     with fresh_target(make_target) as target:
         features = target.features
-    missing = [
-        name
-        for name in ("nfs2", "udp")
-        if not getattr(features, name) and (name, transport) != ("udp", "tcp")
-    ]
+    needed = ("nfs2", "udp") if transport == "udp" else ("nfs2",)
+    missing = [name for name in needed if not getattr(features, name)]
     answers = dict(features.answers)
     for name in missing:
         findings.current().unsupported(
             OPTIONAL[name], f"{world}: {answers.get(name, 'not offered')}"
         )
-    yield not missing
+    return not missing
+
+
+def run_where_served(
+    make_target: TargetFactory, world: str, request: pytest.FixtureRequest, config: Nfs2Config
+) -> None:
+    """The machine of `config`, where the world's server serves what it needs."""
+    if serves(make_target, world, config.transport):
+        with repeatable(world):
+            run_nfs2_machine(config, make_target, examples(world), run_context(request, world))
 
 
 @check("NFS2-MODEL", "every NFSv2 reply is one the model file system allows", "RFC 1094 §2.2")
@@ -73,13 +74,7 @@ def served(make_target: TargetFactory, world: str, transport: Transport) -> Iter
 def test_nfs2_replies_agree_with_the_model(
     target_factory: TargetFactory, world: str, transport: Transport, request: pytest.FixtureRequest
 ) -> None:
-    with served(target_factory, world, transport) as serves:
-        if serves:
-            config = Nfs2Config(transport=transport)
-            with repeatable(world):
-                run_nfs2_machine(
-                    config, target_factory, examples(world), run_context(request, world)
-                )
+    run_where_served(target_factory, world, request, Nfs2Config(transport=transport))
 
 
 @check(
@@ -97,13 +92,9 @@ def test_nfs2_replies_agree_through_network_faults(
         pytest.skip(f"{world}: without a duplicate request cache a retransmission runs twice")
     # on real sockets the fault proxy carries the TCP caller's messages
     transport: Transport = "udp" if WORLDS[world].simulated else "tcp"
-    with served(target_factory, world, transport) as serves:
-        if serves:
-            config = Nfs2Config(rates=FAULTY_NETWORK, transport=transport)
-            with repeatable(world):
-                run_nfs2_machine(
-                    config, target_factory, examples(world), run_context(request, world)
-                )
+    run_where_served(
+        target_factory, world, request, Nfs2Config(rates=FAULTY_NETWORK, transport=transport)
+    )
 
 
 @check(
@@ -119,13 +110,7 @@ def test_v2_retransmissions_get_the_first_reply(
 ) -> None:
     if not capabilities.drc:
         pytest.skip(f"{world}: the server keeps no duplicate request cache")
-    with served(target_factory, world, "udp") as serves:
-        if serves:
-            config = Nfs2Config(retransmit=True)
-            with repeatable(world):
-                run_nfs2_machine(
-                    config, target_factory, examples(world), run_context(request, world)
-                )
+    run_where_served(target_factory, world, request, Nfs2Config(retransmit=True))
 
 
 @check(
@@ -141,24 +126,12 @@ def test_v2_writes_and_handles_survive_crashes(
 ) -> None:
     if not capabilities.crashes:
         pytest.skip(f"{world}: the suite cannot crash this server")
-    with served(target_factory, world, "udp") as serves:
-        if serves:
-            config = Nfs2Config(crashes=True)
-            with repeatable(world):
-                run_nfs2_machine(
-                    config, target_factory, examples(world), run_context(request, world)
-                )
+    run_where_served(target_factory, world, request, Nfs2Config(crashes=True))
 
 
 def v2_machine_finds(config: Nfs2Config, make_target: TargetFactory, rule: Rule) -> list[str]:
-    """Run the machine until it FAILs `rule`: the minimal failing run's steps."""
-    log = RunLog()
-    search = settings(STEPS, database=None, derandomize=True, max_examples=200)
-    with pytest.raises(ModelMismatch, match=f"^{rule.code}: "):
-        run_nfs2_machine(config, make_target, search, log=log)
-    shrunk = log.logs[-1]
-    findings.current().found_shrunk("", shrunk)
-    return shrunk
+    """The NFSv2 machine run until it FAILs `rule`: the shrunk run's steps."""
+    return machine_finds(config, make_target, rule, STEPS, run_nfs2_machine)
 
 
 @check(
@@ -172,24 +145,13 @@ def test_v2_without_the_cache_a_double_execution_is_found(
 ) -> None:
     if not capabilities.drc_off:
         pytest.skip(f"{world}: the duplicate request cache cannot be turned off")
-    with served(target_factory, world, "udp") as serves:
-        if serves:
-            with repeatable(world):
-                shrunk = v2_machine_finds(
-                    Nfs2Config(drc=False, retransmit=True), target_factory, rules.AT_MOST_ONCE
-                )
-            assert len(shrunk) == 1, shrunk
-            assert shrunk[0].split()[0] in {
-                "CREATE",
-                "MKDIR",
-                "SYMLINK",
-                "REMOVE",
-                "RMDIR",
-                "RENAME",
-                "LINK",
-                "SETATTR",
-                "WRITE",
-            }, shrunk
+    if serves(target_factory, world, "udp"):
+        config = Nfs2Config(drc=False, retransmit=True)
+        with repeatable(world):
+            shrunk = v2_machine_finds(config, target_factory, rules.AT_MOST_ONCE)
+        assert len(shrunk) == 1, shrunk
+        duplicated = {call.name.removeprefix("NFSPROC_") for call in NON_IDEMPOTENT}
+        assert shrunk[0].split()[0] in duplicated, shrunk
 
 
 @check(

@@ -5,12 +5,14 @@ world that can honour it, and judges every reply against the model file system (
 classifying what RFC 1813 allows instead of failing on it. The modules, one job each:
 
 - wire.py: what the properties send: procedures by name, attribute sets, raw calls.
+- model_machine.py: what every machine judged by the model shares (this one and
+  NFSv2's): the log, drawing objects, identity, retransmission.
 - machine.py: the state machine: random operations, retransmissions, crashes,
   partitions and clock jumps, each reply checked by the model.
 - handles.py: handle scenarios (a removed file's inode reused, handles forged) and the
   calls every scenario makes, each counted and kept in its example's trail.
-- guards.py: what requests carry beyond their target: SETATTR's ctime guard, COMMIT's
-  range, WRITE's DATA_SYNC.
+- guards.py: what requests carry beyond their target: SETATTR's ctime guard and times,
+  COMMIT's range, WRITE's DATA_SYNC; RENAME's times.
 - times.py: what an object's mtime and ctime promise wherever its attributes appear.
 - verifiers.py: what verifiers promise: CREATE EXCLUSIVE's, READDIR's cookie verifier.
 - rules.py: the rules a server may break, each with its stable finding code and RFC

@@ -55,7 +55,6 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,15 +72,13 @@ from hypothesis.stateful import (
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
-from properties.harness.diff import field_diff
-from properties.harness.findings import STEP_COLUMNS, Baseline, Rule
+from properties.harness.findings import Baseline, Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
 from properties.harness.replay.run import ReplayOutcome, drive
 from properties.harness.steps import (
     Codec,
     Draws,
-    RecordedMachine,
     RunLog,
     StepEnded,
     recorded,
@@ -91,9 +88,7 @@ from properties.nfs3.model import (
     ROOT_ID,
     CreateHow,
     Directory,
-    ModelFs,
     ModelMismatch,
-    ModelObject,
     ObjectId,
     Plan,
     RegularFile,
@@ -101,6 +96,7 @@ from properties.nfs3.model import (
     Verdict,
 )
 from properties.nfs3.model.verdict import status_name
+from properties.nfs3.model_machine import MachineRules, ModelMachine, configured_class, payload
 from properties.nfs3.times import Times
 from properties.nfs3.wire import (
     COMMIT,
@@ -120,11 +116,9 @@ from properties.nfs3.wire import (
     SETATTR,
     SYMLINK,
     WRITE,
-    decode_reply,
-    same_xid_replies,
     sattr,
 )
-from properties.worlds.target import Target, TargetFactory
+from properties.worlds.target import TargetFactory
 from reference.rpc.errors import RpcAcceptError, RpcDenied, RpcError, RpcGarbageReply
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
@@ -194,7 +188,6 @@ READDIR_COUNTS = st.sampled_from((512, 1024, 8192))
 CHUNK = 4096
 MAX_READDIR_CALLS = 64
 DOTS = (b".", b"..")
-ODD_PICK = st.integers(0, 7)  # 0: an object of another kind or a removed one
 # A partition starts before the next call, while its first message travels (the link's
 # latency is 1 ms: the call is lost) or while its reply does (the call ran, the reply is
 # lost); it lasts from a few retransmissions to a minute, below the DRC's max_age.
@@ -269,18 +262,9 @@ class MachineConfig:
 def machine_class(
     config: MachineConfig, make_target: TargetFactory, log: RunLog | None = None
 ) -> type[NfsMachine]:
-    """A machine class bound to `config`, reaching its target through `make_target` and
-    logging its runs to `log` (run it with run_state_machine_as_test). Each optional rule
-    set (RULE_SETS) is a mixin only the machines whose config wants it have, so the rule
-    choices, and the examples, of every other machine stay as they were."""
-    bases = tuple(rules for name, rules in RULE_SETS.items() if getattr(config, name))
-    attributes = {
-        "config": config,
-        "make_target": staticmethod(make_target),
-        "run_log": RunLog() if log is None else log,
-    }
-    configured: type[NfsMachine] = type("ConfiguredNfsMachine", bases or (NfsMachine,), attributes)
-    return configured
+    """A machine class bound to `config` (model_machine.configured_class), run with
+    run_state_machine_as_test."""
+    return configured_class(NfsMachine, RULE_SETS, config, make_target, log)
 
 
 def run_machine(
@@ -297,50 +281,28 @@ def run_machine(
     run_recorded_machine(machine, configured, NFS3_SERVER, config, log, context, directory)
 
 
-def payload(seed: int, length: int) -> bytes:
-    """`length` bytes that differ per seed, so overlapping writes are told apart."""
-    return random.Random(seed).randbytes(length)
-
-
-class NfsMachine(RecordedMachine):
+class NfsMachine(ModelMachine):
     config: ClassVar[MachineConfig]
-    make_target: ClassVar[TargetFactory]
-    run_log: ClassVar[RunLog]
     codec = Codec((createmode3, stable_how))
+    machine_rules = MachineRules(
+        rules.FILEID, rules.STALE_REUSED, rules.AT_MOST_ONCE, rules.RAW_NO_REPLY
+    )
 
     def __init__(self) -> None:
         super().__init__()
-        self.run_log.latest = self.record
-        self.model = ModelFs()
-        self.handles: dict[ObjectId, bytes] = {}
-        self.fileids: dict[ObjectId, int] = {}
         self.verifier: bytes | None = None  # the write verifier since the last restart
         self.verifier_before_crash: bytes | None = None
         self.times = Times(clock_steps=self.config.clock_jumps)
-        self.log: list[str] = []
-        self.unfinished: str | None = None  # the step running now
-        self.run_log.logs.append(self.log)
-        self._target: Target | None = None
 
     @property
-    def target(self) -> Target:
-        assert self._target is not None, "the mount step has not run"
-        return self._target
+    def removed_handles(self) -> bool:
+        return self.config.removed_handles
+
+    @property
+    def odd_directories(self) -> bool:
+        return self.config.odd_directories
 
     # -- plumbing --
-
-    def _step(self, text: str) -> None:
-        self.log.append(text)
-        self.unfinished = text
-        findings.current().steps()
-
-    def _outcome(self, allowed: str, got: str) -> None:
-        """The running step's log line gets what was allowed and what came back, as
-        `call<TAB>allowed<TAB>came back` (properties/harness/failure.py draws the table);
-        in a step of several calls, the last call's."""
-        if self.log:
-            call = self.log[-1].split(STEP_COLUMNS)[0]
-            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
 
     @invariant()
     def step_finished(self) -> None:
@@ -372,10 +334,9 @@ class NfsMachine(RecordedMachine):
         # known: a handle that reached another object: the model no longer follows the server
         raise StepEnded(rest_of_run=diverged or rule is rules.STALE_REUSED)
 
-    def _of(self, object_id: ObjectId, rule: Rule) -> Rule:
-        """`rule`, or STALE-REUSED when the object was removed: what its handle answered
-        then belongs to whatever the server took the handle for."""
-        return rule if self.model[object_id].alive else rules.STALE_REUSED
+    def _status_of(self, reply: object) -> str:
+        status = getattr(reply, "status", None)  # every NFSv3 reply has one
+        return status_name(status) if isinstance(status, int) else "?"
 
     def _warn(self, rule: Rule, reason: str) -> None:
         findings.current().warn(rule, reason, self.log)
@@ -432,43 +393,7 @@ class NfsMachine(RecordedMachine):
     def _where(self, directory: ObjectId, name: bytes) -> diropargs3:
         return diropargs3(self._fh(directory), name)
 
-    def _draw_object(
-        self, data: Draws, label: str, prefer: type[ModelObject] | None = None
-    ) -> ObjectId:
-        """Mostly a live object of the preferred kind; sometimes any other, removed ones too
-        (as config.removed_handles and config.odd_directories allow)."""
-        preferred = self.model.ids(alive=True, kind=prefer)
-        alive = None if self.config.removed_handles else True
-        odd_kinds = prefer is not Directory or self.config.odd_directories
-        drawn = self.model.ids(alive, kind=None if odd_kinds else Directory)
-        others = [i for i in drawn if i not in preferred]
-        if preferred and (not others or data.draw(ODD_PICK, label=f"{label} is odd") != 0):
-            return data.draw(st.sampled_from(preferred), label=label)
-        return data.draw(st.sampled_from(others), label=label)
-
     # -- identity and attributes --
-
-    def _check_fileid(self, object_id: ObjectId, fileid: int, where: str) -> None:
-        known = self.fileids.setdefault(object_id, fileid)
-        if known != fileid:
-            self._fail(
-                self._of(object_id, rules.FILEID),
-                f"{where}: {self.model.describe(object_id)} has fileid {fileid}, was {known}",
-            )
-        alive = self.model[object_id].alive
-        for other, other_fileid in self.fileids.items():
-            if other == object_id or other_fileid != fileid or not self.model[other].alive:
-                continue
-            if alive:
-                self._fail(
-                    rules.FILEID,
-                    f"{where}: live objects {object_id} and {other} share fileid {fileid}",
-                )
-            self._fail(
-                rules.STALE_REUSED,
-                f"{where}: the handle of removed {self.model.describe(object_id)} "
-                f"answered as live {self.model.describe(other)} (fileid {fileid} was reused)",
-            )
 
     def _check_attributes(
         self, object_id: ObjectId, attributes: fattr3, where: str, exact_size: bool = True
@@ -548,11 +473,6 @@ class NfsMachine(RecordedMachine):
                 self._check_wcc(object_id, value, where, self._size(object_id))
             elif isinstance(value, post_op_attr):
                 self._check_post_op(object_id, value, where)
-
-    def _entry(self, directory: ObjectId, name: bytes) -> ObjectId | None:
-        """The live object `name` names in `directory` now, per the model."""
-        node = self.model[directory]
-        return node.entries.get(name) if isinstance(node, Directory) and node.alive else None
 
     def _size(self, object_id: ObjectId) -> int | None:
         obj = self.model[object_id]
@@ -1155,33 +1075,8 @@ class Retransmissions(NfsMachine):
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
         if procedure in NON_IDEMPOTENT:
-            return self._call_twice(procedure, args)
+            return self.retransmitted(procedure, args)
         return super()._call(procedure, args)
-
-    def _call_twice(self, procedure: Procedure[A, R], args: A) -> R:
-        xid, replies = same_xid_replies(self.target, procedure, args)
-        first = replies[0]
-        if first is None or None in replies:
-            self._fail(rules.RAW_NO_REPLY, f"{procedure.name} xid {xid:#x}: no reply to a raw call")
-        for copy, reply in enumerate(replies[1:], 2):
-            if reply != first:
-                after = " after a reconnect" if copy == 3 else ""
-                once, again = decode_reply(procedure, first), decode_reply(procedure, reply)
-                differs = field_diff(once, again)
-                self._outcome(f"{_status_of(once)} (the first reply)", _status_of(again))
-                self._fail(
-                    rules.AT_MOST_ONCE,
-                    f"{procedure.name} sent again{after} with xid {xid:#x} got another reply "
-                    f"(executed twice?); first reply | copy {copy}:"
-                    + "".join(f"\n  {line}" for line in differs),
-                    diverged=True,
-                )
-        return decode_reply(procedure, first)
-
-
-def _status_of(reply: object) -> str:
-    status = getattr(reply, "status", None)  # every NFSv3 reply has one
-    return status_name(status) if isinstance(status, int) else "?"
 
 
 class Crashes(NfsMachine):

@@ -210,17 +210,19 @@ def test_retransmissions_with_the_cache_get_the_first_reply(
 
 
 def machine_finds(
-    config: MachineConfig,
+    config: object,
     make_target: TargetFactory,
     rule: Rule | None = None,
     steps: settings = STEPS,
+    run: Callable[..., None] = run_machine,
 ) -> list[str]:
-    """Run the machine until it FAILs (`rule`, if given): the minimal failing run's steps
-    (Hypothesis replays it last), kept for bench detection."""
+    """Run the machine (`run`: the NFSv3 one unless said) until it FAILs (`rule`, if
+    given): the minimal failing run's steps (Hypothesis replays it last), kept for bench
+    detection."""
     log = RunLog()
     search = settings(steps, database=None, derandomize=True, max_examples=200)
     with pytest.raises(ModelMismatch, match=f"^{rule.code}: " if rule else ""):
-        run_machine(config, make_target, search, log=log)
+        run(config, make_target, search, log=log)
     shrunk = log.logs[-1]
     findings.current().found_shrunk("", shrunk)
     return shrunk
