@@ -22,6 +22,11 @@ Rules:
   shown) in one directory and renamed into the same one or another; each directory's
   post-op attributes in RENAME's wcc_data must show an mtime and a ctime no earlier than
   that ctime: their entries changed (CHANGE-TIME). A RENAME refused is RENAME-REFUSED.
+- A listing after an UNSTABLE write: a file is made, `length` bytes are written UNSTABLE
+  at `offset` (not committed), and READDIRPLUS lists its directory; the file's entry, if
+  it carries attributes, must show the size and the mtime and ctime WRITE's wcc_data
+  showed after it (nothing changed the file since): READDIRPLUS attributes are the
+  object's attributes now, uncommitted data included (SIZE, ATTR-STEADY).
 - COMMIT of a range: an empty file gets `before` bytes UNSTABLE at offset 0 and, `gap`
   bytes further, `length` bytes UNSTABLE; COMMIT asks for that second range only
   (offset, count). If every WRITE and the COMMIT answered one write verifier (the server
@@ -56,7 +61,16 @@ from properties.nfs3.handles import (
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.optional import OPTIONAL
 from properties.nfs3.times import nanoseconds, shown
-from properties.nfs3.wire import COMMIT, GETATTR, READ, RENAME, SETATTR, WRITE, sattr
+from properties.nfs3.wire import (
+    COMMIT,
+    GETATTR,
+    READ,
+    READDIRPLUS,
+    RENAME,
+    SETATTR,
+    WRITE,
+    sattr,
+)
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcError
 from reference.xdr.gen.nfs3 import (
@@ -67,6 +81,7 @@ from reference.xdr.gen.nfs3 import (
     COMMIT3args,
     GETATTR3args,
     READ3args,
+    READDIRPLUS3args,
     RENAME3args,
     SETATTR3args,
     WRITE3args,
@@ -162,6 +177,44 @@ def renamed_times(make_target: TargetFactory, across: bool) -> None:
                     f"{' and '.join(late)}, earlier than the ctime {shown(latest)} the server "
                     "showed before",
                 )
+
+
+LISTING_COUNT = 32768  # READDIRPLUS maxcount: the export holds one file
+
+
+def unstable_listing(make_target: TargetFactory, offset: int, length: int) -> None:
+    """List a file's directory after an UNSTABLE write to it (see the module rules)."""
+    with fresh_target(make_target) as target:
+        root = mount(target)
+        file = create_file(target, root, b"unstable", b"")
+        args = WRITE3args(file.handle, offset, length, UNSTABLE, _pattern(offset, length))
+        written = call(target, WRITE, args)
+        after = None if written.resok is None else written.resok.file_wcc.after.attributes
+        if after is None:
+            setup_failed("WRITE", f"WRITE UNSTABLE answered {status_name(written.status)}")
+        listing = READDIRPLUS3args(root, 0, bytes(8), LISTING_COUNT, LISTING_COUNT)
+        listed = call(target, READDIRPLUS, listing)
+        if listed.resok is None:
+            setup_failed("READDIRPLUS", f"READDIRPLUS answered {status_name(listed.status)}")
+        for entry in listed.resok.reply.entries:
+            shown_there = entry.name_attributes.attributes
+            if entry.name != b"unstable" or shown_there is None:
+                continue
+            said = f"READDIRPLUS after WRITE UNSTABLE [{offset}, +{length}) (not committed)"
+            if shown_there.size != after.size:
+                findings.current().fail(
+                    rules.SIZE,
+                    f"{said}: the entry shows size {shown_there.size}, WRITE showed {after.size}",
+                )
+            times = [(getattr(shown_there, t), getattr(after, t), t) for t in ("mtime", "ctime")]
+            for listed_time, written_time, name in times:
+                if listed_time != written_time:
+                    findings.current().fail(
+                        rules.ATTR_STEADY,
+                        f"{said}: the entry shows {name} {shown(nanoseconds(listed_time))}, "
+                        f"WRITE showed {shown(nanoseconds(written_time))}, and nothing changed "
+                        "the file since",
+                    )
 
 
 TimeFields = Literal["mtime", "atime", "both"]

@@ -50,6 +50,7 @@ from properties.nfs3.guards import (
     renamed_times,
     set_times,
     synced_write,
+    unstable_listing,
 )
 from properties.nfs3.handles import (
     DIRECTORY_CALLS,
@@ -323,6 +324,28 @@ def test_a_server_whose_rename_keeps_times_is_found() -> None:
         sim_target_with(ServerBugs(rename_keeps_directory_times=True)), renamed_times
     )
     assert found_and_shrunk(stale, (st.booleans(),), rules.CHANGE_TIME) == (False,)
+
+
+@check(
+    "READDIRPLUS-UNSTABLE",
+    "READDIRPLUS shows a file's attributes with its uncommitted UNSTABLE writes",
+    "RFC 1813 §3.3.17, §3.3.7, §2.6 (fattr3)",
+)
+def test_readdirplus_shows_uncommitted_writes(target_factory: TargetFactory, world: str) -> None:
+    each_example(target_factory, unstable_listing, SYNCED, world)
+
+
+@check(
+    "READDIRPLUS-ON-DISK",
+    "a server whose READDIRPLUS shows the attributes on disk is found: one small write",
+    "RFC 1813 §3.3.17, §2.6 (fattr3)",
+    planted="ServerBugs(readdirplus_attributes_on_disk=True)",
+)
+def test_a_server_whose_listing_lags_behind_writes_is_found() -> None:
+    lagging = with_target(
+        sim_target_with(ServerBugs(readdirplus_attributes_on_disk=True)), unstable_listing
+    )
+    assert found_and_shrunk(lagging, SYNCED, rules.SIZE) == (0, 1)
 
 
 @check(

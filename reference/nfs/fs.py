@@ -856,6 +856,8 @@ class FileSystem:
         if not plus:
             return DirEntry(cookie, name, ino)
         inode = self._existing(ino)
+        if self.bugs.readdirplus_attributes_on_disk:
+            inode = self.store.durable_record(ino) or inode
         if self.bugs.readdirplus_times_in_seconds:
             whole = 1_000_000_000
             inode = replace(

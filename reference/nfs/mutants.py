@@ -66,6 +66,9 @@ class ServerBugs:
     # RENAME changes the directories' entries and leaves their mtime and ctime as they
     # were (CHANGE-TIME)
     rename_keeps_directory_times: bool = False
+    # READDIRPLUS entries carry the attributes on disk, without the UNSTABLE writes not yet
+    # committed: a file's size and times lag behind GETATTR's (READDIRPLUS-UNSTABLE)
+    readdirplus_attributes_on_disk: bool = False
     # MOUNT's UMNT answers and leaves the entry in the mount list (DUMP-UNMOUNTED)
     umnt_keeps_the_entry: bool = False
     # MOUNT's MNT of a directory the client has mounted adds a second entry (DUMP-DUPLICATE)

@@ -119,6 +119,11 @@ class Store(ABC):
             return pending.inode
         return self._get(ino)
 
+    def durable_record(self, ino: int) -> Inode | None:
+        """The inode's durable record, without its UNSTABLE writes (only
+        ServerBugs(readdirplus_attributes_on_disk) reads it)."""
+        return self._get(ino)
+
     def put(self, inode: Inode) -> None:
         """Store an inode record durably (new or changed)."""
         self._fold(inode.ino)
