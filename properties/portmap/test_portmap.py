@@ -54,7 +54,7 @@ def faulty() -> settings:
 
 
 @check("PMAP-MODEL", "SET, UNSET, GETPORT and DUMP answer as the model does", "RFC 1833 §3.2")
-def test_replies_match_the_model(
+def test_port_mapper_replies_match_the_model(
     target_factory: TargetFactory, world: str, request: pytest.FixtureRequest
 ) -> None:
     if not WORLDS[world].simulated:

@@ -7,8 +7,12 @@ Rules:
   (a scratch directory it cannot remove is a ProbeError). Each try is one call whose
   answer decides: NFS3_OK is supported; NFS3ERR_NOTSUPP (or another refusal), or an
   answer at the RPC level (PROC_UNAVAIL, GARBAGE_ARGS, a reply that does not decode) is
-  unsupported, and the answer is kept to say why. UDP is a NULL call to the NFS port;
-  NFSv2 a NULL call to NFS version 2 and to MOUNT version 1 (what a v2 client mounts by).
+  unsupported, and the answer is kept to say why. UDP is a NULL call to the NFS port.
+  NFSv2 is a NULL call to NFS version 2 and to MOUNT version 1 (what a v2 client mounts
+  by), each bounded; where both answer, MOUNT v1 MNT of the export must give a 32-byte
+  handle and NFSv2 GETATTR of it NFS_OK, replies that decode (a server that answers
+  every version's NULL and then v3 replies to v2 calls serves no NFSv2). A target with a
+  scratch directory has none either: MOUNT v1 cannot be confined to it.
 - What a server stores is read back: a mode given at CREATE (a CREATE refused because of
   its mode is tried again without one: modes unsupported), an owner given by SETATTR.
   What it says of itself is taken as said: FSINFO's time_delta, PATHCONF's name_max, and
@@ -31,12 +35,19 @@ from typing import Protocol
 from properties.nfs3.model.verdict import status_name
 from properties.nfs3.wire import sattr
 from properties.peers.rpcping import null_call
+from properties.worlds.scratch import ScratchMount
 from properties.worlds.target import Target
 from reference.rpc.errors import RpcError
 from reference.xdr import XdrError
 from reference.xdr.gen import nfs3
-from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_PROGRAM, MOUNT_V1, MOUNT_V3_Client
-from reference.xdr.gen.nfs2 import NFS_VERSION
+from reference.xdr.gen.mount3 import (
+    MNT3_OK,
+    MOUNT_PROGRAM,
+    MOUNT_V1,
+    MOUNT_V1_Client,
+    MOUNT_V3_Client,
+)
+from reference.xdr.gen.nfs2 import NFS_VERSION, NFS_VERSION_Client, stat
 from reference.xdr.gen.nfs3 import NFS3_OK, NFS3ERR_TOOSMALL, NFS_PROGRAM, NFS_V3, NFS_V3_Client
 
 PROBE_DIR = b".nfsprop-probe"
@@ -152,6 +163,11 @@ def probe(target: Target, host: str, port: int, mount_port: int) -> Features:
         answers["udp"] = "no answer to NULL over UDP"
     if not (nfs2 and mount1):
         answers["nfs2"] = f"NULL of NFS v2 {_yes(nfs2)}, of MOUNT v1 {_yes(mount1)}"
+    else:
+        refused = target.run(_refuses_nfs2(target))
+        nfs2 = refused is None
+        if refused is not None:
+            answers["nfs2"] = refused
     found = tried.supported
     return Features(
         udp=udp,
@@ -169,6 +185,22 @@ def probe(target: Target, host: str, port: int, mount_port: int) -> Features:
         smallest_readdir_count=tried.smallest_readdir_count,
         answers=tuple(sorted(answers.items())),
     )
+
+
+async def _refuses_nfs2(target: Target) -> str | None:
+    """What a server that answered NULL of NFS v2 and MOUNT v1 answered when used: None if
+    MNT and GETATTR worked."""
+    if isinstance(target.mount_caller, ScratchMount):
+        return "not inside --scratch-dir: MOUNT v1 would give the export's real root"
+    try:
+        mounted = await MOUNT_V1_Client(target.mount_caller).MOUNTPROC_MNT(target.export)
+        handle = mounted.fhs_fhandle
+        if mounted.fhs_status != 0 or handle is None:
+            return f"MOUNT v1 MNT {target.export!r} answered status {mounted.fhs_status}"
+        got = await NFS_VERSION_Client(target.caller).NFSPROC_GETATTR(handle)
+    except (RpcError, XdrError) as error:
+        return str(error).splitlines()[0]
+    return None if got.status == stat.NFS_OK else f"NFSv2 GETATTR answered {got.status.name}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ Rules:
   removed, as go-nfs does on RMDIR ".", is made again for the next). So everything that
   mounts through a Target (the machines, the handle scenarios, emptying the export
   before every example, the probe, the pre-run check) gets the scratch directory as its
-  root without knowing it. Every other call, and a refused MNT, passes unchanged.
+  root without knowing it. Every other call, and a refused MNT, passes unchanged (MOUNT
+  v1's too: an NFSv2 client would get the export's real root, so the probe finds no
+  NFSv2 where there is a scratch directory, properties/worlds/probe.py).
 - The scratch directory stands for an export's root, whose '..' is itself (as a server
   answers at its export's root, and as the model expects): ScratchNfs, the target's NFS
   caller, sends a LOOKUP of '..' in a scratch directory whose handle MNT returned as
@@ -34,6 +36,7 @@ from reference.xdr.gen import nfs3
 from reference.xdr.gen.mount3 import (
     MNT3_OK,
     MOUNT_PROGRAM,
+    MOUNT_V3,
     MOUNTPROC3_MNT,
     mountres3,
     mountres3_ok,
@@ -84,6 +87,7 @@ class ScratchMount:
     async def call(self, procedure: Procedure[A, R], args: A) -> R:
         reply = await self.mount.call(procedure, args)
         mnt = procedure.program == MOUNT_PROGRAM and procedure.number == MOUNTPROC3_MNT
+        mnt = mnt and procedure.version == MOUNT_V3
         if not mnt or args != self.export:
             return reply
         mounted = cast(mountres3, reply)

@@ -51,6 +51,7 @@ def test_go_nfs_leaves_out_what_it_does_not_support_and_says_why(tmp_path: Path)
     reported = list(recorder.findings.values())
     assert [finding.code for finding in reported] == [
         "OPTIONAL-UDP",
+        "OPTIONAL-NFS2",
         "OPTIONAL-EXCLUSIVE-CREATE",
         "OPTIONAL-LINK",
         "OPTIONAL-MKNOD",
@@ -64,6 +65,8 @@ def test_go_nfs_leaves_out_what_it_does_not_support_and_says_why(tmp_path: Path)
     assert answers["link"].startswith("unparsable reply")
     assert answers["stores_mode"] == "CREATE with a mode answered NFS3ERR_IO"
     assert answers["sets_times"] == "NFS3ERR_NOTSUPP"
+    # it answers NULL of any version, then v3 replies to MOUNT v1
+    assert answers["nfs2"].startswith("unparsable reply"), answers["nfs2"]
     assert "RFC 1813 §3.3.8" in findings.RULES["OPTIONAL-EXCLUSIVE-CREATE"].rfc
 
 
