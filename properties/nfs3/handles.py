@@ -18,7 +18,7 @@ Rules:
   answers to damaged handles does not cover it); one taken as
   the undamaged handle (the server ignores some of its bits) is a FAIL in strict mode
   (`strict`: our own server, whose handles carry a MAC) and a WARN elsewhere.
-- Another server's handles: the export root's and a file's handles of another instance of
+- Another server's handles: the export root's or a file's handle of another instance of
   the reference server (a simulated one on its own volume, with its own secret; it made a
   file where the target makes one too, so inode numbers coincide) must get
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP on the target: they
@@ -64,6 +64,7 @@ from properties.nfs3.wire import (
     WRITE,
     sattr,
 )
+from properties.worlds.sim import SimTarget
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.errors import RpcDenied
 from reference.rpc.stubs import Procedure
@@ -392,30 +393,35 @@ def forge(target: Target, forgery: Forgery, of_root: bool, strict: bool) -> Forg
     return ForgeryRun(forged, statuses)
 
 
-def foreign_handles(target: Target, other: Target) -> dict[str, dict[str, nfsstat3]]:
-    """Call the target with handles `other` made (see the module rules): per handle, the
-    status each procedure answered."""
-    made_there = [mount(other)]
-    made_there.append(create_file(other, made_there[0], b"file", OLD_DATA).handle)
-    root = mount(target)
-    create_file(target, root, b"file", OLD_DATA)
-    answers: dict[str, dict[str, nfsstat3]] = {}
-    for which, handle in zip(("root", "file"), made_there, strict=True):
+ForeignObject = Literal["root", "file"]
+OTHER_INSTANCE = 7  # the seed of another reference server (its own volume and secret)
+
+
+def foreign_handle(make_target: TargetFactory, which: ForeignObject) -> None:
+    """Call a fresh target of `make_target` with a handle another instance of the reference
+    server made (see the module rules)."""
+    other = SimTarget(NoFaults(), seed=OTHER_INSTANCE)
+    try:
+        handle = mount(other)
+        if which == "file":
+            handle = create_file(other, handle, b"file", OLD_DATA).handle
+    finally:
+        other.close()
+    with fresh_target(make_target) as target:
+        create_file(target, mount(target), b"file", OLD_DATA)
         statuses = {
             "GETATTR": call(target, GETATTR, GETATTR3args(handle)).status,
             "READ": call(target, READ, READ3args(handle, 0, 4096)).status,
             "LOOKUP": call(target, LOOKUP, LOOKUP3args(diropargs3(handle, b"file"))).status,
         }
-        answers[which] = statuses
-        for procedure, status in statuses.items():
-            if status not in REFUSED:
-                findings.current().fail(
-                    rules.FORGED_OTHER if status == NFS3_OK else rules.FORGED,
-                    f"the {which} handle {handle.data.hex()} of another server instance: "
-                    f"{procedure} answered {status_name(status)}, not NFS3ERR_BADHANDLE or "
-                    "NFS3ERR_STALE (it names nothing on this server)",
-                )
-    return answers
+    for procedure, status in statuses.items():
+        if status not in REFUSED:
+            findings.current().fail(
+                rules.FORGED_OTHER if status == NFS3_OK else rules.FORGED,
+                f"the {which} handle {handle.data.hex()} of another server instance: "
+                f"{procedure} answered {status_name(status)}, not NFS3ERR_BADHANDLE or "
+                "NFS3ERR_STALE (it names nothing on this server)",
+            )
 
 
 # -- not a directory --

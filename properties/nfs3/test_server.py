@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 from hypothesis.strategies import SearchStrategy
 
-from faults.sim import FaultRates, NoFaults
+from faults.sim import FaultRates
 from properties.baselines import OWN_WORLDS
 from properties.harness import findings
 from properties.harness.findings import FindingError, Rule, check
@@ -59,7 +59,7 @@ from properties.nfs3.handles import (
     Removal,
     StalenessRun,
     call,
-    foreign_handles,
+    foreign_handle,
     forged_handle,
     forgeries,
     fresh_target,
@@ -76,7 +76,7 @@ from properties.nfs3.verifiers import MADE, Change, exclusive_retry, resumed_lis
 from properties.nfs3.wire import MKDIR, NON_IDEMPOTENT, RMDIR, sattr
 from properties.worlds.registry import WORLDS
 from properties.worlds.rules import REPEATABLE
-from properties.worlds.sim import SimTarget, make_sim_target, sim_target_with
+from properties.worlds.sim import make_sim_target, sim_target_with
 from properties.worlds.target import SIMULATED, Capabilities, TargetFactory
 from reference.nfs.handles import HANDLE_SIZE, MAC_SIZE
 from reference.nfs.mutants import ServerBugs
@@ -91,7 +91,6 @@ from reference.xdr.gen.nfs3 import (
 
 T = TypeVar("T")
 MAC_AT = HANDLE_SIZE - MAC_SIZE  # our handles' MAC: their last bytes
-OTHER_INSTANCE = 7  # the seed of another reference server (its own volume and secret)
 STEPS = settings(stateful_step_count=30)
 # a planted bug that shows in a step or two: shorter runs shrink sooner
 SHORT_RUNS = settings(stateful_step_count=12)
@@ -430,18 +429,16 @@ def test_a_server_that_does_not_check_handles_is_found() -> None:
     assert shrunk == (Forgery("byte", MAC_AT, b"\0"), False), shrunk  # the MAC's first byte
 
 
+FOREIGN_OBJECTS = (st.sampled_from(("root", "file")),)
+
+
 @check(
     "FOREIGN-INSTANCE",
     "handles of another server instance get BADHANDLE or STALE, never an object",
     "RFC 1813 §2.6 (NFS3ERR_BADHANDLE, NFS3ERR_STALE)",
 )
 def test_handles_of_another_server_instance_are_refused(target_factory: TargetFactory) -> None:
-    with fresh_target(target_factory) as target:
-        other = SimTarget(NoFaults(), seed=OTHER_INSTANCE)
-        try:
-            foreign_handles(target, other)
-        finally:
-            other.close()
+    each_example(target_factory, foreign_handle, FOREIGN_OBJECTS)
 
 
 @check(
@@ -451,16 +448,10 @@ def test_handles_of_another_server_instance_are_refused(target_factory: TargetFa
     planted="ServerBugs(handle_mac_unchecked=True, handle_volume_unchecked=True)",
 )
 def test_a_server_that_trusts_another_instances_handles_is_found() -> None:
-    trusting = SimTarget(
-        NoFaults(), bugs=ServerBugs(handle_mac_unchecked=True, handle_volume_unchecked=True)
-    )
-    other = SimTarget(NoFaults(), seed=OTHER_INSTANCE)
-    try:
-        with pytest.raises(FindingError, match=r"^FORGED-OTHER-OBJECT: the root handle"):
-            foreign_handles(trusting, other)
-    finally:
-        other.close()
-        trusting.close()
+    bugs = ServerBugs(handle_mac_unchecked=True, handle_volume_unchecked=True)
+    trusting = with_target(sim_target_with(bugs), foreign_handle)
+    # the other instance's root handle names this one's root: its inode number
+    assert found_and_shrunk(trusting, FOREIGN_OBJECTS, rules.FORGED_OTHER) == ("root",)
 
 
 @check("SLASH-NAMES", "a name holding '/' is refused", "RFC 1813 §3.2")
