@@ -18,10 +18,13 @@ Rules:
   first SETATTR left (the server's clock had reached it). Else SETATTR-TIMES; a SETATTR
   refused is SETATTR-REFUSED (the scenario needs it), and a server the probe found
   setting no times (sets_times) is UNSUPPORTED there.
-- RENAME's times: a file is made (and written: its ctime is the latest the server has
-  shown) in one directory and renamed into the same one or another; each directory's
-  post-op attributes in RENAME's wcc_data must show an mtime and a ctime no earlier than
-  that ctime: their entries changed (CHANGE-TIME). A RENAME refused is RENAME-REFUSED.
+- A change's times: a file is made, then a directory beside it, then a witness file,
+  written last (its ctime is the latest the server has shown, and that write touched
+  nothing the change touches); then the file is written, cut to size 0, renamed within
+  the export's root or renamed into the new directory. The post-op
+  attributes of what changed (the file; both directories of a RENAME, whose entries
+  changed) must show an mtime and a ctime no earlier than that latest ctime
+  (CHANGE-TIME). A call the scenario needs that is refused is its "-REFUSED" rule.
 - A listing after an UNSTABLE write: a file is made, `length` bytes are written UNSTABLE
   at `offset` (not committed), and READDIRPLUS lists its directory; the file's entry, if
   it carries attributes, must show the size and the mtime and ctime WRITE's wcc_data
@@ -151,20 +154,40 @@ def _attributes(target: Target, handle: nfs_fh3) -> fattr3:
     return reply.resok.obj_attributes
 
 
-def renamed_times(make_target: TargetFactory, across: bool) -> None:
-    """Rename a file within a directory or `across` two (see the module rules)."""
+TimedChange = Literal["write", "truncate", "rename", "rename across"]
+
+
+def changed_times(make_target: TargetFactory, change: TimedChange) -> None:
+    """Make `change` after a later change elsewhere (see the module rules)."""
     with fresh_target(make_target) as target:
         root = mount(target)
-        source = make_directory(target, root, b"from") if across else root
-        destination = make_directory(target, root, b"to") if across else root
-        file = create_file(target, source, b"renamed", b"r")
-        latest = nanoseconds(_attributes(target, file.handle).ctime)
-        where = (diropargs3(source, b"renamed"), diropargs3(destination, b"new name"))
-        reply = call(target, RENAME, RENAME3args(*where))
-        if reply.resok is None:
-            setup_failed("RENAME", f"RENAME answered {status_name(reply.status)}")
-        for name, wcc in (("from", reply.resok.fromdir_wcc), ("to", reply.resok.todir_wcc)):
-            after = wcc.after.attributes
+        file = create_file(target, root, b"changed", b"c")
+        later = make_directory(target, root, b"later")
+        witness = create_file(target, root, b"witness", b"w")  # written last: the latest
+        latest = nanoseconds(_attributes(target, witness.handle).ctime)
+        changed: list[tuple[str, fattr3 | None]]
+        if change == "write":
+            written = call(target, WRITE, WRITE3args(file.handle, 0, 1, UNSTABLE, b"w"))
+            if written.resok is None:
+                setup_failed("WRITE", f"WRITE answered {status_name(written.status)}")
+            changed = [("file", written.resok.file_wcc.after.attributes)]
+        elif change == "truncate":
+            args = SETATTR3args(file.handle, sattr(size=0), sattrguard3(False))
+            truncated = call(target, SETATTR, args)
+            if truncated.resok is None:
+                setup_failed("SETATTR", f"SETATTR size 0 answered {status_name(truncated.status)}")
+            changed = [("file", truncated.resok.obj_wcc.after.attributes)]
+        else:
+            destination = later if change == "rename across" else root
+            where = (diropargs3(root, b"changed"), diropargs3(destination, b"new name"))
+            renamed = call(target, RENAME, RENAME3args(*where))
+            if renamed.resok is None:
+                setup_failed("RENAME", f"RENAME answered {status_name(renamed.status)}")
+            changed = [
+                ("from directory", renamed.resok.fromdir_wcc.after.attributes),
+                ("to directory", renamed.resok.todir_wcc.after.attributes),
+            ]
+        for name, after in changed:
             late = [
                 f"{time} {shown(nanoseconds(getattr(after, time)))}"
                 for time in ("mtime", "ctime")
@@ -173,9 +196,8 @@ def renamed_times(make_target: TargetFactory, across: bool) -> None:
             if late:
                 findings.current().fail(
                     rules.CHANGE_TIME,
-                    f"RENAME changed the {name} directory's entries and left its "
-                    f"{' and '.join(late)}, earlier than the ctime {shown(latest)} the server "
-                    "showed before",
+                    f"{change.upper()} changed the {name} and left its {' and '.join(late)}, "
+                    f"earlier than the ctime {shown(latest)} the server showed before",
                 )
 
 

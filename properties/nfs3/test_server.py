@@ -45,9 +45,9 @@ from properties.harness.replay.file import run_context
 from properties.harness.steps import RunLog
 from properties.nfs3 import rules
 from properties.nfs3.guards import (
+    changed_times,
     committed_range,
     guarded_setattr,
-    renamed_times,
     set_times,
     synced_write,
     unstable_listing,
@@ -273,10 +273,8 @@ def test_a_crash_loses_nothing_committed(
     planted="ServerBugs(write_keeps_times=True)",
 )
 def test_a_server_whose_writes_keep_their_times_is_found() -> None:
-    keeps_times = sim_target_with(ServerBugs(write_keeps_times=True))
-    shrunk = machine_finds(MachineConfig(), keeps_times, rules.CHANGE_TIME)
-    # a file made, a later change elsewhere (its ctime the latest), the WRITE
-    assert len(shrunk) <= 3 and shrunk[-1].startswith("WRITE "), shrunk
+    keeps_times = with_target(sim_target_with(ServerBugs(write_keeps_times=True)), changed_times)
+    assert found_and_shrunk(keeps_times, TIMED_CHANGES, rules.CHANGE_TIME) == ("write",)
 
 
 @check(
@@ -304,13 +302,16 @@ def test_a_server_whose_failed_replies_show_another_object_is_found() -> None:
     assert len(shrunk) == 2 and "#1" in shrunk[1].split("\t")[0], shrunk
 
 
+TIMED_CHANGES = (st.sampled_from(("write", "truncate", "rename", "rename across")),)
+
+
 @check(
-    "RENAME-TIMES",
-    "RENAME changes its directories' mtime and ctime, within one directory or across two",
-    "RFC 1813 §3.3.14, §2.6 (wcc_data)",
+    "CHANGE-TIMES",
+    "a WRITE, a truncation and a RENAME give what they change a time no earlier than before",
+    "RFC 1813 §2.6 (fattr3, wcc_data), §3.3.7, §3.3.2, §3.3.14",
 )
-def test_rename_changes_its_directories_times(target_factory: TargetFactory) -> None:
-    each_example(target_factory, renamed_times, (st.booleans(),))
+def test_changes_take_their_times_from_now(target_factory: TargetFactory) -> None:
+    each_example(target_factory, changed_times, TIMED_CHANGES)
 
 
 @check(
@@ -321,9 +322,9 @@ def test_rename_changes_its_directories_times(target_factory: TargetFactory) -> 
 )
 def test_a_server_whose_rename_keeps_times_is_found() -> None:
     stale = with_target(
-        sim_target_with(ServerBugs(rename_keeps_directory_times=True)), renamed_times
+        sim_target_with(ServerBugs(rename_keeps_directory_times=True)), changed_times
     )
-    assert found_and_shrunk(stale, (st.booleans(),), rules.CHANGE_TIME) == (False,)
+    assert found_and_shrunk(stale, TIMED_CHANGES, rules.CHANGE_TIME) == ("rename",)
 
 
 @check(
