@@ -34,7 +34,7 @@ TRANSPORTS = ("udp", "tcp")
 STEPS = settings(stateful_step_count=30)
 SIM_EXAMPLES = 25  # of the profile's count: the NFSv3 family explores the shared model more
 REAL_EXAMPLES = 8  # on real sockets, each example retransmits in real time
-REAL_CRASH_EXAMPLES = 4  # on real sockets, each example restarts the server several times
+REAL_CRASH_EXAMPLES = 2  # on real sockets, each example restarts the server several times
 # the planted bugs show within four steps: runs of 20 find and shrink them sooner than 30
 PLANTED_STEPS = settings(stateful_step_count=20)
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)

@@ -102,7 +102,7 @@ FOREIGN_EXAMPLES = 25
 REAL_SOCKET_FAULTY_EXAMPLES = 20  # each spends real time on delays and retransmissions
 # each restarts a real server several times (SIGKILL, start: 0.3 s for `nfsprop serve`);
 # the sim world runs the profile's full count of the same machine
-REAL_CRASH_EXAMPLES = 25
+REAL_CRASH_EXAMPLES = 20
 FAULTY_NETWORK = FaultRates(drop=0.1, duplicate=0.1, delay=0.1, reorder=0.1, max_delay=0.1)
 # a duplicated non-idempotent call: MKDIR, CREATE or SYMLINK (OK, then EXIST), or a
 # SETATTR (the second run's wcc_data shows the first's change)
