@@ -24,6 +24,11 @@ Rules:
   NFS3ERR_BADHANDLE or NFS3ERR_STALE from GETATTR, READ and LOOKUP on the target: they
   name nothing there, so any NFS3_OK reaches an object they were never a handle of, a
   FAIL anywhere (FORGED-OTHER-OBJECT; another error is FORGED-HANDLE).
+- Another export's handles (the simulation only: it needs the server's secret): the
+  handle a second export of the same server would give its object of the same inode
+  number and generation (the server's secret, another volume id) names nothing in this
+  export and must be refused the same way: a server that checks a handle's MAC but not
+  its export would take it for its own object.
 - Not a directory: LOOKUP, READDIR, CREATE, MKDIR, REMOVE and RMDIR given a regular
   file's or a symbolic link's handle as the directory, and RMDIR of its name, must answer
   NFS3ERR_NOTDIR (every one of them lists it). The symlink points at a directory holding
@@ -65,7 +70,8 @@ from properties.nfs3.wire import (
     sattr,
 )
 from properties.worlds.sim import SimTarget
-from properties.worlds.target import Target, TargetFactory
+from properties.worlds.target import SimulatedOnly, Target, TargetFactory
+from reference.nfs.handles import HandleCodec
 from reference.rpc.errors import RpcDenied
 from reference.rpc.stubs import Procedure
 from reference.xdr.gen.mount3 import MNT3_OK, MOUNT_V3_Client
@@ -395,6 +401,7 @@ def forge(target: Target, forgery: Forgery, of_root: bool, strict: bool) -> Forg
 
 ForeignObject = Literal["root", "file"]
 OTHER_INSTANCE = 7  # the seed of another reference server (its own volume and secret)
+OTHER_VOLUME = 0x5A5A  # what tells another export's volume id from the target's
 
 
 def foreign_handle(make_target: TargetFactory, which: ForeignObject) -> None:
@@ -409,18 +416,38 @@ def foreign_handle(make_target: TargetFactory, which: ForeignObject) -> None:
         other.close()
     with fresh_target(make_target) as target:
         create_file(target, mount(target), b"file", OLD_DATA)
-        statuses = {
-            "GETATTR": call(target, GETATTR, GETATTR3args(handle)).status,
-            "READ": call(target, READ, READ3args(handle, 0, 4096)).status,
-            "LOOKUP": call(target, LOOKUP, LOOKUP3args(diropargs3(handle, b"file"))).status,
-        }
+        _names_nothing(target, handle, f"the {which} handle of another server instance")
+
+
+def other_export_handle(make_target: TargetFactory, which: ForeignObject) -> None:
+    """Call a fresh simulated target with the handle another export of its server would
+    give the object it names as its root or a file (see the module rules)."""
+    with fresh_target(make_target) as target:
+        if not isinstance(target, SimTarget):
+            raise SimulatedOnly(f"{target.name}: another export's handles need its secret")
+        root = mount(target)
+        own = root if which == "root" else create_file(target, root, b"file", OLD_DATA).handle
+        store = target.server.store
+        named = HandleCodec(store.secret, store.volume_id).decode(own.data)
+        other_export = HandleCodec(store.secret, store.volume_id ^ OTHER_VOLUME)
+        handle = nfs_fh3(other_export.encode(named.ino, named.generation))
+        _names_nothing(target, handle, f"the {which} handle of another export")
+
+
+def _names_nothing(target: Target, handle: nfs_fh3, what: str) -> None:
+    """GETATTR, READ and LOOKUP with `handle`, which names nothing on `target`, must be
+    refused with BADHANDLE or STALE; NFS3_OK reached an object (FORGED-OTHER-OBJECT)."""
+    statuses = {
+        "GETATTR": call(target, GETATTR, GETATTR3args(handle)).status,
+        "READ": call(target, READ, READ3args(handle, 0, 4096)).status,
+        "LOOKUP": call(target, LOOKUP, LOOKUP3args(diropargs3(handle, b"file"))).status,
+    }
     for procedure, status in statuses.items():
         if status not in REFUSED:
             findings.current().fail(
                 rules.FORGED_OTHER if status == NFS3_OK else rules.FORGED,
-                f"the {which} handle {handle.data.hex()} of another server instance: "
-                f"{procedure} answered {status_name(status)}, not NFS3ERR_BADHANDLE or "
-                "NFS3ERR_STALE (it names nothing on this server)",
+                f"{what} ({handle.data.hex()}): {procedure} answered {status_name(status)}, "
+                "not NFS3ERR_BADHANDLE or NFS3ERR_STALE (it names nothing on this server)",
             )
 
 

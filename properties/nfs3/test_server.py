@@ -65,6 +65,7 @@ from properties.nfs3.handles import (
     fresh_target,
     mount,
     not_a_directory,
+    other_export_handle,
     reuse_inode,
 )
 from properties.nfs3.machine import MachineConfig, explored, run_machine
@@ -454,6 +455,28 @@ def test_a_server_that_trusts_another_instances_handles_is_found() -> None:
     trusting = with_target(sim_target_with(bugs), foreign_handle)
     # the other instance's root handle names this one's root: its inode number
     assert found_and_shrunk(trusting, FOREIGN_OBJECTS, rules.FORGED_OTHER) == ("root",)
+
+
+@check(
+    "FOREIGN-EXPORT",
+    "handles another export of the server would give get BADHANDLE or STALE",
+    "RFC 1813 §2.6 (NFS3ERR_STALE), §4.1",
+)
+def test_handles_of_another_export_are_refused() -> None:
+    each_example(make_sim_target, other_export_handle, FOREIGN_OBJECTS)
+
+
+@check(
+    "FOREIGN-EXPORT-TRUSTED",
+    "a server that checks handles' MAC but not their export is found: the root's",
+    "RFC 1813 §2.6",
+    planted="ServerBugs(handle_volume_unchecked=True)",
+)
+def test_a_server_that_ignores_a_handles_export_is_found() -> None:
+    blind = with_target(
+        sim_target_with(ServerBugs(handle_volume_unchecked=True)), other_export_handle
+    )
+    assert found_and_shrunk(blind, FOREIGN_OBJECTS, rules.FORGED_OTHER) == ("root",)
 
 
 @check("SLASH-NAMES", "a name holding '/' is refused", "RFC 1813 §3.2")
