@@ -42,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -51,11 +51,10 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
-from properties.harness.findings import Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
 from properties.harness.replay.run import ReplayOutcome, drive
-from properties.harness.steps import Codec, Draws, RunLog, StepEnded, recorded
+from properties.harness.steps import Codec, Draws, RunLog, recorded
 from properties.nfs2 import rules
 from properties.nfs2.wire import (
     CREATE,
@@ -88,7 +87,7 @@ from properties.nfs3.model import (
     Symlink,
     Verdict,
 )
-from properties.nfs3.model.verdict import Judgement, ModelMismatch
+from properties.nfs3.model.verdict import Judgement
 from properties.nfs3.model_machine import MachineRules, ModelMachine, configured_class, payload
 from properties.nfs3.wire import RawReplyError, decode_reply, raw_call
 from properties.worlds.target import TargetFactory
@@ -199,15 +198,11 @@ class Nfs2Machine(ModelMachine):
     machine_rules = MachineRules(
         rules.FILEID, rules.STALENESS, rules.AT_MOST_ONCE, rules.RAW_NO_REPLY
     )
+    shown_protocol = ", NFSv2"
 
     @invariant()
     def step_finished(self) -> None:
         self.unfinished = None
-
-    def _fail(self, rule: Rule, reason: str, diverged: bool = False) -> NoReturn:
-        message = f"{reason} (on {self.target.name}, NFSv2)"
-        findings.current().fail(rule, message, self.log, ModelMismatch)
-        raise StepEnded(rest_of_run=diverged)
 
     def _call(self, procedure: Procedure[A, R], args: A) -> R:
         target = self.target
@@ -220,10 +215,6 @@ class Nfs2Machine(ModelMachine):
             name = procedure.name.removeprefix("NFSPROC_")
             self._outcome("an NFSv2 reply", str(answer).split(":", 1)[0])
             self._fail(rules.RPC_ANSWER, f"{name}: {answer}", diverged=True)
-
-    def _status_of(self, reply: object) -> str:
-        status = reply if isinstance(reply, int) else getattr(reply, "status", None)
-        return _v2_name(status) if isinstance(status, int) else "?"
 
     def _settle(self, plan: Plan[T], status: int) -> T | None:
         """Judge the v2 `status` against the v3 `plan` (see the module rules) and apply it."""

@@ -88,7 +88,6 @@ from properties.nfs3.model import (
     ROOT_ID,
     CreateHow,
     Directory,
-    ModelMismatch,
     ObjectId,
     Plan,
     RegularFile,
@@ -323,20 +322,6 @@ class NfsMachine(ModelMachine):
                 )
             except StepEnded:
                 self.run_ended = True
-
-    def _fail(self, rule: Rule, reason: str, diverged: bool = False) -> NoReturn:
-        """A FAIL finding: ModelMismatch, or, when the world's baseline knows the rule, a
-        KNOWN finding that ends the step (and the run, if the model no longer follows the
-        server: `diverged`)."""
-        first, *detail = reason.split("\n", 1)  # where it happened, on the first line
-        message = "\n".join([f"{first} (on {self.target.name})", *detail])
-        findings.current().fail(rule, message, self.log, ModelMismatch)
-        # known: a handle that reached another object: the model no longer follows the server
-        raise StepEnded(rest_of_run=diverged or rule is rules.STALE_REUSED)
-
-    def _status_of(self, reply: object) -> str:
-        status = getattr(reply, "status", None)  # every NFSv3 reply has one
-        return status_name(status) if isinstance(status, int) else "?"
 
     def _warn(self, rule: Rule, reason: str) -> None:
         findings.current().warn(rule, reason, self.log)

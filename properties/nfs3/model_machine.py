@@ -4,8 +4,8 @@
 Rules:
 - A ModelMachine drives one Target (`target`, made by its mount step) and keeps the model
   (ModelFs), each object's handle and the fileid it first showed. Its protocol's rules
-  for identity and retransmission are its `machine_rules`; how a FAIL is raised is the
-  subclass's `_fail`.
+  for identity and retransmission are its `machine_rules`. A FAIL (`_fail`) is a finding
+  raised as ModelMismatch, or KNOWN where the world's baseline knows its rule.
 - The log: `_step(text)` starts a step (a line of the run's log, counted as a step of the
   test); `_outcome(allowed, got)` completes the running step's line as `call<TAB>allowed
   <TAB>came back` (properties/harness/failure.py draws the table).
@@ -29,6 +29,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from hypothesis import strategies as st
@@ -36,8 +37,8 @@ from hypothesis import strategies as st
 from properties.harness import findings
 from properties.harness.diff import field_diff
 from properties.harness.findings import STEP_COLUMNS, Rule
-from properties.harness.steps import Draws, RecordedMachine, RunLog
-from properties.nfs3.model import Directory, ModelFs, ModelObject, ObjectId
+from properties.harness.steps import Draws, RecordedMachine, RunLog, StepEnded
+from properties.nfs3.model import Directory, ModelFs, ModelMismatch, ModelObject, ObjectId
 from properties.nfs3.wire import decode_reply, same_xid_replies
 from properties.worlds.target import Target, TargetFactory
 from reference.rpc.stubs import Procedure
@@ -88,6 +89,7 @@ class ModelMachine(RecordedMachine):
     make_target: ClassVar[TargetFactory]
     run_log: ClassVar[RunLog]
     machine_rules: ClassVar[MachineRules]
+    shown_protocol: ClassVar[str] = ""  # after the world's name in a FAIL's first line
 
     def __init__(self) -> None:
         super().__init__()
@@ -116,7 +118,13 @@ class ModelMachine(RecordedMachine):
         return True
 
     def _fail(self, rule: Rule, reason: str, diverged: bool = False) -> NoReturn:
-        raise NotImplementedError
+        """A FAIL finding: ModelMismatch, or, when the world's baseline knows the rule, a
+        KNOWN finding that ends the step (and the run, if the model no longer follows the
+        server: `diverged`, or a handle that reached another object)."""
+        first, *detail = reason.split("\n", 1)  # where it happened, on the first line
+        message = "\n".join([f"{first} (on {self.target.name}{self.shown_protocol})", *detail])
+        findings.current().fail(rule, message, self.log, ModelMismatch)
+        raise StepEnded(rest_of_run=diverged or rule is self.machine_rules.reused)
 
     # -- the log --
 
@@ -209,5 +217,6 @@ class ModelMachine(RecordedMachine):
         return decode_reply(procedure, first)
 
     def _status_of(self, reply: object) -> str:
-        """The status a reply carries, by its protocol's names."""
-        raise NotImplementedError
+        """The status a reply carries (or is), by its protocol's name for it."""
+        status = reply if isinstance(reply, int) else getattr(reply, "status", None)
+        return status.name if isinstance(status, Enum) else str(status)
