@@ -49,10 +49,10 @@ from faults.sim import FaultRates, NoFaults
 from properties.clients import rules
 from properties.clients.model import ClientsModel, Write
 from properties.harness import findings
-from properties.harness.findings import STEP_COLUMNS, Rule
+from properties.harness.findings import STEP_COLUMNS, Rule, StepLog
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
-from properties.harness.replay.run import ReplayOutcome, drive
+from properties.harness.replay.run import ReplayOutcome
 from properties.harness.steps import Draws, RecordedMachine, RunLog, StepEnded, recorded
 from properties.nfs3 import rules as nfs3_rules
 from properties.nfs3.model.verdict import status_name
@@ -177,7 +177,7 @@ def run_clients_machine(
     run_recorded_machine(machine, configured, CLIENTS, config, log, context, directory)
 
 
-class ClientsMachine(RecordedMachine):
+class ClientsMachine(StepLog, RecordedMachine):
     config: ClassVar[ClientsConfig]
     make_target: ClassVar[TargetFactory]
     run_log: ClassVar[RunLog]
@@ -444,16 +444,6 @@ class ClientsMachine(RecordedMachine):
         findings.current().fail(rule, shown, self.log)
         raise StepEnded(rest_of_run=diverged)
 
-    def _step(self, text: str) -> None:
-        self.log.append(text)
-        findings.current().steps()
-
-    def _outcome(self, allowed: str, got: str) -> None:
-        """The running step's log line gets what was allowed and what came back."""
-        if self.log:
-            call = self.log[-1].split(STEP_COLUMNS)[0]
-            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
-
 
 @dataclass(frozen=True)
 class Sent(Generic[R]):
@@ -466,11 +456,12 @@ class Sent(Generic[R]):
 def replay_clients(replay: ReplayFile, config: ClientsConfig) -> ReplayOutcome:
     """A fresh machine of the recorded config driven through the recorded steps, against a
     fresh target of the recorded world (properties/worlds/replay.py)."""
-    from properties.worlds.replay import recorded_flags, replay_source, world_targets
+    from properties.worlds.replay import replay_in_world
 
-    with world_targets(recorded_flags(replay), config.drc) as make_target:
-        source = replay_source(replay.world, [choice.index for choice in replay.faults])
-        return drive(replay, clients_machine_class(config, make_target)(), source)
+    def machine(targets: TargetFactory) -> ClientsMachine:
+        return clients_machine_class(config, targets)()
+
+    return replay_in_world(replay, config.drc, machine)
 
 
 CLIENTS = Family("clients", ClientsConfig, replay_clients, any_world=True, recorded_steps=True)

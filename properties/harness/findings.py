@@ -24,6 +24,9 @@ Rules:
   raised as a FindingError (ModelMismatch is one), so Hypothesis shrinks it; WARN,
   UNSUPPORTED and KNOWN findings are only recorded and the test goes on.
 - A check's verdict is its worst finding's (FAIL > KNOWN > WARN > UNSUPPORTED > PASS).
+- A state machine keeps its run's steps in a StepLog: `_step(text)` adds a line (a step
+  counted by the current Recorder), `_outcome(allowed, got)` completes the last one as
+  `call<TAB>allowed<TAB>came back`; `log` is what its FAILs show.
 """
 
 from __future__ import annotations
@@ -129,6 +132,23 @@ class Finding:
 
 
 STEP_COLUMNS = "\t"  # a step may be `call<TAB>allowed<TAB>came back`
+
+
+class StepLog:
+    """A machine's steps as its FAILs show them (a mixin; see the module rules)."""
+
+    log: list[str]
+
+    def _step(self, text: str) -> None:
+        self.log.append(text)
+        current().steps()
+
+    def _outcome(self, allowed: str, got: str) -> None:
+        """The last step's line gets what was allowed and what came back; in a step of
+        several calls, the last call's."""
+        if self.log:
+            call = self.log[-1].split(STEP_COLUMNS)[0]
+            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
 
 
 def step_text(step: str) -> str:

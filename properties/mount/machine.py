@@ -61,10 +61,10 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
-from properties.harness.findings import STEP_COLUMNS, FindingError, Rule
+from properties.harness.findings import FindingError, Rule, StepLog
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
-from properties.harness.replay.run import ReplayOutcome, drive
+from properties.harness.replay.run import ReplayOutcome
 from properties.harness.steps import Codec, Draws, RecordedMachine, RunLog, StepEnded, recorded
 from properties.mount import rules
 from properties.mount.model import MountList, normal
@@ -207,7 +207,7 @@ def run_mount_machine(
     run_recorded_machine(machine, configured, MOUNT, config, log, context, directory)
 
 
-class MountMachine(RecordedMachine):
+class MountMachine(StepLog, RecordedMachine):
     config: ClassVar[MountConfig]
     make_target: ClassVar[TargetFactory]
     run_log: ClassVar[RunLog]
@@ -274,15 +274,6 @@ class MountMachine(RecordedMachine):
         self.fileids[kind] = fileid
 
     # -- plumbing --
-
-    def _step(self, text: str) -> None:
-        self.log.append(text)
-        findings.current().steps()
-
-    def _outcome(self, allowed: str, got: str) -> None:
-        """The running step's log line gets what was allowed and what came back."""
-        call = self.log[-1].split(STEP_COLUMNS)[0]
-        self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
 
     def _shown(self, kind: PathKind) -> str:
         return self.paths[kind].decode("ascii", "replace")
@@ -496,11 +487,9 @@ class Restarts(MountMachine):
 def replay_mount(replay: ReplayFile, config: MountConfig) -> ReplayOutcome:
     """A fresh machine of the recorded config driven through the recorded steps, against
     a fresh target of the recorded world (properties/worlds/replay.py)."""
-    from properties.worlds.replay import recorded_flags, replay_source, world_targets
+    from properties.worlds.replay import replay_in_world
 
-    with world_targets(recorded_flags(replay), True) as make_target:
-        source = replay_source(replay.world, [choice.index for choice in replay.faults])
-        return drive(replay, machine_class(config, make_target)(), source)
+    return replay_in_world(replay, True, lambda targets: machine_class(config, targets)())
 
 
 MOUNT = Family("mount", MountConfig, replay_mount, any_world=True, recorded_steps=True)

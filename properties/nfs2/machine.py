@@ -53,7 +53,7 @@ from faults.sim import FaultRates, NoFaults
 from properties.harness import findings
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
-from properties.harness.replay.run import ReplayOutcome, drive
+from properties.harness.replay.run import ReplayOutcome
 from properties.harness.steps import Codec, Draws, RunLog, recorded
 from properties.nfs2 import rules
 from properties.nfs2.wire import (
@@ -610,11 +610,9 @@ def _v2_name(status: int) -> str:
 def replay_nfs2(replay: ReplayFile, config: Nfs2Config) -> ReplayOutcome:
     """A fresh machine of the recorded config driven through the recorded steps, against a
     fresh target of the recorded world (properties/worlds/replay.py)."""
-    from properties.worlds.replay import recorded_flags, replay_source, world_targets
+    from properties.worlds.replay import replay_in_world
 
-    with world_targets(recorded_flags(replay), config.drc) as make_target:
-        source = replay_source(replay.world, [choice.index for choice in replay.faults])
-        return drive(replay, machine_class(config, make_target)(), source)
+    return replay_in_world(replay, config.drc, lambda targets: machine_class(config, targets)())
 
 
 NFS2_SERVER = Family("nfs2", Nfs2Config, replay_nfs2, any_world=True, recorded_steps=True)

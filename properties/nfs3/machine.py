@@ -75,7 +75,7 @@ from properties.harness import findings
 from properties.harness.findings import Baseline, Rule
 from properties.harness.replay.family import Family, run_recorded_machine
 from properties.harness.replay.file import ReplayFile, RunContext
-from properties.harness.replay.run import ReplayOutcome, drive
+from properties.harness.replay.run import ReplayOutcome
 from properties.harness.steps import (
     Codec,
     Draws,
@@ -1159,20 +1159,9 @@ def replay_machine(replay: ReplayFile, config: MachineConfig) -> ReplayOutcome:
     fresh target of the recorded world built without pytest (properties/worlds/replay.py):
     sim exactly; on real sockets with the recorded decisions driving the fault proxy as
     closely as the world allows."""
-    from properties.worlds.replay import (
-        LenientReplayFaults,
-        recorded_flags,
-        replay_source,
-        world_targets,
-    )
+    from properties.worlds.replay import replay_in_world
 
-    with world_targets(recorded_flags(replay), config.drc) as make_target:
-        source = replay_source(replay.world, [choice.index for choice in replay.faults])
-        outcome = drive(replay, machine_class(config, make_target)(), source)
-    if isinstance(source, LenientReplayFaults) and source.diverged:
-        note = f" ({source.diverged} fault decisions were not in the recording: delivered)"
-        outcome = dataclasses.replace(outcome, message=outcome.message + note)
-    return outcome
+    return replay_in_world(replay, config.drc, lambda targets: machine_class(config, targets)())
 
 
 NFS3_SERVER = Family("machine", MachineConfig, replay_machine, any_world=True, recorded_steps=True)

@@ -6,9 +6,8 @@ Rules:
   (ModelFs), each object's handle and the fileid it first showed. Its protocol's rules
   for identity and retransmission are its `machine_rules`. A FAIL (`_fail`) is a finding
   raised as ModelMismatch, or KNOWN where the world's baseline knows its rule.
-- The log: `_step(text)` starts a step (a line of the run's log, counted as a step of the
-  test); `_outcome(allowed, got)` completes the running step's line as `call<TAB>allowed
-  <TAB>came back` (properties/harness/failure.py draws the table).
+- The log is a StepLog (properties/harness/findings.py); `unfinished` is the step
+  running now.
 - Objects are drawn from the model: mostly a live one of the kind the rule prefers,
   sometimes any other (removed ones too, unless `removed_handles` is off; non-directories
   as directories unless `odd_directories` is off).
@@ -36,7 +35,7 @@ from hypothesis import strategies as st
 
 from properties.harness import findings
 from properties.harness.diff import field_diff
-from properties.harness.findings import STEP_COLUMNS, Rule
+from properties.harness.findings import Rule, StepLog
 from properties.harness.steps import Draws, RecordedMachine, RunLog, StepEnded
 from properties.nfs3.model import Directory, ModelFs, ModelMismatch, ModelObject, ObjectId
 from properties.nfs3.wire import decode_reply, same_xid_replies
@@ -85,7 +84,7 @@ def configured_class(
     return configured
 
 
-class ModelMachine(RecordedMachine):
+class ModelMachine(StepLog, RecordedMachine):
     make_target: ClassVar[TargetFactory]
     run_log: ClassVar[RunLog]
     machine_rules: ClassVar[MachineRules]
@@ -129,16 +128,8 @@ class ModelMachine(RecordedMachine):
     # -- the log --
 
     def _step(self, text: str) -> None:
-        self.log.append(text)
+        super()._step(text)
         self.unfinished = text
-        findings.current().steps()
-
-    def _outcome(self, allowed: str, got: str) -> None:
-        """The running step's log line gets what was allowed and what came back; in a step
-        of several calls, the last call's."""
-        if self.log:
-            call = self.log[-1].split(STEP_COLUMNS)[0]
-            self.log[-1] = STEP_COLUMNS.join([call, allowed, got])
 
     # -- the model's objects --
 

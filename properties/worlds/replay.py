@@ -17,16 +17,22 @@ Rules:
   number than recorded: LenientReplayFaults plays the recording back in order and, where
   it holds no possible answer, delivers (index 0) and counts the divergence, so the run
   goes on as closely as the world allows.
+- `replay_in_world` is how every family whose machine reaches its server through a
+  TargetFactory replays: its machine, built on the recorded world's targets, driven
+  through the recorded steps with the recorded decisions; the outcome's message says how
+  many decisions were not in the recording.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from faults.sim import ReplayFaults
 from properties.harness.replay.file import ReplayFile
-from properties.harness.replay.run import settings_error
+from properties.harness.replay.run import ReplayOutcome, drive, settings_error
+from properties.harness.steps import RecordedMachine
 from properties.peers.ganesha import GaneshaError
 from properties.peers.processes import PeerNotInstalled
 from properties.peers.reference_server import ServerStartError
@@ -102,6 +108,20 @@ def world_targets(flags: WorldFlags, drc: bool) -> Iterator[TargetFactory]:
         yield target_factory(world, shared)
     finally:
         shared.close()
+
+
+def replay_in_world(
+    replay: ReplayFile, drc: bool, machine: Callable[[TargetFactory], RecordedMachine]
+) -> ReplayOutcome:
+    """`machine(make_target)` driven through `replay`'s steps in its recorded world (see
+    the module rules)."""
+    with world_targets(recorded_flags(replay), drc) as make_target:
+        source = replay_source(replay.world, [choice.index for choice in replay.faults])
+        outcome = drive(replay, machine(make_target), source)
+    if isinstance(source, LenientReplayFaults) and source.diverged:
+        note = f" ({source.diverged} fault decisions were not in the recording: delivered)"
+        outcome = dataclasses.replace(outcome, message=outcome.message + note)
+    return outcome
 
 
 def _options(flags: WorldFlags) -> WorldOptions:

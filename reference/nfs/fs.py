@@ -434,12 +434,11 @@ class FileSystem:
         _require_regular(inode, "read")
         if not permitted(inode, who, MAY_READ, owner_override=True):
             require(inode, who, MAY_EXEC)
-        asked = (inode.ino, offset, count)
-        count = min(count, RTMAX, max(inode.size - offset, 0))
-        data = self.store.read(inode.ino, offset, count) if count > 0 else b""
-        result = ReadResult(data, offset + count >= inode.size, self.attributes_of(inode))
-        if self.bugs.read_cache_ignores_writes:
-            return self._read_cache.setdefault(asked, result)
+        length = min(count, RTMAX, max(inode.size - offset, 0))
+        data = self.store.read(inode.ino, offset, length) if length > 0 else b""
+        result = ReadResult(data, offset + length >= inode.size, self.attributes_of(inode))
+        if self.bugs.read_cache_ignores_writes:  # by what was asked, not what was read
+            return self._read_cache.setdefault((inode.ino, offset, count), result)
         return result
 
     def write(
