@@ -148,6 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
         udp=not args.no_udp,
         drc=not args.no_drc,
         root_squash=args.root_squash,
+        poll_us=args.poll_us,
     )
     try:
         run(options, lambda url: print(url, flush=True))
@@ -216,6 +217,7 @@ def _mount(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from properties.worlds.registry import DEFAULT_WORLDS, world_names
     from reference.fuse.url import EXPECTED_FORM
+    from reference.rpc.polling import DEFAULT_POLL_US
     from reference.xdr.cli import add_arguments as add_rpcgen_arguments
     from reference.xdr.cli import run as run_rpcgen
 
@@ -367,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-drc", action="store_true", help="turn the duplicate request cache off")
     serve.add_argument(
         "--root-squash", action="store_true", help="map uid and gid 0 to nobody (65534)"
+    )
+    serve.add_argument(
+        "--poll-us",
+        type=int,
+        default=DEFAULT_POLL_US,
+        metavar="N",
+        help="poll up to N microseconds for the next call before sleeping, while clients call "
+        f"that fast (default {DEFAULT_POLL_US}; 0: never poll)",
     )
     serve.set_defaults(run=_serve)
 

@@ -44,6 +44,7 @@ from reference.nfs.sqlite_store import SqliteStore
 from reference.nfs.store import Store
 from reference.rpc.aio_server import RpcSocketServer
 from reference.rpc.drc import DuplicateRequestCache
+from reference.rpc.polling import DEFAULT_POLL_US, MAX_POLL_US, Polling
 from reference.rpc.portmap import PortmapService
 from reference.rpc.server import RpcServer
 from reference.rpc.stubs import ProgramVersion
@@ -76,6 +77,7 @@ class ServeOptions:
     udp: bool = True
     drc: bool = True
     root_squash: bool = False
+    poll_us: int = DEFAULT_POLL_US  # see reference.rpc.polling; 0: plain epoll
 
 
 def check_export(export: str) -> bytes:
@@ -91,6 +93,15 @@ def check_export(export: str) -> bytes:
             " and ._+- (no '.' or '..' components)"
         )
     return export.encode()
+
+
+def check_poll(poll_us: int) -> Polling:
+    if not 0 <= poll_us <= MAX_POLL_US:
+        raise ServeError(
+            f"bad polling window {poll_us}: pass --poll-us N with 0 <= N <= {MAX_POLL_US}"
+            " (0: never poll)"
+        )
+    return Polling(poll_us)
 
 
 def check_port(port: int, option: str) -> int:
@@ -241,4 +252,5 @@ def run(options: ServeOptions, announce: Callable[[str], None]) -> None:
             loop.add_signal_handler(signal_number, stop.set)
         await serve(options, announce, stop)
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=check_poll(options.poll_us).new_event_loop) as runner:
+        runner.run(main())

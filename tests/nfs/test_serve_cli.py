@@ -71,6 +71,12 @@ def test_a_port_out_of_range(tmp_path: Path, port: str) -> None:
     assert_one_line_error(serve(tmp_path, "--memory", "--port", port), "bad port", "--port N")
 
 
+@pytest.mark.parametrize("window", ["-1", "10001"])
+def test_a_polling_window_out_of_range(tmp_path: Path, window: str) -> None:
+    result = serve(tmp_path, "--memory", "--poll-us", window)
+    assert_one_line_error(result, "bad polling window", "--poll-us N")
+
+
 @pytest.mark.parametrize("export", ["export", "/a/../b", "/with space", "/a//b", ""])
 def test_a_bad_export(tmp_path: Path, export: str) -> None:
     result = serve(tmp_path, "--memory", "--port", "0", "--export", export)

@@ -77,7 +77,8 @@ def test_a_served_export_passes_and_the_header_says_what_was_probed(
     count = options.checked.features.smallest_readdir_count
     assert describe(options) == [
         f"nfsprop: target {options.target}: TCP yes, UDP yes, MOUNT on the NFS port, "
-        "NFSv2 and MOUNT v1 yes, CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, modes stored yes, "
+        "NFSv2 and MOUNT v1 yes, CREATE EXCLUSIVE yes, LINK yes, SYMLINK yes, MKNOD yes, "
+        "modes stored yes, "
         "owners stored yes, times set by SETATTR yes",
         f"nfsprop: target time granularity 1 ns, name_max 255, smallest READDIR count {count}, "
         "DRC yes (your word), AUTH_SYS uid 0 gid 0, "
