@@ -46,6 +46,10 @@ def patch(block: bytes, inside: int, piece: memoryview | bytes) -> bytes:
 
 def assemble(offset: int, count: int, blocks: Mapping[int, bytes]) -> bytes:
     """Bytes [offset, offset + count) of a file whose stored blocks are `blocks`."""
+    index, start = divmod(offset, BLOCK_SIZE)
+    if start + count <= BLOCK_SIZE:  # within one block: one slice, no copying around
+        chunk = blocks.get(index, b"")[start : start + count]
+        return chunk if len(chunk) == count else chunk + bytes(count - len(chunk))
     out = bytearray()
     for index in block_range(offset, count):
         start = max(offset - index * BLOCK_SIZE, 0)

@@ -15,10 +15,11 @@ Rules:
   first time a file is opened and read back afterwards: handles stay valid across
   restarts of the same file.
 - File data lives in a blocks table of 32 KiB blocks (see reference.nfs.blocks for why).
-- Reads of inode records and of names in directories are served from memory once read
-  or written (Memos): the file stays the durable truth, every change is written to it in
-  its transaction as before, and a transaction that rolls back makes the store forget
-  everything it remembered (what it wrote may be gone).
+- Reads of inode records, of names in directories and of data blocks are served from
+  memory once read or written (Memos; at most BLOCKS_REMEMBERED blocks, 32 MiB): the file
+  stays the durable truth, every change is written to it in its transaction as before,
+  and a transaction that rolls back makes the store forget everything it remembered
+  (what it wrote may be gone). Truncating or releasing a file forgets every block.
 - UNSTABLE writes stay in the in-process overlay until COMMIT (reference.nfs.pending):
   SIGKILL loses them, as a crash loses a real server's page cache; the new server
   instance has a new write verifier, so clients resend them.
@@ -45,6 +46,7 @@ from reference.nfs.store import (
 from reference.xdr.gen.nfs3 import ftype3
 
 FORMAT = 1
+BLOCKS_REMEMBERED = 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -132,6 +134,7 @@ class SqliteStore(Store):
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         self._inodes: Memo[int, Inode] = Memo()
         self._names: Memo[tuple[int, bytes], int] = Memo()
+        self._blocks: Memo[tuple[int, int], bytes] = Memo(BLOCKS_REMEMBERED)  # b"": a hole
         self._synchronous = ""
         self._unsynced = False  # a committed transaction may not be fsync'd yet
         try:
@@ -184,6 +187,7 @@ class SqliteStore(Store):
             self._transaction_rolled_back()
             self._inodes.clear()
             self._names.clear()
+            self._blocks.clear()
             raise
         self._db.execute("COMMIT")
         if synchronous == "FULL":
@@ -254,25 +258,36 @@ class SqliteStore(Store):
         self._db.execute("DELETE FROM blocks WHERE ino = ?", (ino,))
         self._db.execute("DELETE FROM entries WHERE dir = ?", (ino,))
         self._db.execute("INSERT OR REPLACE INTO freed VALUES (?, ?)", (ino, generation))
+        self._blocks.clear()
         released = self._inodes.pop(ino, None)
         if released is None or released.is_dir:  # names in it may be remembered
             self._names.clear()
 
     def _read_blocks(self, ino: int, indices: range) -> dict[int, bytes]:
+        remembered = self._blocks
+        known = [remembered.get((ino, index)) for index in indices]
+        if None not in known:
+            return {index: data for index, data in zip(indices, known, strict=True) if data}
         rows = self._db.execute(
             "SELECT idx, data FROM blocks WHERE ino = ? AND idx >= ? AND idx < ?",
             (ino, indices.start, indices.stop),
         ).fetchall()
-        return {int(index): bytes(data) for index, data in rows}
+        found = {int(index): bytes(data) for index, data in rows}
+        for index in indices:
+            remembered.remember((ino, index), found.get(index, b""))
+        return found
 
     def _write_blocks(self, ino: int, blocks: dict[int, bytes]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)",
             [(ino, index, data) for index, data in blocks.items()],
         )
+        for index, data in blocks.items():
+            self._blocks.remember((ino, index), bytes(data))
 
     def _truncate(self, ino: int, size: int) -> None:
         first_dropped, keep = cut_point(size)
+        self._blocks.clear()
         self._db.execute("DELETE FROM blocks WHERE ino = ? AND idx >= ?", (ino, first_dropped))
         if keep:
             self._db.execute(

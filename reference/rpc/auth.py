@@ -8,6 +8,7 @@ AUTH_SYS bodies are coded by the generated `authsys_parms` type (machinename at 
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from reference.rpc.message import MAX_AUTH_BYTES
@@ -15,6 +16,7 @@ from reference.rpc.stubs import AuthNone, AuthSys, Credential
 from reference.xdr import XdrError
 from reference.xdr.gen.rpc_msg import AUTH_NONE, AUTH_SYS, authsys_parms
 
+CREDENTIALS_REMEMBERED = 1024
 _NONE_CREDENTIAL = struct.pack(">II", AUTH_NONE, 0)
 
 
@@ -38,7 +40,11 @@ def encode_credential(credential: Credential) -> bytes:
     return struct.pack(">II", AUTH_SYS, len(body)) + body
 
 
+@functools.lru_cache(maxsize=CREDENTIALS_REMEMBERED)
 def decode_credential(flavor: int, body: bytes) -> Credential:
+    """The credential of a call's opaque_auth. Remembered by value: a client sends the
+    same credential with every call, and Credentials are frozen, so a remembered one is
+    the one decoding would build (a BadCredential is raised again, never remembered)."""
     if flavor == AUTH_NONE:
         return AuthNone()
     if flavor == AUTH_SYS:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from reference.rpc import message as msg
 from reference.rpc.auth import BadCredential, decode_credential
@@ -49,9 +49,9 @@ class Drop:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Execute:
-    """A call ready to run: `RpcServer.complete(execute, now)` runs it."""
+class Execute(NamedTuple):
+    """A call ready to run: `RpcServer.complete(execute, now)` runs it (a NamedTuple:
+    one is built for every call)."""
 
     xid: int
     procedure: Procedure[Any, Any]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -53,9 +53,9 @@ class AuthSys:
 Credential = AuthNone | AuthSys
 
 
-@dataclass(frozen=True, slots=True)
-class CallContext:
-    """What a server handler knows about the call besides its arguments."""
+class CallContext(NamedTuple):
+    """What a server handler knows about the call besides its arguments (a NamedTuple:
+    one is built for every call)."""
 
     xid: int
     client: Address
