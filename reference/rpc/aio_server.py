@@ -50,10 +50,12 @@ def _address(peer: object) -> Address:
     return str(peer), 0
 
 
-def _answer(server: RpcServer, message: bytes, client: Address, transport: str) -> bytes | None:
+def _answer(
+    server: RpcServer, message: bytes, client: Address, transport: str, now: float
+) -> bytes | None:
     """The engine's reply to one message, or None; never raises."""
     try:
-        return server.handle(message, client, transport, asyncio.get_running_loop().time())
+        return server.handle(message, client, transport, now)
     except Exception:
         log.exception("%s message from %s:%d could not be handled", transport, *client)
         return None
@@ -69,7 +71,8 @@ class _DatagramServer(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        reply = _answer(self.server, data, _address(addr), "udp")
+        now = asyncio.get_running_loop().time()
+        reply = _answer(self.server, data, _address(addr), "udp", now)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
 
@@ -86,7 +89,8 @@ class _StreamServer(asyncio.Protocol):
         self.connections = connections
         self.transport: asyncio.Transport | None = None
         self.client: Address = ("", 0)
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self.loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -107,8 +111,9 @@ class _StreamServer(asyncio.Protocol):
             log.warning("tcp connection from %s:%d: %s", *self.client, error)
             transport.close()
             return
+        now = self.loop.time()
         for record in records:
-            reply = _answer(self.server, record, self.client, "tcp")
+            reply = _answer(self.server, record, self.client, "tcp", now)
             if reply is not None:
                 transport.write(frame(reply))
 

@@ -98,6 +98,13 @@ class RecordReader:
         BufferedProtocol does)."""
         if self._oversize is not None:
             raise RecordTooLarge(self._oversize, self.max_record)
+        if not self._started and not self._header and len(data) >= HEADER_SIZE:
+            # What a client calling one call at a time sends: one whole one-fragment record.
+            (word,) = _HEADER.unpack_from(data)
+            length = word & MAX_FRAGMENT
+            whole = word & LAST_FRAGMENT and len(data) == HEADER_SIZE + length
+            if whole and length <= self.max_record:
+                return [bytes(data[HEADER_SIZE:])]
         view = memoryview(data)
         end = len(view)
         pos = 0
