@@ -97,6 +97,7 @@ from reference.nfs.inode import (
     ROOT_INO,
     Inode,
 )
+from reference.nfs.memo import Memo
 from reference.nfs.mutants import NO_BUGS, ServerBugs
 from reference.nfs.names import DOT, DOTDOT, check_name, is_dot_or_dotdot
 from reference.nfs.readdir import Budget, DirEntry
@@ -137,6 +138,7 @@ MAX_FILE_SIZE = (1 << 63) - 1
 TIME_DELTA_NS = 1
 LINK_MAX = 65000
 NAME_MAX = 255
+ATTRIBUTES_REMEMBERED = 4096  # records held alive by the memo: a few MiB
 SYMLINK_MAX = 4096
 DEFAULT_FILE_MODE = 0o644
 DEFAULT_DIRECTORY_MODE = 0o755
@@ -294,6 +296,8 @@ class FileSystem:
         self._exclusive_in_memory: dict[int, bytes] = {}
         # ServerBugs(read_cache_ignores_writes): (ino, offset, count) -> the first reply
         self._read_cache: dict[tuple[int, int, int], ReadResult] = {}
+        # id(inode record) -> (that record, its Attributes): see attributes_of
+        self._attributes: Memo[int, tuple[Inode, Attributes]] = Memo(ATTRIBUTES_REMEMBERED)
 
     # -- handles, attributes, verifiers ------------------------------------------------
 
@@ -329,7 +333,15 @@ class FileSystem:
         return inode
 
     def attributes_of(self, inode: Inode) -> Attributes:
-        return Attributes.of(inode, self.store.volume_id)
+        """The inode record's Attributes. Remembered by the record's identity: the stores
+        hand out the same frozen record until it changes, and the memo holds the record,
+        so its id cannot be reused while remembered."""
+        known = self._attributes.get(id(inode))
+        if known is not None and known[0] is inode:
+            return known[1]
+        attributes = Attributes.of(inode, self.store.volume_id)
+        self._attributes.remember(id(inode), (inode, attributes))
+        return attributes
 
     def _wcc(self, before: Inode, after: Inode) -> Wcc:
         if self.bugs.wcc_pre_op_times_after:
