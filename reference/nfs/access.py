@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from reference.nfs.attributes import ServerTime, SetAttributes
@@ -65,12 +66,15 @@ class Identity:
         return gid == self.gid or gid in self.gids
 
 
+IDENTITIES_REMEMBERED = 1024
 NOBODY_IDENTITY = Identity(NOBODY, NOBODY)
 ROOT_IDENTITY = Identity(0, 0)
 
 
+@functools.lru_cache(maxsize=IDENTITIES_REMEMBERED)
 def identity_of(credential: Credential, root_squash: bool = False) -> Identity:
-    """The Identity an RPC credential stands for."""
+    """The Identity an RPC credential stands for (remembered by value: both are frozen,
+    and a client sends one credential with every call)."""
     if isinstance(credential, AuthNone):
         return NOBODY_IDENTITY
     identity = Identity(credential.uid, credential.gid, tuple(credential.gids))
