@@ -9,10 +9,11 @@ Rules:
   epoll for what is left of the timeout. Waking a sleeping thread costs tens of
   microseconds on this kind of machine (a virtual CPU going idle and being woken), as
   much as the whole of a small NFS call; a poll that finds the next call skips it.
-- Adaptive, so a server whose clients are slow does not burn a core: after a poll that
-  found nothing in its window, the next wait sleeps at once, and polling resumes only
-  after a wait that ended within the window. A slow client costs one window per burst
-  of activity; an idle server sleeps.
+- Adaptive, so a server whose clients are slow does not burn a core: it polls only
+  after STREAK waits in a row ended within the window (a client calling again and again
+  at once, or several clients), and a poll that found nothing in its window makes it
+  sleep again until the next such streak. An idle server sleeps; a client that calls
+  now and then, as a test does between its steps, seldom makes it poll at all.
 - A zero window is plain epoll. This is the I/O layer: it reads the monotonic clock
   (time.perf_counter) to bound its polling; the engines never see it.
 - Light to import (asyncio only when a loop is made): the command line reads the limits.
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     import asyncio
 
 DEFAULT_POLL_US = 200
+STREAK = 16
 MAX_POLL_US = 10_000
 
 
@@ -54,7 +56,8 @@ class PollingSelector(selectors.EpollSelector):
     def __init__(self, window: float) -> None:
         super().__init__()
         self.window = window
-        self.polling = window > 0
+        self.polling = False
+        self._quick_waits = 0  # waits in a row that ended within the window
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
@@ -62,7 +65,11 @@ class PollingSelector(selectors.EpollSelector):
         if not self.polling:
             start = time.perf_counter()
             ready = super().select(timeout)
-            self.polling = self.window > 0 and time.perf_counter() - start < self.window
+            if self.window > 0 and time.perf_counter() - start < self.window:
+                self._quick_waits += 1
+                self.polling = self._quick_waits >= STREAK
+            else:
+                self._quick_waits = 0
             return ready
         poll = super().select
         deadline = time.perf_counter() + (
@@ -75,5 +82,6 @@ class PollingSelector(selectors.EpollSelector):
             if time.perf_counter() >= deadline:
                 break
         self.polling = False
+        self._quick_waits = 0
         left = None if timeout is None else max(0.0, timeout - self.window)
         return poll(left)

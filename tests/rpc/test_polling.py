@@ -1,5 +1,6 @@
-"""The polling selector: what it returns is what epoll returns; it stops polling after a
-window that found nothing, and polls again after a wait that ended within the window."""
+"""The polling selector: what it returns is what epoll returns; it starts polling after
+STREAK waits in a row that ended within the window, and stops after a window that found
+nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reference.rpc.polling import MAX_POLL_US, Polling, PollingSelector
+from reference.rpc.polling import MAX_POLL_US, STREAK, Polling, PollingSelector
 
 WINDOW = 0.01  # long enough that a socket already readable is found well within it
 
@@ -24,30 +25,53 @@ def watched() -> Iterator[tuple[PollingSelector, socket.socket, socket.socket]]:
         yield selector, ours, theirs
 
 
-def test_a_window_that_finds_nothing_stops_polling(
-    watched: tuple[PollingSelector, socket.socket, socket.socket],
+def quick_waits(
+    selector: PollingSelector, theirs: socket.socket, ours: socket.socket, n: int
 ) -> None:
-    selector, _, _ = watched
-    assert selector.polling
-    assert selector.select(2 * WINDOW) == []
-    assert not selector.polling
+    """`n` waits that each find a call already there."""
+    for _ in range(n):
+        theirs.send(b"call")
+        ready = selector.select(None)
+        assert [(key.fileobj, events) for key, events in ready] == [(ours, selectors.EVENT_READ)]
+        ours.recv(16)
 
 
-def test_a_quick_wait_starts_polling_again(
+def test_a_streak_of_quick_waits_starts_polling(
     watched: tuple[PollingSelector, socket.socket, socket.socket],
 ) -> None:
     selector, ours, theirs = watched
-    selector.select(2 * WINDOW)
-    theirs.send(b"call")
-    ready = selector.select(None)
-    assert [(key.fileobj, events) for key, events in ready] == [(ours, selectors.EVENT_READ)]
+    assert not selector.polling
+    quick_waits(selector, theirs, ours, STREAK - 1)
+    assert not selector.polling
+    quick_waits(selector, theirs, ours, 1)
     assert selector.polling
+
+
+def test_a_slow_wait_breaks_the_streak(
+    watched: tuple[PollingSelector, socket.socket, socket.socket],
+) -> None:
+    selector, ours, theirs = watched
+    quick_waits(selector, theirs, ours, STREAK - 1)
+    assert selector.select(2 * WINDOW) == []
+    quick_waits(selector, theirs, ours, STREAK - 1)
+    assert not selector.polling
+
+
+def test_a_window_that_finds_nothing_stops_polling(
+    watched: tuple[PollingSelector, socket.socket, socket.socket],
+) -> None:
+    selector, ours, theirs = watched
+    quick_waits(selector, theirs, ours, STREAK)
+    assert selector.polling
+    assert selector.select(2 * WINDOW) == []
+    assert not selector.polling
 
 
 def test_a_poll_returns_what_is_ready(
     watched: tuple[PollingSelector, socket.socket, socket.socket],
 ) -> None:
     selector, ours, theirs = watched
+    quick_waits(selector, theirs, ours, STREAK)
     theirs.send(b"call")
     assert [key.fileobj for key, _ in selector.select(1.0)] == [ours]
     assert selector.polling
@@ -55,7 +79,10 @@ def test_a_poll_returns_what_is_ready(
 
 
 def test_a_zero_window_never_polls() -> None:
-    with PollingSelector(0) as selector:
+    ours, theirs = socket.socketpair()
+    with ours, theirs, PollingSelector(0) as selector:
+        selector.register(ours, selectors.EVENT_READ)
+        quick_waits(selector, theirs, ours, 2 * STREAK)
         assert not selector.polling
 
 
