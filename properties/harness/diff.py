@@ -1,10 +1,10 @@
 """Field-level differences between two decoded values (two replies to one call).
 
-Rules: dataclasses, lists and tuples are walked field by field, element by element; every
-leaf that differs is one line `path: first | second`; enums show their names, bytes their
-repr, and a value longer than MAX_VALUE characters is cut with an ellipsis. A union arm
-that changed (a different dataclass) is one line at that path. At most MAX_LINES lines,
-then how many more.
+Rules: XDR records, dataclasses, lists and tuples are walked field by field, element by
+element; every leaf that differs is one line `path: first | second`; enums show their
+names, bytes their repr, and a value longer than MAX_VALUE characters is cut with an
+ellipsis. A union arm that changed (a different record) is one line at that path. At
+most MAX_LINES lines, then how many more.
 """
 
 from __future__ import annotations
@@ -13,8 +13,18 @@ import dataclasses
 import enum
 from collections.abc import Iterator
 
+from reference.xdr.runtime import record_fields
+
 MAX_VALUE = 60
 MAX_LINES = 12
+
+
+def field_names(value: object) -> tuple[str, ...] | None:
+    """The field names of a generated XDR record or a dataclass instance, else None."""
+    names = record_fields(value)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = tuple(field.name for field in dataclasses.fields(value))
+    return names
 
 
 def field_diff(first: object, second: object, path: str = "reply") -> list[str]:
@@ -27,15 +37,10 @@ def field_diff(first: object, second: object, path: str = "reply") -> list[str]:
 def _walk(first: object, second: object, path: str) -> Iterator[str]:
     if first == second:
         return
-    if (
-        dataclasses.is_dataclass(first)
-        and not isinstance(first, type)
-        and type(first) is type(second)
-    ):
-        for field in dataclasses.fields(first):
-            yield from _walk(
-                getattr(first, field.name), getattr(second, field.name), f"{path}.{field.name}"
-            )
+    names = field_names(first)
+    if names is not None and type(first) is type(second):
+        for name in names:
+            yield from _walk(getattr(first, name), getattr(second, name), f"{path}.{name}")
         return
     if isinstance(first, list | tuple) and isinstance(second, list | tuple):
         if len(first) != len(second):
@@ -49,7 +54,7 @@ def _walk(first: object, second: object, path: str) -> Iterator[str]:
 def _shown(value: object) -> str:
     if isinstance(value, enum.Enum):
         return value.name
-    if dataclasses.is_dataclass(value):  # another union arm: its type says which
+    if field_names(value) is not None:  # another union arm: its type says which
         return f"{type(value).__name__}(...)"
     text = repr(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."

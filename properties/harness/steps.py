@@ -45,7 +45,6 @@ Rules:
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 from collections.abc import Callable, Iterable, Sequence
@@ -58,6 +57,7 @@ from hypothesis.strategies import SearchStrategy
 
 from faults.sim import Choice, FaultSource, HypothesisFaults, RecordingFaults, SimWorld
 from properties.harness import progress
+from properties.harness.diff import field_names
 from reference.rpc.aio_client import WireMessage
 
 T = TypeVar("T")
@@ -110,10 +110,9 @@ class Codec:
             return {"tuple": [self.encode(item) for item in value]}
         if isinstance(value, list):
             return [self.encode(item) for item in value]
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            fields = {
-                f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-            }
+        names = field_names(value)
+        if names is not None:
+            fields = {name: self.encode(getattr(value, name)) for name in names}
             return {"dataclass": [self._known(type(value)), fields]}
         raise TypeError(f"cannot record a {type(value).__name__} ({value!r}) in a step")
 

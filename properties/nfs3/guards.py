@@ -48,7 +48,6 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Literal
 
 from properties.harness import findings
@@ -286,8 +285,7 @@ def _set_times(
 ) -> None:
     unset = sattr()
     names = _names(fields)
-    setting = replace(
-        unset,
+    setting = unset._replace(
         atime=set_atime(how, when) if "atime" in names else unset.atime,
         mtime=set_mtime(how, when) if "mtime" in names else unset.mtime,
     )

@@ -451,9 +451,9 @@ class NfsMachine(ModelMachine):
         failed = getattr(reply, "resfail", None)
         if failed is None:
             return
-        for part, object_id in zip(dataclasses.fields(failed), objects, strict=True):
-            value = getattr(failed, part.name)
-            where = f"{operation} (failed), its {part.name}"
+        for part, object_id in zip(failed.__slots__, objects, strict=True):
+            value = getattr(failed, part)
+            where = f"{operation} (failed), its {part}"
             if isinstance(value, wcc_data):
                 self._check_wcc(object_id, value, where, self._size(object_id))
             elif isinstance(value, post_op_attr):

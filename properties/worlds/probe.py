@@ -27,7 +27,6 @@ Rules:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
@@ -251,8 +250,7 @@ async def _try_features(target: Target) -> _Tried:
     if file is None:
         raise ProbeError(f"{target.name}: CREATE in {PROBE_DIR!r}: {status_name(created.status)}")
     supported["stores_mode"] = (await _attributes(nfs, file)).mode & 0o7777 == PROBE_MODE
-    owner = dataclasses.replace(
-        sattr(),
+    owner = sattr()._replace(
         uid=nfs3.set_uid3(True, PROBE_OWNER[0]),
         gid=nfs3.set_gid3(True, PROBE_OWNER[1]),
     )
@@ -265,8 +263,8 @@ async def _try_features(target: Target) -> _Tried:
     for name in ("stores_mode", "stores_owner"):
         if not supported[name]:
             answers.setdefault(name, "not read back as set")
-    timed = dataclasses.replace(
-        sattr(), mtime=nfs3.set_mtime(nfs3.SET_TO_CLIENT_TIME, nfs3.nfstime3(PROBE_TIME, 0))
+    timed = sattr()._replace(
+        mtime=nfs3.set_mtime(nfs3.SET_TO_CLIENT_TIME, nfs3.nfstime3(PROBE_TIME, 0))
     )
     await attempt("sets_times", nfs.NFSPROC3_SETATTR(nfs3.SETATTR3args(file, timed, unguarded)))
     await attempt("link", nfs.NFSPROC3_LINK(nfs3.LINK3args(file, where(b"l"))))

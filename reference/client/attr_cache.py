@@ -17,7 +17,7 @@ Rules (the Linux client's, nfs(5)):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from reference.client.options import MountOptions
 from reference.xdr.gen.nfs3 import fattr3, ftype3, wcc_attr
@@ -53,7 +53,7 @@ class CachedAttributes:
 
 
 def _same_apart_from_atime(old: fattr3, new: fattr3) -> bool:
-    return old == new or old == replace(new, atime=old.atime)
+    return old == new or old == new._replace(atime=old.atime)
 
 
 class AttributeCache:

@@ -44,7 +44,6 @@ _PRIM_PYTHON = {
     "bool": "bool",
 }
 _IMPORTS = (
-    ("dataclasses", "dataclass"),
     ("enum", "IntEnum"),
     ("typing", "Any"),
     ("typing", "ClassVar"),
@@ -65,11 +64,13 @@ _IMPORTS = (
             "U32",
             "U64",
             "EnumTable",
+            "Record",
             "decode_void",
             "decode_with",
             "encode_void",
             "encode_with",
             "pack_array",
+            "set_field",
             "too_long",
             "truncated",
             "unpack_array",
@@ -93,6 +94,10 @@ from __future__ import annotations
 '''
 
 
+def _shadowed(name: str) -> str:
+    return f"_{name}_type"
+
+
 def generate(module: Module) -> str:
     return _Generator(module).run()
 
@@ -105,6 +110,7 @@ class _Generator:
         self.formats: dict[str, str] = {}
         self.counter = 0
         self.min_sizes: dict[str, int] = {}
+        self.shadowed: set[str] = set()  # type names some record also has as a field name
 
     # ---- driver ----------------------------------------------------------------
 
@@ -126,6 +132,8 @@ class _Generator:
         for name in module.order:
             if name in module.typedefs:
                 self.emit(f"{name}: _TypeAlias = {self.python_type(module.typedefs[name])}")
+        for name in sorted(self.shadowed):
+            self.emit(f"{_shadowed(name)}: _TypeAlias = {name}")
         self.emit("")
         for name in module.order:
             if name in module.structs:
@@ -217,22 +225,13 @@ class _Generator:
         self.emit("")
 
     def _struct_class(self, struct: StructModel) -> None:
-        self.emit("")
-        self.emit("@_dataclass(frozen=True, slots=True)")
-        self.emit(f"class {struct.name}:")
-        if struct.linked:
-            self.emit('    """A list node: lists of these are `list[...]` fields."""')
-            self.emit("")
-        for field in struct.fields:
-            self.emit(f"    {field.name}: {self.python_type(field.type)}")
-        self._methods(struct.name)
+        fields = [(field.name, self.python_type(field.type), False) for field in struct.fields]
+        doc = "A list node: lists of these are `list[...]` fields." if struct.linked else None
+        self._record_class(struct.name, fields, doc)
 
     def _union_class(self, union: UnionModel) -> None:
-        self.emit("")
-        self.emit("@_dataclass(frozen=True, slots=True)")
-        self.emit(f"class {union.name}:")
         discriminant = union.discriminant
-        self.emit(f"    {discriminant.name}: {self.python_type(discriminant.type)}")
+        fields = [(discriminant.name, self.python_type(discriminant.type), False)]
         seen = set()
         for arm in (*union.arms, union.default):
             if arm is None or arm.field is None or arm.field.name in seen:
@@ -241,8 +240,47 @@ class _Generator:
             arm_type = self.python_type(arm.field.type)
             if not arm_type.endswith("| None"):
                 arm_type += " | None"
-            self.emit(f"    {arm.field.name}: {arm_type} = None")
-        self._methods(union.name)
+            fields.append((arm.field.name, arm_type, True))
+        self._record_class(union.name, fields, None)
+
+    def _record_class(
+        self, name: str, fields: list[tuple[str, str, bool]], doc: str | None
+    ) -> None:
+        """A frozen Record: `fields` are (name, Python type, defaults to None)."""
+        names = ", ".join(f'"{field}"' for field, _, _ in fields)
+        names = names + "," if len(fields) == 1 else names
+        self.emit("")
+        self.emit(f"class {name}(_Record):")
+        if doc is not None:
+            self.emit(f'    """{doc}"""')
+            self.emit("")
+        self.emit(f"    __slots__ = ({names})")
+        self.emit(f"    __match_args__ = ({names})")
+        for field, python_type, _ in fields:
+            self.emit(f"    {field}: {python_type}")
+        parameters = ", ".join(
+            f"{field}: {self._unshadowed(python_type, fields)}" + (" = None" if default else "")
+            for field, python_type, default in fields
+        )
+        self.emit("")
+        self.emit(f"    def __init__(self, {parameters}) -> None:")
+        for field, _, _ in fields:
+            self.emit(f'        _set_field(self, "{field}", {field})')
+        self._methods(name)
+
+    def _unshadowed(self, python_type: str, fields: list[tuple[str, str, bool]]) -> str:
+        """`python_type` as __init__ may spell it: inside the class, a field named like a
+        type hides that type, so such a type is spelled by its module-level alias."""
+        module = self.module
+        for field, _, _ in fields:
+            is_type = any(
+                field in names
+                for names in (module.structs, module.unions, module.enums, module.typedefs)
+            )
+            if is_type and re.search(rf"\b{field}\b", python_type):
+                self.shadowed.add(field)
+                python_type = re.sub(rf"\b{field}\b", _shadowed(field), python_type)
+        return python_type
 
     # ---- fixed-size layouts ----------------------------------------------------
 

@@ -6,6 +6,7 @@ skeletons, the committed modules are current, and `nfsprop rpcgen` works end to 
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib.util
 import sys
 import tracemalloc
@@ -249,9 +250,17 @@ def test_structs_and_unions_have_methods(demo: Any) -> None:
 
 
 def test_generated_shapes(demo: Any) -> None:
-    assert demo.node.__dataclass_fields__.keys() == {"value"}  # the next pointer is the list
-    assert list(demo.reply.__dataclass_fields__) == ["kind", "message", "other"]
+    assert demo.node.__slots__ == ("value",)  # the next pointer is the list
+    assert demo.reply.__slots__ == ("kind", "message", "other")
     assert demo.outer_inner(a=1, label=b"") == demo.outer_inner(1, b"")
+    assert demo.outer_inner(1, b"") != demo.outer_inner(1, b"x")
+    assert hash(demo.outer_inner(1, b"")) == hash(demo.outer_inner(1, b""))
+    assert repr(demo.point(1, 2)) == "point(x=1, y=2)"
+    assert demo.point(1, 2)._replace(y=5) == demo.point(1, 5)
+    assert copy.deepcopy(demo.point(1, 2)) == demo.point(1, 2)
+    match demo.point(1, 2):
+        case demo.point(1, y):
+            assert y == 2
     with pytest.raises(AttributeError):
         demo.point(1, 2).x = 3
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from enum import IntEnum as _IntEnum
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
@@ -16,10 +15,12 @@ from reference.xdr.runtime import PADDING as _PADDING
 from reference.xdr.runtime import U32 as _U32
 from reference.xdr.runtime import U64 as _U64
 from reference.xdr.runtime import EnumTable as _EnumTable
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_void as _decode_void
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_void as _encode_void
 from reference.xdr.runtime import encode_with as _encode_with
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import too_long as _too_long
 from reference.xdr.runtime import truncated as _truncated
 from reference.rpc.stubs import CallContext as _CallContext
@@ -61,10 +62,15 @@ _E_afs_stat: _EnumTable[afs_stat] = _EnumTable(
 )
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_fetch_args:
+class afs_fetch_args(_Record):
+    __slots__ = ("path", "callback_port")
+    __match_args__ = ("path", "callback_port")
     path: bytes
     callback_port: int
+
+    def __init__(self, path: bytes, callback_port: int) -> None:
+        _set_field(self, "path", path)
+        _set_field(self, "callback_port", callback_port)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_fetch_args, self)
@@ -74,11 +80,17 @@ class afs_fetch_args:
         return _decode_with(_dec_afs_fetch_args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_file:
+class afs_file(_Record):
+    __slots__ = ("version", "data", "callback_seconds")
+    __match_args__ = ("version", "data", "callback_seconds")
     version: int
     data: bytes
     callback_seconds: int
+
+    def __init__(self, version: int, data: bytes, callback_seconds: int) -> None:
+        _set_field(self, "version", version)
+        _set_field(self, "data", data)
+        _set_field(self, "callback_seconds", callback_seconds)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_file, self)
@@ -88,10 +100,15 @@ class afs_file:
         return _decode_with(_dec_afs_file, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_fetch_body:
+class afs_fetch_body(_Record):
+    __slots__ = ("status", "file")
+    __match_args__ = ("status", "file")
     status: afs_stat
-    file: afs_file | None = None
+    file: afs_file | None
+
+    def __init__(self, status: afs_stat, file: afs_file | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "file", file)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_fetch_body, self)
@@ -101,10 +118,15 @@ class afs_fetch_body:
         return _decode_with(_dec_afs_fetch_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_fetch_res:
+class afs_fetch_res(_Record):
+    __slots__ = ("epoch", "body")
+    __match_args__ = ("epoch", "body")
     epoch: int
     body: afs_fetch_body
+
+    def __init__(self, epoch: int, body: afs_fetch_body) -> None:
+        _set_field(self, "epoch", epoch)
+        _set_field(self, "body", body)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_fetch_res, self)
@@ -114,11 +136,17 @@ class afs_fetch_res:
         return _decode_with(_dec_afs_fetch_res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_status:
+class afs_status(_Record):
+    __slots__ = ("version", "length", "callback_seconds")
+    __match_args__ = ("version", "length", "callback_seconds")
     version: int
     length: int
     callback_seconds: int
+
+    def __init__(self, version: int, length: int, callback_seconds: int) -> None:
+        _set_field(self, "version", version)
+        _set_field(self, "length", length)
+        _set_field(self, "callback_seconds", callback_seconds)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_status, self)
@@ -128,10 +156,15 @@ class afs_status:
         return _decode_with(_dec_afs_status, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_status_body:
+class afs_status_body(_Record):
+    __slots__ = ("status", "attributes")
+    __match_args__ = ("status", "attributes")
     status: afs_stat
-    attributes: afs_status | None = None
+    attributes: afs_status | None
+
+    def __init__(self, status: afs_stat, attributes: afs_status | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_status_body, self)
@@ -141,10 +174,15 @@ class afs_status_body:
         return _decode_with(_dec_afs_status_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_status_res:
+class afs_status_res(_Record):
+    __slots__ = ("epoch", "body")
+    __match_args__ = ("epoch", "body")
     epoch: int
     body: afs_status_body
+
+    def __init__(self, epoch: int, body: afs_status_body) -> None:
+        _set_field(self, "epoch", epoch)
+        _set_field(self, "body", body)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_status_res, self)
@@ -154,12 +192,19 @@ class afs_status_res:
         return _decode_with(_dec_afs_status_res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_store_args:
+class afs_store_args(_Record):
+    __slots__ = ("path", "base_version", "data", "callback_port")
+    __match_args__ = ("path", "base_version", "data", "callback_port")
     path: bytes
     base_version: int
     data: bytes
     callback_port: int
+
+    def __init__(self, path: bytes, base_version: int, data: bytes, callback_port: int) -> None:
+        _set_field(self, "path", path)
+        _set_field(self, "base_version", base_version)
+        _set_field(self, "data", data)
+        _set_field(self, "callback_port", callback_port)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_store_args, self)
@@ -169,10 +214,15 @@ class afs_store_args:
         return _decode_with(_dec_afs_store_args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_stored:
+class afs_stored(_Record):
+    __slots__ = ("version", "callback_seconds")
+    __match_args__ = ("version", "callback_seconds")
     version: int
     callback_seconds: int
+
+    def __init__(self, version: int, callback_seconds: int) -> None:
+        _set_field(self, "version", version)
+        _set_field(self, "callback_seconds", callback_seconds)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_stored, self)
@@ -182,10 +232,15 @@ class afs_stored:
         return _decode_with(_dec_afs_stored, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_store_body:
+class afs_store_body(_Record):
+    __slots__ = ("status", "stored")
+    __match_args__ = ("status", "stored")
     status: afs_stat
-    stored: afs_stored | None = None
+    stored: afs_stored | None
+
+    def __init__(self, status: afs_stat, stored: afs_stored | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "stored", stored)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_store_body, self)
@@ -195,10 +250,15 @@ class afs_store_body:
         return _decode_with(_dec_afs_store_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class afs_store_res:
+class afs_store_res(_Record):
+    __slots__ = ("epoch", "body")
+    __match_args__ = ("epoch", "body")
     epoch: int
     body: afs_store_body
+
+    def __init__(self, epoch: int, body: afs_store_body) -> None:
+        _set_field(self, "epoch", epoch)
+        _set_field(self, "body", body)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_afs_store_res, self)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from enum import IntEnum as _IntEnum
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
@@ -18,11 +17,13 @@ from reference.xdr.runtime import PADDING as _PADDING
 from reference.xdr.runtime import TRUE as _TRUE
 from reference.xdr.runtime import U32 as _U32
 from reference.xdr.runtime import EnumTable as _EnumTable
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_void as _decode_void
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_void as _encode_void
 from reference.xdr.runtime import encode_with as _encode_with
 from reference.xdr.runtime import pack_array as _pack_array
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import too_long as _too_long
 from reference.xdr.runtime import truncated as _truncated
 from reference.xdr.runtime import unpack_array as _unpack_array
@@ -83,10 +84,15 @@ _E_mountstat3: _EnumTable[mountstat3] = _EnumTable(
 )
 
 
-@_dataclass(frozen=True, slots=True)
-class mountres3_ok:
+class mountres3_ok(_Record):
+    __slots__ = ("fhandle", "auth_flavors")
+    __match_args__ = ("fhandle", "auth_flavors")
     fhandle: bytes
     auth_flavors: list[int]
+
+    def __init__(self, fhandle: bytes, auth_flavors: list[int]) -> None:
+        _set_field(self, "fhandle", fhandle)
+        _set_field(self, "auth_flavors", auth_flavors)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mountres3_ok, self)
@@ -96,10 +102,15 @@ class mountres3_ok:
         return _decode_with(_dec_mountres3_ok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class mountres3:
+class mountres3(_Record):
+    __slots__ = ("fhs_status", "mountinfo")
+    __match_args__ = ("fhs_status", "mountinfo")
     fhs_status: mountstat3
-    mountinfo: mountres3_ok | None = None
+    mountinfo: mountres3_ok | None
+
+    def __init__(self, fhs_status: mountstat3, mountinfo: mountres3_ok | None = None) -> None:
+        _set_field(self, "fhs_status", fhs_status)
+        _set_field(self, "mountinfo", mountinfo)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mountres3, self)
@@ -109,10 +120,15 @@ class mountres3:
         return _decode_with(_dec_mountres3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class fhstatus:
+class fhstatus(_Record):
+    __slots__ = ("fhs_status", "fhs_fhandle")
+    __match_args__ = ("fhs_status", "fhs_fhandle")
     fhs_status: int
-    fhs_fhandle: bytes | None = None
+    fhs_fhandle: bytes | None
+
+    def __init__(self, fhs_status: int, fhs_fhandle: bytes | None = None) -> None:
+        _set_field(self, "fhs_status", fhs_status)
+        _set_field(self, "fhs_fhandle", fhs_fhandle)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_fhstatus, self)
@@ -122,12 +138,17 @@ class fhstatus:
         return _decode_with(_dec_fhstatus, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class mountbody:
+class mountbody(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("ml_hostname", "ml_directory")
+    __match_args__ = ("ml_hostname", "ml_directory")
     ml_hostname: bytes
     ml_directory: bytes
+
+    def __init__(self, ml_hostname: bytes, ml_directory: bytes) -> None:
+        _set_field(self, "ml_hostname", ml_hostname)
+        _set_field(self, "ml_directory", ml_directory)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mountbody, self)
@@ -137,11 +158,15 @@ class mountbody:
         return _decode_with(_dec_mountbody, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class groupnode:
+class groupnode(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("gr_name",)
+    __match_args__ = ("gr_name",)
     gr_name: bytes
+
+    def __init__(self, gr_name: bytes) -> None:
+        _set_field(self, "gr_name", gr_name)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_groupnode, self)
@@ -151,12 +176,17 @@ class groupnode:
         return _decode_with(_dec_groupnode, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class exportnode:
+class exportnode(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("ex_dir", "ex_groups")
+    __match_args__ = ("ex_dir", "ex_groups")
     ex_dir: bytes
     ex_groups: list[groupnode]
+
+    def __init__(self, ex_dir: bytes, ex_groups: list[groupnode]) -> None:
+        _set_field(self, "ex_dir", ex_dir)
+        _set_field(self, "ex_groups", ex_groups)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_exportnode, self)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from enum import IntEnum as _IntEnum
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
@@ -18,10 +17,12 @@ from reference.xdr.runtime import PADDING as _PADDING
 from reference.xdr.runtime import TRUE as _TRUE
 from reference.xdr.runtime import U32 as _U32
 from reference.xdr.runtime import EnumTable as _EnumTable
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_void as _decode_void
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_void as _encode_void
 from reference.xdr.runtime import encode_with as _encode_with
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import too_long as _too_long
 from reference.xdr.runtime import truncated as _truncated
 from reference.rpc.stubs import CallContext as _CallContext
@@ -132,10 +133,15 @@ _E_ftype: _EnumTable[ftype] = _EnumTable(
 )
 
 
-@_dataclass(frozen=True, slots=True)
-class timeval:
+class timeval(_Record):
+    __slots__ = ("seconds", "useconds")
+    __match_args__ = ("seconds", "useconds")
     seconds: int
     useconds: int
+
+    def __init__(self, seconds: int, useconds: int) -> None:
+        _set_field(self, "seconds", seconds)
+        _set_field(self, "useconds", useconds)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_timeval, self)
@@ -145,8 +151,9 @@ class timeval:
         return _decode_with(_dec_timeval, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class fattr:
+class fattr(_Record):
+    __slots__ = ("type", "mode", "nlink", "uid", "gid", "size", "blocksize", "rdev", "blocks", "fsid", "fileid", "atime", "mtime", "ctime")
+    __match_args__ = ("type", "mode", "nlink", "uid", "gid", "size", "blocksize", "rdev", "blocks", "fsid", "fileid", "atime", "mtime", "ctime")
     type: ftype
     mode: int
     nlink: int
@@ -162,6 +169,22 @@ class fattr:
     mtime: timeval
     ctime: timeval
 
+    def __init__(self, type: ftype, mode: int, nlink: int, uid: int, gid: int, size: int, blocksize: int, rdev: int, blocks: int, fsid: int, fileid: int, atime: timeval, mtime: timeval, ctime: timeval) -> None:
+        _set_field(self, "type", type)
+        _set_field(self, "mode", mode)
+        _set_field(self, "nlink", nlink)
+        _set_field(self, "uid", uid)
+        _set_field(self, "gid", gid)
+        _set_field(self, "size", size)
+        _set_field(self, "blocksize", blocksize)
+        _set_field(self, "rdev", rdev)
+        _set_field(self, "blocks", blocks)
+        _set_field(self, "fsid", fsid)
+        _set_field(self, "fileid", fileid)
+        _set_field(self, "atime", atime)
+        _set_field(self, "mtime", mtime)
+        _set_field(self, "ctime", ctime)
+
     def encode(self) -> bytes:
         return _encode_with(_enc_fattr, self)
 
@@ -170,14 +193,23 @@ class fattr:
         return _decode_with(_dec_fattr, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class sattr:
+class sattr(_Record):
+    __slots__ = ("mode", "uid", "gid", "size", "atime", "mtime")
+    __match_args__ = ("mode", "uid", "gid", "size", "atime", "mtime")
     mode: int
     uid: int
     gid: int
     size: int
     atime: timeval
     mtime: timeval
+
+    def __init__(self, mode: int, uid: int, gid: int, size: int, atime: timeval, mtime: timeval) -> None:
+        _set_field(self, "mode", mode)
+        _set_field(self, "uid", uid)
+        _set_field(self, "gid", gid)
+        _set_field(self, "size", size)
+        _set_field(self, "atime", atime)
+        _set_field(self, "mtime", mtime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_sattr, self)
@@ -187,10 +219,15 @@ class sattr:
         return _decode_with(_dec_sattr, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class attrstat:
+class attrstat(_Record):
+    __slots__ = ("status", "attributes")
+    __match_args__ = ("status", "attributes")
     status: stat
-    attributes: fattr | None = None
+    attributes: fattr | None
+
+    def __init__(self, status: stat, attributes: fattr | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_attrstat, self)
@@ -200,10 +237,15 @@ class attrstat:
         return _decode_with(_dec_attrstat, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class diropargs:
+class diropargs(_Record):
+    __slots__ = ("dir", "name")
+    __match_args__ = ("dir", "name")
     dir: bytes
     name: bytes
+
+    def __init__(self, dir: bytes, name: bytes) -> None:
+        _set_field(self, "dir", dir)
+        _set_field(self, "name", name)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_diropargs, self)
@@ -213,10 +255,15 @@ class diropargs:
         return _decode_with(_dec_diropargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class diropokres:
+class diropokres(_Record):
+    __slots__ = ("file", "attributes")
+    __match_args__ = ("file", "attributes")
     file: bytes
     attributes: fattr
+
+    def __init__(self, file: bytes, attributes: fattr) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_diropokres, self)
@@ -226,10 +273,15 @@ class diropokres:
         return _decode_with(_dec_diropokres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class diropres:
+class diropres(_Record):
+    __slots__ = ("status", "diropok")
+    __match_args__ = ("status", "diropok")
     status: stat
-    diropok: diropokres | None = None
+    diropok: diropokres | None
+
+    def __init__(self, status: stat, diropok: diropokres | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "diropok", diropok)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_diropres, self)
@@ -239,10 +291,15 @@ class diropres:
         return _decode_with(_dec_diropres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class sattrargs:
+class sattrargs(_Record):
+    __slots__ = ("file", "attributes")
+    __match_args__ = ("file", "attributes")
     file: bytes
     attributes: sattr
+
+    def __init__(self, file: bytes, attributes: sattr) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_sattrargs, self)
@@ -252,10 +309,15 @@ class sattrargs:
         return _decode_with(_dec_sattrargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readlinkres:
+class readlinkres(_Record):
+    __slots__ = ("status", "data")
+    __match_args__ = ("status", "data")
     status: stat
-    data: bytes | None = None
+    data: bytes | None
+
+    def __init__(self, status: stat, data: bytes | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readlinkres, self)
@@ -265,12 +327,19 @@ class readlinkres:
         return _decode_with(_dec_readlinkres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readargs:
+class readargs(_Record):
+    __slots__ = ("file", "offset", "count", "totalcount")
+    __match_args__ = ("file", "offset", "count", "totalcount")
     file: bytes
     offset: int
     count: int
     totalcount: int
+
+    def __init__(self, file: bytes, offset: int, count: int, totalcount: int) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "offset", offset)
+        _set_field(self, "count", count)
+        _set_field(self, "totalcount", totalcount)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readargs, self)
@@ -280,10 +349,15 @@ class readargs:
         return _decode_with(_dec_readargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readokres:
+class readokres(_Record):
+    __slots__ = ("attributes", "data")
+    __match_args__ = ("attributes", "data")
     attributes: fattr
     data: bytes
+
+    def __init__(self, attributes: fattr, data: bytes) -> None:
+        _set_field(self, "attributes", attributes)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readokres, self)
@@ -293,10 +367,15 @@ class readokres:
         return _decode_with(_dec_readokres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readres:
+class readres(_Record):
+    __slots__ = ("status", "reply")
+    __match_args__ = ("status", "reply")
     status: stat
-    reply: readokres | None = None
+    reply: readokres | None
+
+    def __init__(self, status: stat, reply: readokres | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "reply", reply)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readres, self)
@@ -306,13 +385,21 @@ class readres:
         return _decode_with(_dec_readres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class writeargs:
+class writeargs(_Record):
+    __slots__ = ("file", "beginoffset", "offset", "totalcount", "data")
+    __match_args__ = ("file", "beginoffset", "offset", "totalcount", "data")
     file: bytes
     beginoffset: int
     offset: int
     totalcount: int
     data: bytes
+
+    def __init__(self, file: bytes, beginoffset: int, offset: int, totalcount: int, data: bytes) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "beginoffset", beginoffset)
+        _set_field(self, "offset", offset)
+        _set_field(self, "totalcount", totalcount)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_writeargs, self)
@@ -322,10 +409,15 @@ class writeargs:
         return _decode_with(_dec_writeargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class createargs:
+class createargs(_Record):
+    __slots__ = ("where", "attributes")
+    __match_args__ = ("where", "attributes")
     where: diropargs
     attributes: sattr
+
+    def __init__(self, where: diropargs, attributes: sattr) -> None:
+        _set_field(self, "where", where)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_createargs, self)
@@ -335,10 +427,15 @@ class createargs:
         return _decode_with(_dec_createargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class renameargs:
+class renameargs(_Record):
+    __slots__ = ("from_", "to")
+    __match_args__ = ("from_", "to")
     from_: diropargs
     to: diropargs
+
+    def __init__(self, from_: diropargs, to: diropargs) -> None:
+        _set_field(self, "from_", from_)
+        _set_field(self, "to", to)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_renameargs, self)
@@ -348,10 +445,15 @@ class renameargs:
         return _decode_with(_dec_renameargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class linkargs:
+class linkargs(_Record):
+    __slots__ = ("from_", "to")
+    __match_args__ = ("from_", "to")
     from_: bytes
     to: diropargs
+
+    def __init__(self, from_: bytes, to: diropargs) -> None:
+        _set_field(self, "from_", from_)
+        _set_field(self, "to", to)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_linkargs, self)
@@ -361,11 +463,17 @@ class linkargs:
         return _decode_with(_dec_linkargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class symlinkargs:
+class symlinkargs(_Record):
+    __slots__ = ("from_", "to", "attributes")
+    __match_args__ = ("from_", "to", "attributes")
     from_: diropargs
     to: bytes
     attributes: sattr
+
+    def __init__(self, from_: diropargs, to: bytes, attributes: sattr) -> None:
+        _set_field(self, "from_", from_)
+        _set_field(self, "to", to)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_symlinkargs, self)
@@ -375,11 +483,17 @@ class symlinkargs:
         return _decode_with(_dec_symlinkargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readdirargs:
+class readdirargs(_Record):
+    __slots__ = ("dir", "cookie", "count")
+    __match_args__ = ("dir", "cookie", "count")
     dir: bytes
     cookie: bytes
     count: int
+
+    def __init__(self, dir: bytes, cookie: bytes, count: int) -> None:
+        _set_field(self, "dir", dir)
+        _set_field(self, "cookie", cookie)
+        _set_field(self, "count", count)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readdirargs, self)
@@ -389,13 +503,19 @@ class readdirargs:
         return _decode_with(_dec_readdirargs, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class entry:
+class entry(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("fileid", "name", "cookie")
+    __match_args__ = ("fileid", "name", "cookie")
     fileid: int
     name: bytes
     cookie: bytes
+
+    def __init__(self, fileid: int, name: bytes, cookie: bytes) -> None:
+        _set_field(self, "fileid", fileid)
+        _set_field(self, "name", name)
+        _set_field(self, "cookie", cookie)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_entry, self)
@@ -405,10 +525,15 @@ class entry:
         return _decode_with(_dec_entry, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readdirokres:
+class readdirokres(_Record):
+    __slots__ = ("entries", "eof")
+    __match_args__ = ("entries", "eof")
     entries: list[entry]
     eof: bool
+
+    def __init__(self, entries: list[entry], eof: bool) -> None:
+        _set_field(self, "entries", entries)
+        _set_field(self, "eof", eof)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readdirokres, self)
@@ -418,10 +543,15 @@ class readdirokres:
         return _decode_with(_dec_readdirokres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class readdirres:
+class readdirres(_Record):
+    __slots__ = ("status", "readdirok")
+    __match_args__ = ("status", "readdirok")
     status: stat
-    readdirok: readdirokres | None = None
+    readdirok: readdirokres | None
+
+    def __init__(self, status: stat, readdirok: readdirokres | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "readdirok", readdirok)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_readdirres, self)
@@ -431,13 +561,21 @@ class readdirres:
         return _decode_with(_dec_readdirres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class statfsokres:
+class statfsokres(_Record):
+    __slots__ = ("tsize", "bsize", "blocks", "bfree", "bavail")
+    __match_args__ = ("tsize", "bsize", "blocks", "bfree", "bavail")
     tsize: int
     bsize: int
     blocks: int
     bfree: int
     bavail: int
+
+    def __init__(self, tsize: int, bsize: int, blocks: int, bfree: int, bavail: int) -> None:
+        _set_field(self, "tsize", tsize)
+        _set_field(self, "bsize", bsize)
+        _set_field(self, "blocks", blocks)
+        _set_field(self, "bfree", bfree)
+        _set_field(self, "bavail", bavail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_statfsokres, self)
@@ -447,10 +585,15 @@ class statfsokres:
         return _decode_with(_dec_statfsokres, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class statfsres:
+class statfsres(_Record):
+    __slots__ = ("status", "info")
+    __match_args__ = ("status", "info")
     status: stat
-    info: statfsokres | None = None
+    info: statfsokres | None
+
+    def __init__(self, status: stat, info: statfsokres | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "info", info)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_statfsres, self)

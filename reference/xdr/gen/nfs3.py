@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from enum import IntEnum as _IntEnum
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
@@ -20,10 +19,12 @@ from reference.xdr.runtime import TRUE as _TRUE
 from reference.xdr.runtime import U32 as _U32
 from reference.xdr.runtime import U64 as _U64
 from reference.xdr.runtime import EnumTable as _EnumTable
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_void as _decode_void
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_void as _encode_void
 from reference.xdr.runtime import encode_with as _encode_with
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import too_long as _too_long
 from reference.xdr.runtime import truncated as _truncated
 from reference.rpc.stubs import CallContext as _CallContext
@@ -215,10 +216,15 @@ _E_createmode3: _EnumTable[createmode3] = _EnumTable(
 )
 
 
-@_dataclass(frozen=True, slots=True)
-class specdata3:
+class specdata3(_Record):
+    __slots__ = ("specdata1", "specdata2")
+    __match_args__ = ("specdata1", "specdata2")
     specdata1: int
     specdata2: int
+
+    def __init__(self, specdata1: int, specdata2: int) -> None:
+        _set_field(self, "specdata1", specdata1)
+        _set_field(self, "specdata2", specdata2)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_specdata3, self)
@@ -228,9 +234,13 @@ class specdata3:
         return _decode_with(_dec_specdata3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class nfs_fh3:
+class nfs_fh3(_Record):
+    __slots__ = ("data",)
+    __match_args__ = ("data",)
     data: bytes
+
+    def __init__(self, data: bytes) -> None:
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_nfs_fh3, self)
@@ -240,10 +250,15 @@ class nfs_fh3:
         return _decode_with(_dec_nfs_fh3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class nfstime3:
+class nfstime3(_Record):
+    __slots__ = ("seconds", "nseconds")
+    __match_args__ = ("seconds", "nseconds")
     seconds: int
     nseconds: int
+
+    def __init__(self, seconds: int, nseconds: int) -> None:
+        _set_field(self, "seconds", seconds)
+        _set_field(self, "nseconds", nseconds)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_nfstime3, self)
@@ -253,8 +268,9 @@ class nfstime3:
         return _decode_with(_dec_nfstime3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class fattr3:
+class fattr3(_Record):
+    __slots__ = ("type", "mode", "nlink", "uid", "gid", "size", "used", "rdev", "fsid", "fileid", "atime", "mtime", "ctime")
+    __match_args__ = ("type", "mode", "nlink", "uid", "gid", "size", "used", "rdev", "fsid", "fileid", "atime", "mtime", "ctime")
     type: ftype3
     mode: int
     nlink: int
@@ -269,6 +285,21 @@ class fattr3:
     mtime: nfstime3
     ctime: nfstime3
 
+    def __init__(self, type: ftype3, mode: int, nlink: int, uid: int, gid: int, size: int, used: int, rdev: specdata3, fsid: int, fileid: int, atime: nfstime3, mtime: nfstime3, ctime: nfstime3) -> None:
+        _set_field(self, "type", type)
+        _set_field(self, "mode", mode)
+        _set_field(self, "nlink", nlink)
+        _set_field(self, "uid", uid)
+        _set_field(self, "gid", gid)
+        _set_field(self, "size", size)
+        _set_field(self, "used", used)
+        _set_field(self, "rdev", rdev)
+        _set_field(self, "fsid", fsid)
+        _set_field(self, "fileid", fileid)
+        _set_field(self, "atime", atime)
+        _set_field(self, "mtime", mtime)
+        _set_field(self, "ctime", ctime)
+
     def encode(self) -> bytes:
         return _encode_with(_enc_fattr3, self)
 
@@ -277,10 +308,15 @@ class fattr3:
         return _decode_with(_dec_fattr3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class post_op_attr:
+class post_op_attr(_Record):
+    __slots__ = ("attributes_follow", "attributes")
+    __match_args__ = ("attributes_follow", "attributes")
     attributes_follow: bool
-    attributes: fattr3 | None = None
+    attributes: fattr3 | None
+
+    def __init__(self, attributes_follow: bool, attributes: fattr3 | None = None) -> None:
+        _set_field(self, "attributes_follow", attributes_follow)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_post_op_attr, self)
@@ -290,11 +326,17 @@ class post_op_attr:
         return _decode_with(_dec_post_op_attr, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class wcc_attr:
+class wcc_attr(_Record):
+    __slots__ = ("size", "mtime", "ctime")
+    __match_args__ = ("size", "mtime", "ctime")
     size: int
     mtime: nfstime3
     ctime: nfstime3
+
+    def __init__(self, size: int, mtime: nfstime3, ctime: nfstime3) -> None:
+        _set_field(self, "size", size)
+        _set_field(self, "mtime", mtime)
+        _set_field(self, "ctime", ctime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_wcc_attr, self)
@@ -304,10 +346,15 @@ class wcc_attr:
         return _decode_with(_dec_wcc_attr, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class pre_op_attr:
+class pre_op_attr(_Record):
+    __slots__ = ("attributes_follow", "attributes")
+    __match_args__ = ("attributes_follow", "attributes")
     attributes_follow: bool
-    attributes: wcc_attr | None = None
+    attributes: wcc_attr | None
+
+    def __init__(self, attributes_follow: bool, attributes: wcc_attr | None = None) -> None:
+        _set_field(self, "attributes_follow", attributes_follow)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_pre_op_attr, self)
@@ -317,10 +364,15 @@ class pre_op_attr:
         return _decode_with(_dec_pre_op_attr, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class wcc_data:
+class wcc_data(_Record):
+    __slots__ = ("before", "after")
+    __match_args__ = ("before", "after")
     before: pre_op_attr
     after: post_op_attr
+
+    def __init__(self, before: pre_op_attr, after: post_op_attr) -> None:
+        _set_field(self, "before", before)
+        _set_field(self, "after", after)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_wcc_data, self)
@@ -330,10 +382,15 @@ class wcc_data:
         return _decode_with(_dec_wcc_data, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class post_op_fh3:
+class post_op_fh3(_Record):
+    __slots__ = ("handle_follows", "handle")
+    __match_args__ = ("handle_follows", "handle")
     handle_follows: bool
-    handle: nfs_fh3 | None = None
+    handle: nfs_fh3 | None
+
+    def __init__(self, handle_follows: bool, handle: nfs_fh3 | None = None) -> None:
+        _set_field(self, "handle_follows", handle_follows)
+        _set_field(self, "handle", handle)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_post_op_fh3, self)
@@ -343,10 +400,15 @@ class post_op_fh3:
         return _decode_with(_dec_post_op_fh3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_mode3:
+class set_mode3(_Record):
+    __slots__ = ("set_it", "mode")
+    __match_args__ = ("set_it", "mode")
     set_it: bool
-    mode: int | None = None
+    mode: int | None
+
+    def __init__(self, set_it: bool, mode: int | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "mode", mode)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_mode3, self)
@@ -356,10 +418,15 @@ class set_mode3:
         return _decode_with(_dec_set_mode3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_uid3:
+class set_uid3(_Record):
+    __slots__ = ("set_it", "uid")
+    __match_args__ = ("set_it", "uid")
     set_it: bool
-    uid: int | None = None
+    uid: int | None
+
+    def __init__(self, set_it: bool, uid: int | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "uid", uid)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_uid3, self)
@@ -369,10 +436,15 @@ class set_uid3:
         return _decode_with(_dec_set_uid3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_gid3:
+class set_gid3(_Record):
+    __slots__ = ("set_it", "gid")
+    __match_args__ = ("set_it", "gid")
     set_it: bool
-    gid: int | None = None
+    gid: int | None
+
+    def __init__(self, set_it: bool, gid: int | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "gid", gid)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_gid3, self)
@@ -382,10 +454,15 @@ class set_gid3:
         return _decode_with(_dec_set_gid3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_size3:
+class set_size3(_Record):
+    __slots__ = ("set_it", "size")
+    __match_args__ = ("set_it", "size")
     set_it: bool
-    size: int | None = None
+    size: int | None
+
+    def __init__(self, set_it: bool, size: int | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "size", size)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_size3, self)
@@ -395,10 +472,15 @@ class set_size3:
         return _decode_with(_dec_set_size3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_atime:
+class set_atime(_Record):
+    __slots__ = ("set_it", "atime")
+    __match_args__ = ("set_it", "atime")
     set_it: time_how
-    atime: nfstime3 | None = None
+    atime: nfstime3 | None
+
+    def __init__(self, set_it: time_how, atime: nfstime3 | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "atime", atime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_atime, self)
@@ -408,10 +490,15 @@ class set_atime:
         return _decode_with(_dec_set_atime, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class set_mtime:
+class set_mtime(_Record):
+    __slots__ = ("set_it", "mtime")
+    __match_args__ = ("set_it", "mtime")
     set_it: time_how
-    mtime: nfstime3 | None = None
+    mtime: nfstime3 | None
+
+    def __init__(self, set_it: time_how, mtime: nfstime3 | None = None) -> None:
+        _set_field(self, "set_it", set_it)
+        _set_field(self, "mtime", mtime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_set_mtime, self)
@@ -421,14 +508,23 @@ class set_mtime:
         return _decode_with(_dec_set_mtime, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class sattr3:
+class sattr3(_Record):
+    __slots__ = ("mode", "uid", "gid", "size", "atime", "mtime")
+    __match_args__ = ("mode", "uid", "gid", "size", "atime", "mtime")
     mode: set_mode3
     uid: set_uid3
     gid: set_gid3
     size: set_size3
     atime: set_atime
     mtime: set_mtime
+
+    def __init__(self, mode: set_mode3, uid: set_uid3, gid: set_gid3, size: set_size3, atime: set_atime, mtime: set_mtime) -> None:
+        _set_field(self, "mode", mode)
+        _set_field(self, "uid", uid)
+        _set_field(self, "gid", gid)
+        _set_field(self, "size", size)
+        _set_field(self, "atime", atime)
+        _set_field(self, "mtime", mtime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_sattr3, self)
@@ -438,10 +534,15 @@ class sattr3:
         return _decode_with(_dec_sattr3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class diropargs3:
+class diropargs3(_Record):
+    __slots__ = ("dir", "name")
+    __match_args__ = ("dir", "name")
     dir: nfs_fh3
     name: bytes
+
+    def __init__(self, dir: nfs_fh3, name: bytes) -> None:
+        _set_field(self, "dir", dir)
+        _set_field(self, "name", name)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_diropargs3, self)
@@ -451,9 +552,13 @@ class diropargs3:
         return _decode_with(_dec_diropargs3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class GETATTR3args:
+class GETATTR3args(_Record):
+    __slots__ = ("object",)
+    __match_args__ = ("object",)
     object: nfs_fh3
+
+    def __init__(self, object: nfs_fh3) -> None:
+        _set_field(self, "object", object)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_GETATTR3args, self)
@@ -463,9 +568,13 @@ class GETATTR3args:
         return _decode_with(_dec_GETATTR3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class GETATTR3resok:
+class GETATTR3resok(_Record):
+    __slots__ = ("obj_attributes",)
+    __match_args__ = ("obj_attributes",)
     obj_attributes: fattr3
+
+    def __init__(self, obj_attributes: fattr3) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_GETATTR3resok, self)
@@ -475,10 +584,15 @@ class GETATTR3resok:
         return _decode_with(_dec_GETATTR3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class GETATTR3res:
+class GETATTR3res(_Record):
+    __slots__ = ("status", "resok")
+    __match_args__ = ("status", "resok")
     status: nfsstat3
-    resok: GETATTR3resok | None = None
+    resok: GETATTR3resok | None
+
+    def __init__(self, status: nfsstat3, resok: GETATTR3resok | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_GETATTR3res, self)
@@ -488,10 +602,15 @@ class GETATTR3res:
         return _decode_with(_dec_GETATTR3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class sattrguard3:
+class sattrguard3(_Record):
+    __slots__ = ("check", "obj_ctime")
+    __match_args__ = ("check", "obj_ctime")
     check: bool
-    obj_ctime: nfstime3 | None = None
+    obj_ctime: nfstime3 | None
+
+    def __init__(self, check: bool, obj_ctime: nfstime3 | None = None) -> None:
+        _set_field(self, "check", check)
+        _set_field(self, "obj_ctime", obj_ctime)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_sattrguard3, self)
@@ -501,11 +620,17 @@ class sattrguard3:
         return _decode_with(_dec_sattrguard3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SETATTR3args:
+class SETATTR3args(_Record):
+    __slots__ = ("object", "new_attributes", "guard")
+    __match_args__ = ("object", "new_attributes", "guard")
     object: nfs_fh3
     new_attributes: sattr3
     guard: sattrguard3
+
+    def __init__(self, object: nfs_fh3, new_attributes: sattr3, guard: sattrguard3) -> None:
+        _set_field(self, "object", object)
+        _set_field(self, "new_attributes", new_attributes)
+        _set_field(self, "guard", guard)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SETATTR3args, self)
@@ -515,9 +640,13 @@ class SETATTR3args:
         return _decode_with(_dec_SETATTR3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SETATTR3resok:
+class SETATTR3resok(_Record):
+    __slots__ = ("obj_wcc",)
+    __match_args__ = ("obj_wcc",)
     obj_wcc: wcc_data
+
+    def __init__(self, obj_wcc: wcc_data) -> None:
+        _set_field(self, "obj_wcc", obj_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SETATTR3resok, self)
@@ -527,9 +656,13 @@ class SETATTR3resok:
         return _decode_with(_dec_SETATTR3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SETATTR3resfail:
+class SETATTR3resfail(_Record):
+    __slots__ = ("obj_wcc",)
+    __match_args__ = ("obj_wcc",)
     obj_wcc: wcc_data
+
+    def __init__(self, obj_wcc: wcc_data) -> None:
+        _set_field(self, "obj_wcc", obj_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SETATTR3resfail, self)
@@ -539,11 +672,17 @@ class SETATTR3resfail:
         return _decode_with(_dec_SETATTR3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SETATTR3res:
+class SETATTR3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: SETATTR3resok | None = None
-    resfail: SETATTR3resfail | None = None
+    resok: SETATTR3resok | None
+    resfail: SETATTR3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: SETATTR3resok | None = None, resfail: SETATTR3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SETATTR3res, self)
@@ -553,9 +692,13 @@ class SETATTR3res:
         return _decode_with(_dec_SETATTR3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LOOKUP3args:
+class LOOKUP3args(_Record):
+    __slots__ = ("what",)
+    __match_args__ = ("what",)
     what: diropargs3
+
+    def __init__(self, what: diropargs3) -> None:
+        _set_field(self, "what", what)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LOOKUP3args, self)
@@ -565,11 +708,17 @@ class LOOKUP3args:
         return _decode_with(_dec_LOOKUP3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LOOKUP3resok:
+class LOOKUP3resok(_Record):
+    __slots__ = ("object", "obj_attributes", "dir_attributes")
+    __match_args__ = ("object", "obj_attributes", "dir_attributes")
     object: nfs_fh3
     obj_attributes: post_op_attr
     dir_attributes: post_op_attr
+
+    def __init__(self, object: nfs_fh3, obj_attributes: post_op_attr, dir_attributes: post_op_attr) -> None:
+        _set_field(self, "object", object)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "dir_attributes", dir_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LOOKUP3resok, self)
@@ -579,9 +728,13 @@ class LOOKUP3resok:
         return _decode_with(_dec_LOOKUP3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LOOKUP3resfail:
+class LOOKUP3resfail(_Record):
+    __slots__ = ("dir_attributes",)
+    __match_args__ = ("dir_attributes",)
     dir_attributes: post_op_attr
+
+    def __init__(self, dir_attributes: post_op_attr) -> None:
+        _set_field(self, "dir_attributes", dir_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LOOKUP3resfail, self)
@@ -591,11 +744,17 @@ class LOOKUP3resfail:
         return _decode_with(_dec_LOOKUP3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LOOKUP3res:
+class LOOKUP3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: LOOKUP3resok | None = None
-    resfail: LOOKUP3resfail | None = None
+    resok: LOOKUP3resok | None
+    resfail: LOOKUP3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: LOOKUP3resok | None = None, resfail: LOOKUP3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LOOKUP3res, self)
@@ -605,10 +764,15 @@ class LOOKUP3res:
         return _decode_with(_dec_LOOKUP3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class ACCESS3args:
+class ACCESS3args(_Record):
+    __slots__ = ("object", "access")
+    __match_args__ = ("object", "access")
     object: nfs_fh3
     access: int
+
+    def __init__(self, object: nfs_fh3, access: int) -> None:
+        _set_field(self, "object", object)
+        _set_field(self, "access", access)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_ACCESS3args, self)
@@ -618,10 +782,15 @@ class ACCESS3args:
         return _decode_with(_dec_ACCESS3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class ACCESS3resok:
+class ACCESS3resok(_Record):
+    __slots__ = ("obj_attributes", "access")
+    __match_args__ = ("obj_attributes", "access")
     obj_attributes: post_op_attr
     access: int
+
+    def __init__(self, obj_attributes: post_op_attr, access: int) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "access", access)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_ACCESS3resok, self)
@@ -631,9 +800,13 @@ class ACCESS3resok:
         return _decode_with(_dec_ACCESS3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class ACCESS3resfail:
+class ACCESS3resfail(_Record):
+    __slots__ = ("obj_attributes",)
+    __match_args__ = ("obj_attributes",)
     obj_attributes: post_op_attr
+
+    def __init__(self, obj_attributes: post_op_attr) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_ACCESS3resfail, self)
@@ -643,11 +816,17 @@ class ACCESS3resfail:
         return _decode_with(_dec_ACCESS3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class ACCESS3res:
+class ACCESS3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: ACCESS3resok | None = None
-    resfail: ACCESS3resfail | None = None
+    resok: ACCESS3resok | None
+    resfail: ACCESS3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: ACCESS3resok | None = None, resfail: ACCESS3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_ACCESS3res, self)
@@ -657,9 +836,13 @@ class ACCESS3res:
         return _decode_with(_dec_ACCESS3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READLINK3args:
+class READLINK3args(_Record):
+    __slots__ = ("symlink",)
+    __match_args__ = ("symlink",)
     symlink: nfs_fh3
+
+    def __init__(self, symlink: nfs_fh3) -> None:
+        _set_field(self, "symlink", symlink)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READLINK3args, self)
@@ -669,10 +852,15 @@ class READLINK3args:
         return _decode_with(_dec_READLINK3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READLINK3resok:
+class READLINK3resok(_Record):
+    __slots__ = ("symlink_attributes", "data")
+    __match_args__ = ("symlink_attributes", "data")
     symlink_attributes: post_op_attr
     data: bytes
+
+    def __init__(self, symlink_attributes: post_op_attr, data: bytes) -> None:
+        _set_field(self, "symlink_attributes", symlink_attributes)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READLINK3resok, self)
@@ -682,9 +870,13 @@ class READLINK3resok:
         return _decode_with(_dec_READLINK3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READLINK3resfail:
+class READLINK3resfail(_Record):
+    __slots__ = ("symlink_attributes",)
+    __match_args__ = ("symlink_attributes",)
     symlink_attributes: post_op_attr
+
+    def __init__(self, symlink_attributes: post_op_attr) -> None:
+        _set_field(self, "symlink_attributes", symlink_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READLINK3resfail, self)
@@ -694,11 +886,17 @@ class READLINK3resfail:
         return _decode_with(_dec_READLINK3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READLINK3res:
+class READLINK3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: READLINK3resok | None = None
-    resfail: READLINK3resfail | None = None
+    resok: READLINK3resok | None
+    resfail: READLINK3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: READLINK3resok | None = None, resfail: READLINK3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READLINK3res, self)
@@ -708,11 +906,17 @@ class READLINK3res:
         return _decode_with(_dec_READLINK3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READ3args:
+class READ3args(_Record):
+    __slots__ = ("file", "offset", "count")
+    __match_args__ = ("file", "offset", "count")
     file: nfs_fh3
     offset: int
     count: int
+
+    def __init__(self, file: nfs_fh3, offset: int, count: int) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "offset", offset)
+        _set_field(self, "count", count)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READ3args, self)
@@ -722,12 +926,19 @@ class READ3args:
         return _decode_with(_dec_READ3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READ3resok:
+class READ3resok(_Record):
+    __slots__ = ("file_attributes", "count", "eof", "data")
+    __match_args__ = ("file_attributes", "count", "eof", "data")
     file_attributes: post_op_attr
     count: int
     eof: bool
     data: bytes
+
+    def __init__(self, file_attributes: post_op_attr, count: int, eof: bool, data: bytes) -> None:
+        _set_field(self, "file_attributes", file_attributes)
+        _set_field(self, "count", count)
+        _set_field(self, "eof", eof)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READ3resok, self)
@@ -737,9 +948,13 @@ class READ3resok:
         return _decode_with(_dec_READ3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READ3resfail:
+class READ3resfail(_Record):
+    __slots__ = ("file_attributes",)
+    __match_args__ = ("file_attributes",)
     file_attributes: post_op_attr
+
+    def __init__(self, file_attributes: post_op_attr) -> None:
+        _set_field(self, "file_attributes", file_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READ3resfail, self)
@@ -749,11 +964,17 @@ class READ3resfail:
         return _decode_with(_dec_READ3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READ3res:
+class READ3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: READ3resok | None = None
-    resfail: READ3resfail | None = None
+    resok: READ3resok | None
+    resfail: READ3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: READ3resok | None = None, resfail: READ3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READ3res, self)
@@ -763,13 +984,21 @@ class READ3res:
         return _decode_with(_dec_READ3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class WRITE3args:
+class WRITE3args(_Record):
+    __slots__ = ("file", "offset", "count", "stable", "data")
+    __match_args__ = ("file", "offset", "count", "stable", "data")
     file: nfs_fh3
     offset: int
     count: int
     stable: stable_how
     data: bytes
+
+    def __init__(self, file: nfs_fh3, offset: int, count: int, stable: stable_how, data: bytes) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "offset", offset)
+        _set_field(self, "count", count)
+        _set_field(self, "stable", stable)
+        _set_field(self, "data", data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_WRITE3args, self)
@@ -779,12 +1008,19 @@ class WRITE3args:
         return _decode_with(_dec_WRITE3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class WRITE3resok:
+class WRITE3resok(_Record):
+    __slots__ = ("file_wcc", "count", "committed", "verf")
+    __match_args__ = ("file_wcc", "count", "committed", "verf")
     file_wcc: wcc_data
     count: int
     committed: stable_how
     verf: bytes
+
+    def __init__(self, file_wcc: wcc_data, count: int, committed: stable_how, verf: bytes) -> None:
+        _set_field(self, "file_wcc", file_wcc)
+        _set_field(self, "count", count)
+        _set_field(self, "committed", committed)
+        _set_field(self, "verf", verf)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_WRITE3resok, self)
@@ -794,9 +1030,13 @@ class WRITE3resok:
         return _decode_with(_dec_WRITE3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class WRITE3resfail:
+class WRITE3resfail(_Record):
+    __slots__ = ("file_wcc",)
+    __match_args__ = ("file_wcc",)
     file_wcc: wcc_data
+
+    def __init__(self, file_wcc: wcc_data) -> None:
+        _set_field(self, "file_wcc", file_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_WRITE3resfail, self)
@@ -806,11 +1046,17 @@ class WRITE3resfail:
         return _decode_with(_dec_WRITE3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class WRITE3res:
+class WRITE3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: WRITE3resok | None = None
-    resfail: WRITE3resfail | None = None
+    resok: WRITE3resok | None
+    resfail: WRITE3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: WRITE3resok | None = None, resfail: WRITE3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_WRITE3res, self)
@@ -820,11 +1066,17 @@ class WRITE3res:
         return _decode_with(_dec_WRITE3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class createhow3:
+class createhow3(_Record):
+    __slots__ = ("mode", "obj_attributes", "verf")
+    __match_args__ = ("mode", "obj_attributes", "verf")
     mode: createmode3
-    obj_attributes: sattr3 | None = None
-    verf: bytes | None = None
+    obj_attributes: sattr3 | None
+    verf: bytes | None
+
+    def __init__(self, mode: createmode3, obj_attributes: sattr3 | None = None, verf: bytes | None = None) -> None:
+        _set_field(self, "mode", mode)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "verf", verf)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_createhow3, self)
@@ -834,10 +1086,15 @@ class createhow3:
         return _decode_with(_dec_createhow3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class CREATE3args:
+class CREATE3args(_Record):
+    __slots__ = ("where", "how")
+    __match_args__ = ("where", "how")
     where: diropargs3
     how: createhow3
+
+    def __init__(self, where: diropargs3, how: createhow3) -> None:
+        _set_field(self, "where", where)
+        _set_field(self, "how", how)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_CREATE3args, self)
@@ -847,11 +1104,17 @@ class CREATE3args:
         return _decode_with(_dec_CREATE3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class CREATE3resok:
+class CREATE3resok(_Record):
+    __slots__ = ("obj", "obj_attributes", "dir_wcc")
+    __match_args__ = ("obj", "obj_attributes", "dir_wcc")
     obj: post_op_fh3
     obj_attributes: post_op_attr
     dir_wcc: wcc_data
+
+    def __init__(self, obj: post_op_fh3, obj_attributes: post_op_attr, dir_wcc: wcc_data) -> None:
+        _set_field(self, "obj", obj)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_CREATE3resok, self)
@@ -861,9 +1124,13 @@ class CREATE3resok:
         return _decode_with(_dec_CREATE3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class CREATE3resfail:
+class CREATE3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_CREATE3resfail, self)
@@ -873,11 +1140,17 @@ class CREATE3resfail:
         return _decode_with(_dec_CREATE3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class CREATE3res:
+class CREATE3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: CREATE3resok | None = None
-    resfail: CREATE3resfail | None = None
+    resok: CREATE3resok | None
+    resfail: CREATE3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: CREATE3resok | None = None, resfail: CREATE3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_CREATE3res, self)
@@ -887,10 +1160,15 @@ class CREATE3res:
         return _decode_with(_dec_CREATE3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKDIR3args:
+class MKDIR3args(_Record):
+    __slots__ = ("where", "attributes")
+    __match_args__ = ("where", "attributes")
     where: diropargs3
     attributes: sattr3
+
+    def __init__(self, where: diropargs3, attributes: sattr3) -> None:
+        _set_field(self, "where", where)
+        _set_field(self, "attributes", attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKDIR3args, self)
@@ -900,11 +1178,17 @@ class MKDIR3args:
         return _decode_with(_dec_MKDIR3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKDIR3resok:
+class MKDIR3resok(_Record):
+    __slots__ = ("obj", "obj_attributes", "dir_wcc")
+    __match_args__ = ("obj", "obj_attributes", "dir_wcc")
     obj: post_op_fh3
     obj_attributes: post_op_attr
     dir_wcc: wcc_data
+
+    def __init__(self, obj: post_op_fh3, obj_attributes: post_op_attr, dir_wcc: wcc_data) -> None:
+        _set_field(self, "obj", obj)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKDIR3resok, self)
@@ -914,9 +1198,13 @@ class MKDIR3resok:
         return _decode_with(_dec_MKDIR3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKDIR3resfail:
+class MKDIR3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKDIR3resfail, self)
@@ -926,11 +1214,17 @@ class MKDIR3resfail:
         return _decode_with(_dec_MKDIR3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKDIR3res:
+class MKDIR3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: MKDIR3resok | None = None
-    resfail: MKDIR3resfail | None = None
+    resok: MKDIR3resok | None
+    resfail: MKDIR3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: MKDIR3resok | None = None, resfail: MKDIR3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKDIR3res, self)
@@ -940,10 +1234,15 @@ class MKDIR3res:
         return _decode_with(_dec_MKDIR3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class symlinkdata3:
+class symlinkdata3(_Record):
+    __slots__ = ("symlink_attributes", "symlink_data")
+    __match_args__ = ("symlink_attributes", "symlink_data")
     symlink_attributes: sattr3
     symlink_data: bytes
+
+    def __init__(self, symlink_attributes: sattr3, symlink_data: bytes) -> None:
+        _set_field(self, "symlink_attributes", symlink_attributes)
+        _set_field(self, "symlink_data", symlink_data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_symlinkdata3, self)
@@ -953,10 +1252,15 @@ class symlinkdata3:
         return _decode_with(_dec_symlinkdata3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SYMLINK3args:
+class SYMLINK3args(_Record):
+    __slots__ = ("where", "symlink")
+    __match_args__ = ("where", "symlink")
     where: diropargs3
     symlink: symlinkdata3
+
+    def __init__(self, where: diropargs3, symlink: symlinkdata3) -> None:
+        _set_field(self, "where", where)
+        _set_field(self, "symlink", symlink)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SYMLINK3args, self)
@@ -966,11 +1270,17 @@ class SYMLINK3args:
         return _decode_with(_dec_SYMLINK3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SYMLINK3resok:
+class SYMLINK3resok(_Record):
+    __slots__ = ("obj", "obj_attributes", "dir_wcc")
+    __match_args__ = ("obj", "obj_attributes", "dir_wcc")
     obj: post_op_fh3
     obj_attributes: post_op_attr
     dir_wcc: wcc_data
+
+    def __init__(self, obj: post_op_fh3, obj_attributes: post_op_attr, dir_wcc: wcc_data) -> None:
+        _set_field(self, "obj", obj)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SYMLINK3resok, self)
@@ -980,9 +1290,13 @@ class SYMLINK3resok:
         return _decode_with(_dec_SYMLINK3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SYMLINK3resfail:
+class SYMLINK3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SYMLINK3resfail, self)
@@ -992,11 +1306,17 @@ class SYMLINK3resfail:
         return _decode_with(_dec_SYMLINK3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class SYMLINK3res:
+class SYMLINK3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: SYMLINK3resok | None = None
-    resfail: SYMLINK3resfail | None = None
+    resok: SYMLINK3resok | None
+    resfail: SYMLINK3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: SYMLINK3resok | None = None, resfail: SYMLINK3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_SYMLINK3res, self)
@@ -1006,10 +1326,15 @@ class SYMLINK3res:
         return _decode_with(_dec_SYMLINK3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class devicedata3:
+class devicedata3(_Record):
+    __slots__ = ("dev_attributes", "spec")
+    __match_args__ = ("dev_attributes", "spec")
     dev_attributes: sattr3
     spec: specdata3
+
+    def __init__(self, dev_attributes: sattr3, spec: specdata3) -> None:
+        _set_field(self, "dev_attributes", dev_attributes)
+        _set_field(self, "spec", spec)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_devicedata3, self)
@@ -1019,11 +1344,17 @@ class devicedata3:
         return _decode_with(_dec_devicedata3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class mknoddata3:
+class mknoddata3(_Record):
+    __slots__ = ("type", "device", "pipe_attributes")
+    __match_args__ = ("type", "device", "pipe_attributes")
     type: ftype3
-    device: devicedata3 | None = None
-    pipe_attributes: sattr3 | None = None
+    device: devicedata3 | None
+    pipe_attributes: sattr3 | None
+
+    def __init__(self, type: ftype3, device: devicedata3 | None = None, pipe_attributes: sattr3 | None = None) -> None:
+        _set_field(self, "type", type)
+        _set_field(self, "device", device)
+        _set_field(self, "pipe_attributes", pipe_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mknoddata3, self)
@@ -1033,10 +1364,15 @@ class mknoddata3:
         return _decode_with(_dec_mknoddata3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKNOD3args:
+class MKNOD3args(_Record):
+    __slots__ = ("where", "what")
+    __match_args__ = ("where", "what")
     where: diropargs3
     what: mknoddata3
+
+    def __init__(self, where: diropargs3, what: mknoddata3) -> None:
+        _set_field(self, "where", where)
+        _set_field(self, "what", what)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKNOD3args, self)
@@ -1046,11 +1382,17 @@ class MKNOD3args:
         return _decode_with(_dec_MKNOD3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKNOD3resok:
+class MKNOD3resok(_Record):
+    __slots__ = ("obj", "obj_attributes", "dir_wcc")
+    __match_args__ = ("obj", "obj_attributes", "dir_wcc")
     obj: post_op_fh3
     obj_attributes: post_op_attr
     dir_wcc: wcc_data
+
+    def __init__(self, obj: post_op_fh3, obj_attributes: post_op_attr, dir_wcc: wcc_data) -> None:
+        _set_field(self, "obj", obj)
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKNOD3resok, self)
@@ -1060,9 +1402,13 @@ class MKNOD3resok:
         return _decode_with(_dec_MKNOD3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKNOD3resfail:
+class MKNOD3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKNOD3resfail, self)
@@ -1072,11 +1418,17 @@ class MKNOD3resfail:
         return _decode_with(_dec_MKNOD3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class MKNOD3res:
+class MKNOD3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: MKNOD3resok | None = None
-    resfail: MKNOD3resfail | None = None
+    resok: MKNOD3resok | None
+    resfail: MKNOD3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: MKNOD3resok | None = None, resfail: MKNOD3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_MKNOD3res, self)
@@ -1086,9 +1438,13 @@ class MKNOD3res:
         return _decode_with(_dec_MKNOD3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class REMOVE3args:
+class REMOVE3args(_Record):
+    __slots__ = ("object",)
+    __match_args__ = ("object",)
     object: diropargs3
+
+    def __init__(self, object: diropargs3) -> None:
+        _set_field(self, "object", object)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_REMOVE3args, self)
@@ -1098,9 +1454,13 @@ class REMOVE3args:
         return _decode_with(_dec_REMOVE3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class REMOVE3resok:
+class REMOVE3resok(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_REMOVE3resok, self)
@@ -1110,9 +1470,13 @@ class REMOVE3resok:
         return _decode_with(_dec_REMOVE3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class REMOVE3resfail:
+class REMOVE3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_REMOVE3resfail, self)
@@ -1122,11 +1486,17 @@ class REMOVE3resfail:
         return _decode_with(_dec_REMOVE3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class REMOVE3res:
+class REMOVE3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: REMOVE3resok | None = None
-    resfail: REMOVE3resfail | None = None
+    resok: REMOVE3resok | None
+    resfail: REMOVE3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: REMOVE3resok | None = None, resfail: REMOVE3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_REMOVE3res, self)
@@ -1136,9 +1506,13 @@ class REMOVE3res:
         return _decode_with(_dec_REMOVE3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RMDIR3args:
+class RMDIR3args(_Record):
+    __slots__ = ("object",)
+    __match_args__ = ("object",)
     object: diropargs3
+
+    def __init__(self, object: diropargs3) -> None:
+        _set_field(self, "object", object)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RMDIR3args, self)
@@ -1148,9 +1522,13 @@ class RMDIR3args:
         return _decode_with(_dec_RMDIR3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RMDIR3resok:
+class RMDIR3resok(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RMDIR3resok, self)
@@ -1160,9 +1538,13 @@ class RMDIR3resok:
         return _decode_with(_dec_RMDIR3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RMDIR3resfail:
+class RMDIR3resfail(_Record):
+    __slots__ = ("dir_wcc",)
+    __match_args__ = ("dir_wcc",)
     dir_wcc: wcc_data
+
+    def __init__(self, dir_wcc: wcc_data) -> None:
+        _set_field(self, "dir_wcc", dir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RMDIR3resfail, self)
@@ -1172,11 +1554,17 @@ class RMDIR3resfail:
         return _decode_with(_dec_RMDIR3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RMDIR3res:
+class RMDIR3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: RMDIR3resok | None = None
-    resfail: RMDIR3resfail | None = None
+    resok: RMDIR3resok | None
+    resfail: RMDIR3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: RMDIR3resok | None = None, resfail: RMDIR3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RMDIR3res, self)
@@ -1186,10 +1574,15 @@ class RMDIR3res:
         return _decode_with(_dec_RMDIR3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RENAME3args:
+class RENAME3args(_Record):
+    __slots__ = ("from_", "to")
+    __match_args__ = ("from_", "to")
     from_: diropargs3
     to: diropargs3
+
+    def __init__(self, from_: diropargs3, to: diropargs3) -> None:
+        _set_field(self, "from_", from_)
+        _set_field(self, "to", to)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RENAME3args, self)
@@ -1199,10 +1592,15 @@ class RENAME3args:
         return _decode_with(_dec_RENAME3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RENAME3resok:
+class RENAME3resok(_Record):
+    __slots__ = ("fromdir_wcc", "todir_wcc")
+    __match_args__ = ("fromdir_wcc", "todir_wcc")
     fromdir_wcc: wcc_data
     todir_wcc: wcc_data
+
+    def __init__(self, fromdir_wcc: wcc_data, todir_wcc: wcc_data) -> None:
+        _set_field(self, "fromdir_wcc", fromdir_wcc)
+        _set_field(self, "todir_wcc", todir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RENAME3resok, self)
@@ -1212,10 +1610,15 @@ class RENAME3resok:
         return _decode_with(_dec_RENAME3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RENAME3resfail:
+class RENAME3resfail(_Record):
+    __slots__ = ("fromdir_wcc", "todir_wcc")
+    __match_args__ = ("fromdir_wcc", "todir_wcc")
     fromdir_wcc: wcc_data
     todir_wcc: wcc_data
+
+    def __init__(self, fromdir_wcc: wcc_data, todir_wcc: wcc_data) -> None:
+        _set_field(self, "fromdir_wcc", fromdir_wcc)
+        _set_field(self, "todir_wcc", todir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RENAME3resfail, self)
@@ -1225,11 +1628,17 @@ class RENAME3resfail:
         return _decode_with(_dec_RENAME3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class RENAME3res:
+class RENAME3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: RENAME3resok | None = None
-    resfail: RENAME3resfail | None = None
+    resok: RENAME3resok | None
+    resfail: RENAME3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: RENAME3resok | None = None, resfail: RENAME3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_RENAME3res, self)
@@ -1239,10 +1648,15 @@ class RENAME3res:
         return _decode_with(_dec_RENAME3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LINK3args:
+class LINK3args(_Record):
+    __slots__ = ("file", "link")
+    __match_args__ = ("file", "link")
     file: nfs_fh3
     link: diropargs3
+
+    def __init__(self, file: nfs_fh3, link: diropargs3) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "link", link)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LINK3args, self)
@@ -1252,10 +1666,15 @@ class LINK3args:
         return _decode_with(_dec_LINK3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LINK3resok:
+class LINK3resok(_Record):
+    __slots__ = ("file_attributes", "linkdir_wcc")
+    __match_args__ = ("file_attributes", "linkdir_wcc")
     file_attributes: post_op_attr
     linkdir_wcc: wcc_data
+
+    def __init__(self, file_attributes: post_op_attr, linkdir_wcc: wcc_data) -> None:
+        _set_field(self, "file_attributes", file_attributes)
+        _set_field(self, "linkdir_wcc", linkdir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LINK3resok, self)
@@ -1265,10 +1684,15 @@ class LINK3resok:
         return _decode_with(_dec_LINK3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LINK3resfail:
+class LINK3resfail(_Record):
+    __slots__ = ("file_attributes", "linkdir_wcc")
+    __match_args__ = ("file_attributes", "linkdir_wcc")
     file_attributes: post_op_attr
     linkdir_wcc: wcc_data
+
+    def __init__(self, file_attributes: post_op_attr, linkdir_wcc: wcc_data) -> None:
+        _set_field(self, "file_attributes", file_attributes)
+        _set_field(self, "linkdir_wcc", linkdir_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LINK3resfail, self)
@@ -1278,11 +1702,17 @@ class LINK3resfail:
         return _decode_with(_dec_LINK3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class LINK3res:
+class LINK3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: LINK3resok | None = None
-    resfail: LINK3resfail | None = None
+    resok: LINK3resok | None
+    resfail: LINK3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: LINK3resok | None = None, resfail: LINK3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_LINK3res, self)
@@ -1292,12 +1722,19 @@ class LINK3res:
         return _decode_with(_dec_LINK3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIR3args:
+class READDIR3args(_Record):
+    __slots__ = ("dir", "cookie", "cookieverf", "count")
+    __match_args__ = ("dir", "cookie", "cookieverf", "count")
     dir: nfs_fh3
     cookie: int
     cookieverf: bytes
     count: int
+
+    def __init__(self, dir: nfs_fh3, cookie: int, cookieverf: bytes, count: int) -> None:
+        _set_field(self, "dir", dir)
+        _set_field(self, "cookie", cookie)
+        _set_field(self, "cookieverf", cookieverf)
+        _set_field(self, "count", count)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIR3args, self)
@@ -1307,13 +1744,19 @@ class READDIR3args:
         return _decode_with(_dec_READDIR3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class entry3:
+class entry3(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("fileid", "name", "cookie")
+    __match_args__ = ("fileid", "name", "cookie")
     fileid: int
     name: bytes
     cookie: int
+
+    def __init__(self, fileid: int, name: bytes, cookie: int) -> None:
+        _set_field(self, "fileid", fileid)
+        _set_field(self, "name", name)
+        _set_field(self, "cookie", cookie)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_entry3, self)
@@ -1323,10 +1766,15 @@ class entry3:
         return _decode_with(_dec_entry3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class dirlist3:
+class dirlist3(_Record):
+    __slots__ = ("entries", "eof")
+    __match_args__ = ("entries", "eof")
     entries: list[entry3]
     eof: bool
+
+    def __init__(self, entries: list[entry3], eof: bool) -> None:
+        _set_field(self, "entries", entries)
+        _set_field(self, "eof", eof)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_dirlist3, self)
@@ -1336,11 +1784,17 @@ class dirlist3:
         return _decode_with(_dec_dirlist3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIR3resok:
+class READDIR3resok(_Record):
+    __slots__ = ("dir_attributes", "cookieverf", "reply")
+    __match_args__ = ("dir_attributes", "cookieverf", "reply")
     dir_attributes: post_op_attr
     cookieverf: bytes
     reply: dirlist3
+
+    def __init__(self, dir_attributes: post_op_attr, cookieverf: bytes, reply: dirlist3) -> None:
+        _set_field(self, "dir_attributes", dir_attributes)
+        _set_field(self, "cookieverf", cookieverf)
+        _set_field(self, "reply", reply)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIR3resok, self)
@@ -1350,9 +1804,13 @@ class READDIR3resok:
         return _decode_with(_dec_READDIR3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIR3resfail:
+class READDIR3resfail(_Record):
+    __slots__ = ("dir_attributes",)
+    __match_args__ = ("dir_attributes",)
     dir_attributes: post_op_attr
+
+    def __init__(self, dir_attributes: post_op_attr) -> None:
+        _set_field(self, "dir_attributes", dir_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIR3resfail, self)
@@ -1362,11 +1820,17 @@ class READDIR3resfail:
         return _decode_with(_dec_READDIR3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIR3res:
+class READDIR3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: READDIR3resok | None = None
-    resfail: READDIR3resfail | None = None
+    resok: READDIR3resok | None
+    resfail: READDIR3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: READDIR3resok | None = None, resfail: READDIR3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIR3res, self)
@@ -1376,13 +1840,21 @@ class READDIR3res:
         return _decode_with(_dec_READDIR3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIRPLUS3args:
+class READDIRPLUS3args(_Record):
+    __slots__ = ("dir", "cookie", "cookieverf", "dircount", "maxcount")
+    __match_args__ = ("dir", "cookie", "cookieverf", "dircount", "maxcount")
     dir: nfs_fh3
     cookie: int
     cookieverf: bytes
     dircount: int
     maxcount: int
+
+    def __init__(self, dir: nfs_fh3, cookie: int, cookieverf: bytes, dircount: int, maxcount: int) -> None:
+        _set_field(self, "dir", dir)
+        _set_field(self, "cookie", cookie)
+        _set_field(self, "cookieverf", cookieverf)
+        _set_field(self, "dircount", dircount)
+        _set_field(self, "maxcount", maxcount)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIRPLUS3args, self)
@@ -1392,15 +1864,23 @@ class READDIRPLUS3args:
         return _decode_with(_dec_READDIRPLUS3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class entryplus3:
+class entryplus3(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("fileid", "name", "cookie", "name_attributes", "name_handle")
+    __match_args__ = ("fileid", "name", "cookie", "name_attributes", "name_handle")
     fileid: int
     name: bytes
     cookie: int
     name_attributes: post_op_attr
     name_handle: post_op_fh3
+
+    def __init__(self, fileid: int, name: bytes, cookie: int, name_attributes: post_op_attr, name_handle: post_op_fh3) -> None:
+        _set_field(self, "fileid", fileid)
+        _set_field(self, "name", name)
+        _set_field(self, "cookie", cookie)
+        _set_field(self, "name_attributes", name_attributes)
+        _set_field(self, "name_handle", name_handle)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_entryplus3, self)
@@ -1410,10 +1890,15 @@ class entryplus3:
         return _decode_with(_dec_entryplus3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class dirlistplus3:
+class dirlistplus3(_Record):
+    __slots__ = ("entries", "eof")
+    __match_args__ = ("entries", "eof")
     entries: list[entryplus3]
     eof: bool
+
+    def __init__(self, entries: list[entryplus3], eof: bool) -> None:
+        _set_field(self, "entries", entries)
+        _set_field(self, "eof", eof)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_dirlistplus3, self)
@@ -1423,11 +1908,17 @@ class dirlistplus3:
         return _decode_with(_dec_dirlistplus3, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIRPLUS3resok:
+class READDIRPLUS3resok(_Record):
+    __slots__ = ("dir_attributes", "cookieverf", "reply")
+    __match_args__ = ("dir_attributes", "cookieverf", "reply")
     dir_attributes: post_op_attr
     cookieverf: bytes
     reply: dirlistplus3
+
+    def __init__(self, dir_attributes: post_op_attr, cookieverf: bytes, reply: dirlistplus3) -> None:
+        _set_field(self, "dir_attributes", dir_attributes)
+        _set_field(self, "cookieverf", cookieverf)
+        _set_field(self, "reply", reply)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIRPLUS3resok, self)
@@ -1437,9 +1928,13 @@ class READDIRPLUS3resok:
         return _decode_with(_dec_READDIRPLUS3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIRPLUS3resfail:
+class READDIRPLUS3resfail(_Record):
+    __slots__ = ("dir_attributes",)
+    __match_args__ = ("dir_attributes",)
     dir_attributes: post_op_attr
+
+    def __init__(self, dir_attributes: post_op_attr) -> None:
+        _set_field(self, "dir_attributes", dir_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIRPLUS3resfail, self)
@@ -1449,11 +1944,17 @@ class READDIRPLUS3resfail:
         return _decode_with(_dec_READDIRPLUS3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class READDIRPLUS3res:
+class READDIRPLUS3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: READDIRPLUS3resok | None = None
-    resfail: READDIRPLUS3resfail | None = None
+    resok: READDIRPLUS3resok | None
+    resfail: READDIRPLUS3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: READDIRPLUS3resok | None = None, resfail: READDIRPLUS3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_READDIRPLUS3res, self)
@@ -1463,9 +1964,13 @@ class READDIRPLUS3res:
         return _decode_with(_dec_READDIRPLUS3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSSTAT3args:
+class FSSTAT3args(_Record):
+    __slots__ = ("fsroot",)
+    __match_args__ = ("fsroot",)
     fsroot: nfs_fh3
+
+    def __init__(self, fsroot: nfs_fh3) -> None:
+        _set_field(self, "fsroot", fsroot)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSSTAT3args, self)
@@ -1475,8 +1980,9 @@ class FSSTAT3args:
         return _decode_with(_dec_FSSTAT3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSSTAT3resok:
+class FSSTAT3resok(_Record):
+    __slots__ = ("obj_attributes", "tbytes", "fbytes", "abytes", "tfiles", "ffiles", "afiles", "invarsec")
+    __match_args__ = ("obj_attributes", "tbytes", "fbytes", "abytes", "tfiles", "ffiles", "afiles", "invarsec")
     obj_attributes: post_op_attr
     tbytes: int
     fbytes: int
@@ -1486,6 +1992,16 @@ class FSSTAT3resok:
     afiles: int
     invarsec: int
 
+    def __init__(self, obj_attributes: post_op_attr, tbytes: int, fbytes: int, abytes: int, tfiles: int, ffiles: int, afiles: int, invarsec: int) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "tbytes", tbytes)
+        _set_field(self, "fbytes", fbytes)
+        _set_field(self, "abytes", abytes)
+        _set_field(self, "tfiles", tfiles)
+        _set_field(self, "ffiles", ffiles)
+        _set_field(self, "afiles", afiles)
+        _set_field(self, "invarsec", invarsec)
+
     def encode(self) -> bytes:
         return _encode_with(_enc_FSSTAT3resok, self)
 
@@ -1494,9 +2010,13 @@ class FSSTAT3resok:
         return _decode_with(_dec_FSSTAT3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSSTAT3resfail:
+class FSSTAT3resfail(_Record):
+    __slots__ = ("obj_attributes",)
+    __match_args__ = ("obj_attributes",)
     obj_attributes: post_op_attr
+
+    def __init__(self, obj_attributes: post_op_attr) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSSTAT3resfail, self)
@@ -1506,11 +2026,17 @@ class FSSTAT3resfail:
         return _decode_with(_dec_FSSTAT3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSSTAT3res:
+class FSSTAT3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: FSSTAT3resok | None = None
-    resfail: FSSTAT3resfail | None = None
+    resok: FSSTAT3resok | None
+    resfail: FSSTAT3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: FSSTAT3resok | None = None, resfail: FSSTAT3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSSTAT3res, self)
@@ -1520,9 +2046,13 @@ class FSSTAT3res:
         return _decode_with(_dec_FSSTAT3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSINFO3args:
+class FSINFO3args(_Record):
+    __slots__ = ("fsroot",)
+    __match_args__ = ("fsroot",)
     fsroot: nfs_fh3
+
+    def __init__(self, fsroot: nfs_fh3) -> None:
+        _set_field(self, "fsroot", fsroot)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSINFO3args, self)
@@ -1532,8 +2062,9 @@ class FSINFO3args:
         return _decode_with(_dec_FSINFO3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSINFO3resok:
+class FSINFO3resok(_Record):
+    __slots__ = ("obj_attributes", "rtmax", "rtpref", "rtmult", "wtmax", "wtpref", "wtmult", "dtpref", "maxfilesize", "time_delta", "properties")
+    __match_args__ = ("obj_attributes", "rtmax", "rtpref", "rtmult", "wtmax", "wtpref", "wtmult", "dtpref", "maxfilesize", "time_delta", "properties")
     obj_attributes: post_op_attr
     rtmax: int
     rtpref: int
@@ -1546,6 +2077,19 @@ class FSINFO3resok:
     time_delta: nfstime3
     properties: int
 
+    def __init__(self, obj_attributes: post_op_attr, rtmax: int, rtpref: int, rtmult: int, wtmax: int, wtpref: int, wtmult: int, dtpref: int, maxfilesize: int, time_delta: nfstime3, properties: int) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "rtmax", rtmax)
+        _set_field(self, "rtpref", rtpref)
+        _set_field(self, "rtmult", rtmult)
+        _set_field(self, "wtmax", wtmax)
+        _set_field(self, "wtpref", wtpref)
+        _set_field(self, "wtmult", wtmult)
+        _set_field(self, "dtpref", dtpref)
+        _set_field(self, "maxfilesize", maxfilesize)
+        _set_field(self, "time_delta", time_delta)
+        _set_field(self, "properties", properties)
+
     def encode(self) -> bytes:
         return _encode_with(_enc_FSINFO3resok, self)
 
@@ -1554,9 +2098,13 @@ class FSINFO3resok:
         return _decode_with(_dec_FSINFO3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSINFO3resfail:
+class FSINFO3resfail(_Record):
+    __slots__ = ("obj_attributes",)
+    __match_args__ = ("obj_attributes",)
     obj_attributes: post_op_attr
+
+    def __init__(self, obj_attributes: post_op_attr) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSINFO3resfail, self)
@@ -1566,11 +2114,17 @@ class FSINFO3resfail:
         return _decode_with(_dec_FSINFO3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class FSINFO3res:
+class FSINFO3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: FSINFO3resok | None = None
-    resfail: FSINFO3resfail | None = None
+    resok: FSINFO3resok | None
+    resfail: FSINFO3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: FSINFO3resok | None = None, resfail: FSINFO3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_FSINFO3res, self)
@@ -1580,9 +2134,13 @@ class FSINFO3res:
         return _decode_with(_dec_FSINFO3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class PATHCONF3args:
+class PATHCONF3args(_Record):
+    __slots__ = ("object",)
+    __match_args__ = ("object",)
     object: nfs_fh3
+
+    def __init__(self, object: nfs_fh3) -> None:
+        _set_field(self, "object", object)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_PATHCONF3args, self)
@@ -1592,8 +2150,9 @@ class PATHCONF3args:
         return _decode_with(_dec_PATHCONF3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class PATHCONF3resok:
+class PATHCONF3resok(_Record):
+    __slots__ = ("obj_attributes", "linkmax", "name_max", "no_trunc", "chown_restricted", "case_insensitive", "case_preserving")
+    __match_args__ = ("obj_attributes", "linkmax", "name_max", "no_trunc", "chown_restricted", "case_insensitive", "case_preserving")
     obj_attributes: post_op_attr
     linkmax: int
     name_max: int
@@ -1601,6 +2160,15 @@ class PATHCONF3resok:
     chown_restricted: bool
     case_insensitive: bool
     case_preserving: bool
+
+    def __init__(self, obj_attributes: post_op_attr, linkmax: int, name_max: int, no_trunc: bool, chown_restricted: bool, case_insensitive: bool, case_preserving: bool) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
+        _set_field(self, "linkmax", linkmax)
+        _set_field(self, "name_max", name_max)
+        _set_field(self, "no_trunc", no_trunc)
+        _set_field(self, "chown_restricted", chown_restricted)
+        _set_field(self, "case_insensitive", case_insensitive)
+        _set_field(self, "case_preserving", case_preserving)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_PATHCONF3resok, self)
@@ -1610,9 +2178,13 @@ class PATHCONF3resok:
         return _decode_with(_dec_PATHCONF3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class PATHCONF3resfail:
+class PATHCONF3resfail(_Record):
+    __slots__ = ("obj_attributes",)
+    __match_args__ = ("obj_attributes",)
     obj_attributes: post_op_attr
+
+    def __init__(self, obj_attributes: post_op_attr) -> None:
+        _set_field(self, "obj_attributes", obj_attributes)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_PATHCONF3resfail, self)
@@ -1622,11 +2194,17 @@ class PATHCONF3resfail:
         return _decode_with(_dec_PATHCONF3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class PATHCONF3res:
+class PATHCONF3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: PATHCONF3resok | None = None
-    resfail: PATHCONF3resfail | None = None
+    resok: PATHCONF3resok | None
+    resfail: PATHCONF3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: PATHCONF3resok | None = None, resfail: PATHCONF3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_PATHCONF3res, self)
@@ -1636,11 +2214,17 @@ class PATHCONF3res:
         return _decode_with(_dec_PATHCONF3res, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class COMMIT3args:
+class COMMIT3args(_Record):
+    __slots__ = ("file", "offset", "count")
+    __match_args__ = ("file", "offset", "count")
     file: nfs_fh3
     offset: int
     count: int
+
+    def __init__(self, file: nfs_fh3, offset: int, count: int) -> None:
+        _set_field(self, "file", file)
+        _set_field(self, "offset", offset)
+        _set_field(self, "count", count)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_COMMIT3args, self)
@@ -1650,10 +2234,15 @@ class COMMIT3args:
         return _decode_with(_dec_COMMIT3args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class COMMIT3resok:
+class COMMIT3resok(_Record):
+    __slots__ = ("file_wcc", "verf")
+    __match_args__ = ("file_wcc", "verf")
     file_wcc: wcc_data
     verf: bytes
+
+    def __init__(self, file_wcc: wcc_data, verf: bytes) -> None:
+        _set_field(self, "file_wcc", file_wcc)
+        _set_field(self, "verf", verf)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_COMMIT3resok, self)
@@ -1663,9 +2252,13 @@ class COMMIT3resok:
         return _decode_with(_dec_COMMIT3resok, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class COMMIT3resfail:
+class COMMIT3resfail(_Record):
+    __slots__ = ("file_wcc",)
+    __match_args__ = ("file_wcc",)
     file_wcc: wcc_data
+
+    def __init__(self, file_wcc: wcc_data) -> None:
+        _set_field(self, "file_wcc", file_wcc)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_COMMIT3resfail, self)
@@ -1675,11 +2268,17 @@ class COMMIT3resfail:
         return _decode_with(_dec_COMMIT3resfail, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class COMMIT3res:
+class COMMIT3res(_Record):
+    __slots__ = ("status", "resok", "resfail")
+    __match_args__ = ("status", "resok", "resfail")
     status: nfsstat3
-    resok: COMMIT3resok | None = None
-    resfail: COMMIT3resfail | None = None
+    resok: COMMIT3resok | None
+    resfail: COMMIT3resfail | None
+
+    def __init__(self, status: nfsstat3, resok: COMMIT3resok | None = None, resfail: COMMIT3resfail | None = None) -> None:
+        _set_field(self, "status", status)
+        _set_field(self, "resok", resok)
+        _set_field(self, "resfail", resfail)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_COMMIT3res, self)

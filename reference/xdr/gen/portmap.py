@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from typing import Any as _Any
 from typing import ClassVar as _ClassVar
 from typing import Final as _Final
@@ -15,10 +14,12 @@ from reference.xdr.runtime import FALSE as _FALSE
 from reference.xdr.runtime import PADDING as _PADDING
 from reference.xdr.runtime import TRUE as _TRUE
 from reference.xdr.runtime import U32 as _U32
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_void as _decode_void
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_void as _encode_void
 from reference.xdr.runtime import encode_with as _encode_with
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import truncated as _truncated
 from reference.rpc.stubs import CallContext as _CallContext
 from reference.rpc.stubs import Caller as _Caller
@@ -42,12 +43,19 @@ PMAPPROC_DUMP: _Final = 4
 PMAPPROC_CALLIT: _Final = 5
 
 
-@_dataclass(frozen=True, slots=True)
-class mapping:
+class mapping(_Record):
+    __slots__ = ("prog", "vers", "prot", "port")
+    __match_args__ = ("prog", "vers", "prot", "port")
     prog: int
     vers: int
     prot: int
     port: int
+
+    def __init__(self, prog: int, vers: int, prot: int, port: int) -> None:
+        _set_field(self, "prog", prog)
+        _set_field(self, "vers", vers)
+        _set_field(self, "prot", prot)
+        _set_field(self, "port", port)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mapping, self)
@@ -57,11 +65,15 @@ class mapping:
         return _decode_with(_dec_mapping, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class pmaplist:
+class pmaplist(_Record):
     """A list node: lists of these are `list[...]` fields."""
 
+    __slots__ = ("map",)
+    __match_args__ = ("map",)
     map: mapping
+
+    def __init__(self, map: mapping) -> None:
+        _set_field(self, "map", map)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_pmaplist, self)
@@ -71,12 +83,19 @@ class pmaplist:
         return _decode_with(_dec_pmaplist, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class call_args:
+class call_args(_Record):
+    __slots__ = ("prog", "vers", "proc", "args")
+    __match_args__ = ("prog", "vers", "proc", "args")
     prog: int
     vers: int
     proc: int
     args: bytes
+
+    def __init__(self, prog: int, vers: int, proc: int, args: bytes) -> None:
+        _set_field(self, "prog", prog)
+        _set_field(self, "vers", vers)
+        _set_field(self, "proc", proc)
+        _set_field(self, "args", args)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_call_args, self)
@@ -86,10 +105,15 @@ class call_args:
         return _decode_with(_dec_call_args, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class call_result:
+class call_result(_Record):
+    __slots__ = ("port", "res")
+    __match_args__ = ("port", "res")
     port: int
     res: bytes
+
+    def __init__(self, port: int, res: bytes) -> None:
+        _set_field(self, "port", port)
+        _set_field(self, "res", res)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_call_result, self)

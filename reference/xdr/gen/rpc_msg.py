@@ -4,17 +4,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass as _dataclass
 from enum import IntEnum as _IntEnum
 from typing import Final as _Final
+from typing import TypeAlias as _TypeAlias
 from reference.xdr import XdrError as _XdrError
 from reference.xdr.runtime import I32 as _I32
 from reference.xdr.runtime import PADDING as _PADDING
 from reference.xdr.runtime import U32 as _U32
 from reference.xdr.runtime import EnumTable as _EnumTable
+from reference.xdr.runtime import Record as _Record
 from reference.xdr.runtime import decode_with as _decode_with
 from reference.xdr.runtime import encode_with as _encode_with
 from reference.xdr.runtime import pack_array as _pack_array
+from reference.xdr.runtime import set_field as _set_field
 from reference.xdr.runtime import too_long as _too_long
 from reference.xdr.runtime import truncated as _truncated
 from reference.xdr.runtime import unpack_array as _unpack_array
@@ -136,10 +138,15 @@ _E_auth_stat: _EnumTable[auth_stat] = _EnumTable(
 )
 
 
-@_dataclass(frozen=True, slots=True)
-class opaque_auth:
+class opaque_auth(_Record):
+    __slots__ = ("flavor", "body")
+    __match_args__ = ("flavor", "body")
     flavor: auth_flavor
     body: bytes
+
+    def __init__(self, flavor: auth_flavor, body: bytes) -> None:
+        _set_field(self, "flavor", flavor)
+        _set_field(self, "body", body)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_opaque_auth, self)
@@ -149,10 +156,15 @@ class opaque_auth:
         return _decode_with(_dec_opaque_auth, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class mismatch_info:
+class mismatch_info(_Record):
+    __slots__ = ("low", "high")
+    __match_args__ = ("low", "high")
     low: int
     high: int
+
+    def __init__(self, low: int, high: int) -> None:
+        _set_field(self, "low", low)
+        _set_field(self, "high", high)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_mismatch_info, self)
@@ -162,11 +174,17 @@ class mismatch_info:
         return _decode_with(_dec_mismatch_info, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class rpc_msg_body:
+class rpc_msg_body(_Record):
+    __slots__ = ("mtype", "cbody", "rbody")
+    __match_args__ = ("mtype", "cbody", "rbody")
     mtype: msg_type
-    cbody: call_body | None = None
-    rbody: reply_body | None = None
+    cbody: call_body | None
+    rbody: reply_body | None
+
+    def __init__(self, mtype: msg_type, cbody: call_body | None = None, rbody: reply_body | None = None) -> None:
+        _set_field(self, "mtype", mtype)
+        _set_field(self, "cbody", cbody)
+        _set_field(self, "rbody", rbody)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_rpc_msg_body, self)
@@ -176,10 +194,15 @@ class rpc_msg_body:
         return _decode_with(_dec_rpc_msg_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class rpc_msg:
+class rpc_msg(_Record):
+    __slots__ = ("xid", "body")
+    __match_args__ = ("xid", "body")
     xid: int
     body: rpc_msg_body
+
+    def __init__(self, xid: int, body: rpc_msg_body) -> None:
+        _set_field(self, "xid", xid)
+        _set_field(self, "body", body)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_rpc_msg, self)
@@ -189,14 +212,23 @@ class rpc_msg:
         return _decode_with(_dec_rpc_msg, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class call_body:
+class call_body(_Record):
+    __slots__ = ("rpcvers", "prog", "vers", "proc", "cred", "verf")
+    __match_args__ = ("rpcvers", "prog", "vers", "proc", "cred", "verf")
     rpcvers: int
     prog: int
     vers: int
     proc: int
     cred: opaque_auth
     verf: opaque_auth
+
+    def __init__(self, rpcvers: int, prog: int, vers: int, proc: int, cred: opaque_auth, verf: opaque_auth) -> None:
+        _set_field(self, "rpcvers", rpcvers)
+        _set_field(self, "prog", prog)
+        _set_field(self, "vers", vers)
+        _set_field(self, "proc", proc)
+        _set_field(self, "cred", cred)
+        _set_field(self, "verf", verf)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_call_body, self)
@@ -206,11 +238,17 @@ class call_body:
         return _decode_with(_dec_call_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class reply_body:
+class reply_body(_Record):
+    __slots__ = ("stat", "areply", "rreply")
+    __match_args__ = ("stat", "areply", "rreply")
     stat: reply_stat
-    areply: accepted_reply | None = None
-    rreply: rejected_reply | None = None
+    areply: accepted_reply | None
+    rreply: rejected_reply | None
+
+    def __init__(self, stat: reply_stat, areply: accepted_reply | None = None, rreply: rejected_reply | None = None) -> None:
+        _set_field(self, "stat", stat)
+        _set_field(self, "areply", areply)
+        _set_field(self, "rreply", rreply)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_reply_body, self)
@@ -220,10 +258,15 @@ class reply_body:
         return _decode_with(_dec_reply_body, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class accepted_reply_reply_data:
+class accepted_reply_reply_data(_Record):
+    __slots__ = ("stat", "mismatch_info")
+    __match_args__ = ("stat", "mismatch_info")
     stat: accept_stat
-    mismatch_info: mismatch_info | None = None
+    mismatch_info: mismatch_info | None
+
+    def __init__(self, stat: accept_stat, mismatch_info: _mismatch_info_type | None = None) -> None:
+        _set_field(self, "stat", stat)
+        _set_field(self, "mismatch_info", mismatch_info)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_accepted_reply_reply_data, self)
@@ -233,10 +276,15 @@ class accepted_reply_reply_data:
         return _decode_with(_dec_accepted_reply_reply_data, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class accepted_reply:
+class accepted_reply(_Record):
+    __slots__ = ("verf", "reply_data")
+    __match_args__ = ("verf", "reply_data")
     verf: opaque_auth
     reply_data: accepted_reply_reply_data
+
+    def __init__(self, verf: opaque_auth, reply_data: accepted_reply_reply_data) -> None:
+        _set_field(self, "verf", verf)
+        _set_field(self, "reply_data", reply_data)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_accepted_reply, self)
@@ -246,11 +294,17 @@ class accepted_reply:
         return _decode_with(_dec_accepted_reply, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class rejected_reply:
+class rejected_reply(_Record):
+    __slots__ = ("stat", "mismatch_info", "auth_failure")
+    __match_args__ = ("stat", "mismatch_info", "auth_failure")
     stat: reject_stat
-    mismatch_info: mismatch_info | None = None
-    auth_failure: auth_stat | None = None
+    mismatch_info: mismatch_info | None
+    auth_failure: auth_stat | None
+
+    def __init__(self, stat: reject_stat, mismatch_info: _mismatch_info_type | None = None, auth_failure: auth_stat | None = None) -> None:
+        _set_field(self, "stat", stat)
+        _set_field(self, "mismatch_info", mismatch_info)
+        _set_field(self, "auth_failure", auth_failure)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_rejected_reply, self)
@@ -260,13 +314,21 @@ class rejected_reply:
         return _decode_with(_dec_rejected_reply, data)
 
 
-@_dataclass(frozen=True, slots=True)
-class authsys_parms:
+class authsys_parms(_Record):
+    __slots__ = ("stamp", "machinename", "uid", "gid", "gids")
+    __match_args__ = ("stamp", "machinename", "uid", "gid", "gids")
     stamp: int
     machinename: bytes
     uid: int
     gid: int
     gids: list[int]
+
+    def __init__(self, stamp: int, machinename: bytes, uid: int, gid: int, gids: list[int]) -> None:
+        _set_field(self, "stamp", stamp)
+        _set_field(self, "machinename", machinename)
+        _set_field(self, "uid", uid)
+        _set_field(self, "gid", gid)
+        _set_field(self, "gids", gids)
 
     def encode(self) -> bytes:
         return _encode_with(_enc_authsys_parms, self)
@@ -275,6 +337,7 @@ class authsys_parms:
     def decode(cls, data: bytes) -> authsys_parms:
         return _decode_with(_dec_authsys_parms, data)
 
+_mismatch_info_type: _TypeAlias = mismatch_info
 
 def _enc_opaque_auth(v: opaque_auth, out: bytearray) -> None:
     out += _I32.pack(v.flavor)
