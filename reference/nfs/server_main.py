@@ -96,12 +96,13 @@ def check_export(export: str) -> bytes:
 
 
 def check_poll(poll_us: int) -> Polling:
-    if not 0 <= poll_us <= MAX_POLL_US:
+    try:
+        return Polling(poll_us)
+    except ValueError:
         raise ServeError(
             f"bad polling window {poll_us}: pass --poll-us N with 0 <= N <= {MAX_POLL_US}"
             " (0: never poll)"
-        )
-    return Polling(poll_us)
+        ) from None
 
 
 def check_port(port: int, option: str) -> int:
